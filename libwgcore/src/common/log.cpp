@@ -1,0 +1,64 @@
+// The logger behind log.hpp: one line per call to stderr, serialized by a mutex.
+#include "common/log.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <mutex>
+#include <string_view>
+
+namespace wgcore::log {
+namespace {
+
+Level g_level = Level::kError;
+std::string g_tag;
+std::mutex g_mu;
+
+void emit(const char* prefix, const char* fmt, va_list ap) {
+  char msg[1024];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  time_t now = time(nullptr);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  char when[32];
+  strftime(when, sizeof when, "%Y/%m/%d %H:%M:%S", &tm);
+  std::lock_guard<std::mutex> lock(g_mu);
+  if (g_tag.empty())
+    fprintf(stderr, "%s: %s %s\n", prefix, when, msg);
+  else
+    fprintf(stderr, "%s: (%s) %s %s\n", prefix, g_tag.c_str(), when, msg);
+  fflush(stderr);
+}
+
+}  // namespace
+
+void set_level(Level l) { g_level = l; }
+Level level() { return g_level; }
+void set_tag(std::string tag) { g_tag = std::move(tag); }
+
+Level level_from_env() {
+  const char* v = getenv("LOG_LEVEL");
+  if (!v) return Level::kError;
+  std::string_view s(v);
+  if (s == "verbose" || s == "debug") return Level::kVerbose;
+  if (s == "silent") return Level::kSilent;
+  return Level::kError;
+}
+
+void error(const char* fmt, ...) {
+  if (g_level < Level::kError) return;
+  va_list ap;
+  va_start(ap, fmt);
+  emit("ERROR", fmt, ap);
+  va_end(ap);
+}
+
+void verbose(const char* fmt, ...) {
+  if (g_level < Level::kVerbose) return;
+  va_list ap;
+  va_start(ap, fmt);
+  emit("DEBUG", fmt, ap);
+  va_end(ap);
+}
+
+}  // namespace wgcore::log

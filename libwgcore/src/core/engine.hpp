@@ -1,0 +1,142 @@
+// The protocol engine of one WireGuard device: identity, peers, receiver indices, AllowedIPs,
+// cookies and timers. It does no I/O and reads time and randomness only through the injected
+// Clock and Random; what it wants sent or delivered goes to an EngineSink. Not thread-safe: the
+// datapath serializes calls (one event loop, or a lock).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <vector>
+
+#include "core/allowedips.hpp"
+#include "core/cookie.hpp"
+#include "core/counters.hpp"
+#include "core/index_table.hpp"
+#include "core/noise.hpp"
+#include "core/peer.hpp"
+#include "core/ratelimiter.hpp"
+
+namespace wgcore {
+
+class EngineSink {
+ public:
+  virtual ~EngineSink() = default;
+  // A datagram for the peer's current endpoint (leaving from peer.local_source when known).
+  virtual void send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) = 0;
+  // A datagram for an address that is not (yet) an authenticated peer: cookie replies.
+  virtual void send_to_endpoint(const Endpoint& to, const Endpoint& local,
+                                std::span<const std::uint8_t> datagram) = 0;
+  // An authenticated, source-checked inner packet for the tunnel interface.
+  virtual void deliver(Peer& peer, std::span<const std::uint8_t> inner) = 0;
+};
+
+class Engine {
+ public:
+  using Index = IndexTable<Peer, Handshake, Keypair>;
+
+  Engine(Clock& clock, Random& rng, EngineSink& sink);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // ---- configuration ----
+  // An all-zero or absent key removes the identity. A change re-derives every peer's static-static
+  // secret and stops current sessions from sending (new handshakes start on demand), like the kernel.
+  void set_private_key(const std::optional<Key>& key);
+  const Identity& identity() const { return identity_; }
+  // Returns the existing peer for that key if there is one; nullptr for our own public key.
+  Peer* add_peer(const Key& public_key);
+  Peer* find_peer(const Key& public_key) const;
+  void remove_peer(Peer* peer);
+  void clear_peers();
+  void set_preshared_key(Peer& peer, const std::optional<Key>& psk);
+  void set_endpoint(Peer& peer, const Endpoint& endpoint);
+  // Turning an interval on sends a keepalive at once, as the kernel does.
+  void set_persistent_keepalive(Peer& peer, std::uint16_t seconds);
+  void add_allowed_ip(Peer& peer, const IpPrefix& prefix);
+  bool remove_allowed_ip(Peer& peer, const IpPrefix& prefix);
+  void clear_allowed_ips(Peer& peer);
+  std::vector<IpPrefix> allowed_ips(const Peer& peer) const;
+  // Inner MTU, used to cap padding.
+  void set_mtu(std::size_t mtu) { mtu_ = mtu; }
+  std::size_t peer_count() const { return peers_.size(); }
+  // Peers in the order they were added.
+  template <class F>
+  void for_each_peer(F&& f) const {
+    for (const auto& [id, p] : peers_) f(*p);
+  }
+
+  // ---- datapath ----
+  // An outbound inner IPv4/IPv6 packet from the tunnel, routed to a peer through AllowedIPs.
+  void send_packet(std::span<const std::uint8_t> inner);
+  // An outbound inner packet for a given peer (staged until a session exists).
+  void send_to_peer(Peer& peer, std::span<const std::uint8_t> inner);
+  void send_keepalive(Peer& peer);
+  // Starts a handshake now unless one was sent less than REKEY_TIMEOUT ago.
+  void initiate_handshake(Peer& peer) { send_handshake_initiation(peer, false); }
+  // A datagram from the network. `local` is the address it arrived on (may be unset).
+  // `under_load` is the datapath's signal that handshakes are queueing up: then mac2 is required.
+  void receive(std::span<std::uint8_t> datagram, const Endpoint& from, const Endpoint& local,
+               bool under_load);
+  // Runs every timer that is due; next_timer() is when to call again.
+  void run_timers();
+  std::optional<Time> next_timer() const;
+
+  // ---- inspection ----
+  const DropCounters& drops() const { return drops_; }
+  void count_drop(DropReason r, Peer* peer = nullptr);
+  const AllowedIps<Peer>& allowedips() const { return allowedips_; }
+  std::size_t index_size() const { return index_.size(); }
+  Clock& clock() const { return clock_; }
+
+  // Test hook: lets tests reach REKEY_AFTER_MESSAGES in a few packets.
+  void set_rekey_after_messages_for_testing(std::uint64_t n) { rekey_after_messages_ = n; }
+
+ private:
+  void send_handshake_initiation(Peer& peer, bool is_retry);
+  void send_handshake_response(Peer& peer);
+  void send_staged(Peer& peer);
+  void encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint8_t> inner);
+  void keep_key_fresh_after_send(Peer& peer);
+  void keep_key_fresh_after_receive(Peer& peer);
+  void handshake_complete(Peer& peer);
+  void install_session(Peer& peer, const SessionKeys& keys);
+  std::uint32_t register_handshake_index(Peer& peer);
+  void clear_handshake(Peer& peer);
+  void expire_current_keypairs(Peer& peer);
+  void drop_keypairs(std::vector<KeypairPtr>& dropped);
+  void update_endpoint(Peer& peer, const Endpoint& from, const Endpoint& local);
+  void process_timers(Peer& peer, Time now);
+  void reschedule(Peer& peer);
+  void unschedule(Peer& peer);
+  std::chrono::nanoseconds jitter();
+
+  void receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local,
+                         bool under_load);
+  void receive_cookie_reply(std::span<const std::uint8_t> msg);
+  void receive_data(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local);
+
+  Clock& clock_;
+  Random& rng_;
+  EngineSink& sink_;
+  Identity identity_;
+  CookieChecker checker_;
+  RateLimiter ratelimiter_;
+  std::map<std::uint64_t, std::unique_ptr<Peer>> peers_;
+  PeerMap<Peer> by_key_;
+  Index index_;
+  AllowedIps<Peer> allowedips_;
+  std::set<std::pair<Time, std::uint64_t>> schedule_;
+  DropCounters drops_;
+  std::vector<std::uint8_t> scratch_;
+  std::vector<KeypairPtr> dropped_;  // reused, so dropping keypairs does not allocate
+  std::uint64_t next_peer_id_ = 1;
+  std::size_t mtu_ = 1420;
+  std::uint64_t rekey_after_messages_ = proto::kRekeyAfterMessages;
+};
+
+}  // namespace wgcore

@@ -1,0 +1,118 @@
+// Noise IKpsk2 handshake exactly as the WireGuard paper (section 5.4) specifies it: building and
+// consuming initiations and responses, and deriving the transport keypair. No I/O and no clock:
+// the caller passes time, randomness and the receiver indices it allocated.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "core/crypto/tai64n.hpp"
+#include "core/environment.hpp"
+#include "core/messages.hpp"
+#include "wgcore/key.hpp"
+
+namespace wgcore {
+
+using HashBytes = std::array<std::uint8_t, proto::kHashLen>;
+
+// The device's static key pair.
+struct Identity {
+  Key private_key;
+  Key public_key;
+  bool valid = false;
+  // Sets both keys; an all-zero private key clears the identity.
+  void set(const std::optional<Key>& priv);
+};
+
+enum class HandshakeState : std::uint8_t {
+  kZeroed,
+  kCreatedInitiation,
+  kConsumedInitiation,
+  kCreatedResponse,
+  kConsumedResponse,
+};
+const char* to_string(HandshakeState s);
+
+// Per-peer handshake state. Everything secret lives in Key or is wiped by clear().
+struct Handshake {
+  HandshakeState state = HandshakeState::kZeroed;
+  Key remote_static;
+  Key preshared_key;                // all-zero when none is configured (Noise uses zero then)
+  Key precomputed_static_static;    // DH(S_priv_local, S_pub_remote), recomputed on identity change
+  bool static_static_valid = false;
+  Key ephemeral_private;
+  Key remote_ephemeral;
+  HashBytes hash{};
+  HashBytes chaining_key{};
+  crypto::Tai64n latest_timestamp{};
+  std::uint32_t local_index = 0;
+  std::uint32_t remote_index = 0;
+  std::optional<Time> last_initiation_consumption;
+
+  // Forgets the session in progress (not the peer's keys or the timestamp high-water mark).
+  void clear() noexcept;
+  ~Handshake() { clear(); }
+};
+
+// Symmetric transport keys derived from a completed handshake.
+struct SessionKeys {
+  Key sending;
+  Key receiving;
+  bool i_am_initiator = false;
+  std::uint32_t local_index = 0;
+  std::uint32_t remote_index = 0;
+};
+
+namespace noise {
+
+// Precomputes DH(static, static) for a peer; call on peer creation and identity change.
+void precompute_static_static(Handshake& hs, const Identity& id);
+
+// Fills everything but mac1/mac2. `local_index` is the sender index the caller registered.
+[[nodiscard]] bool create_initiation(proto::MessageHandshakeInitiation& out, Handshake& hs,
+                                     const Identity& id, std::uint32_t local_index,
+                                     WallTime wall_now, Random& rng);
+
+// Finds the peer's handshake by the initiator's static key (decrypted from the message).
+using HandshakeLookup = std::function<Handshake*(const Key& remote_static)>;
+
+enum class ConsumeError : std::uint8_t {
+  kNone,
+  kNoIdentity,
+  kDecryptFailed,      // bad ephemeral/static/timestamp, unknown key material
+  kUnknownPeer,
+  kReplayedTimestamp,  // TAI64N not newer than the last accepted one
+  kFlood,              // initiations from this peer faster than kInitiationsPerSecond
+};
+
+struct ConsumeResult {
+  Handshake* handshake = nullptr;
+  ConsumeError error = ConsumeError::kNone;
+};
+
+// Validates and consumes an initiation; on success the found peer's handshake moves to
+// kConsumedInitiation. mac1/mac2 must have been checked by the caller.
+ConsumeResult consume_initiation(const proto::MessageHandshakeInitiation& msg, const Identity& id,
+                                 Time now, const HandshakeLookup& lookup);
+
+// Requires kConsumedInitiation; fills everything but mac1/mac2.
+[[nodiscard]] bool create_response(proto::MessageHandshakeResponse& out, Handshake& hs,
+                                   const Identity& id, std::uint32_t local_index, Random& rng);
+
+// `hs` is the handshake the receiver index maps to; requires kCreatedInitiation.
+ConsumeError consume_response(const proto::MessageHandshakeResponse& msg, Handshake& hs,
+                              const Identity& id);
+
+// From kCreatedResponse (responder) or kConsumedResponse (initiator): derives the transport
+// keys and wipes the handshake. Returns nullopt in any other state.
+std::optional<SessionKeys> begin_session(Handshake& hs);
+
+// The chaining key and hash every handshake starts from (Hash(Construction),
+// Hash(Hash(Construction) || Identifier)), exposed for tests.
+const HashBytes& initial_chaining_key();
+const HashBytes& initial_hash();
+
+}  // namespace noise
+}  // namespace wgcore

@@ -1,0 +1,402 @@
+// The userspace device's event loop: TUN reads become engine sends, UDP datagrams become engine
+// receives (handshakes through a bounded queue whose depth is the "under load" signal), and what
+// the engine emits is collected into batches flushed at the end of each loop turn.
+#include "device/device.hpp"
+
+#include <sys/epoll.h>
+
+#include <cerrno>
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "control/config_apply.hpp"
+#include "core/crypto/x25519.hpp"
+
+namespace wgcore {
+namespace {
+
+// Handshakes above this queue depth turn on cookies (the kernel's MAX_QUEUED_INCOMING_HANDSHAKES/8).
+constexpr std::size_t kUnderLoadDepth = proto::kMaxQueuedIncomingHandshakes / 8;
+// Handshakes processed per loop turn, so data keeps flowing during a flood.
+constexpr std::size_t kHandshakeBudget = 64;
+constexpr auto kHousekeepingPeriod = std::chrono::seconds(1);
+// Room for jumbo-frame MTUs; offloads (64 KiB super-packets) come with the performance work.
+constexpr std::size_t kPayloadCapacity = 9216;
+
+Endpoint local_endpoint(const io::LocalAddr& l, std::uint16_t port) {
+  return l.set ? Endpoint::make(l.ip, port) : Endpoint();
+}
+
+}  // namespace
+
+Device::Device(const DeviceOptions& opts)
+    : opts_(opts),
+      pool_(opts.pool_packets, kPayloadCapacity),
+      engine_(system_clock(), system_random(), *this),
+      stopped_future_(stopped_promise_.get_future().share()) {}
+
+Result<std::unique_ptr<Device>> Device::create(const DeviceOptions& opts) {
+  std::unique_ptr<Device> d(new Device(opts));
+  if (auto st = d->start(); !st) return st.error();
+  return d;
+}
+
+Status Device::start() {
+  auto tun = io::TunDevice::create(opts_.name);
+  if (!tun) return tun.error();
+  tun_ = std::move(*tun);
+  if (auto st = tun_.set_mtu(opts_.mtu); !st) return st;
+  engine_.set_mtu(std::size_t(opts_.mtu));
+  auto loop = io::EventLoop::create();
+  if (!loop) return loop.error();
+  loop_ = std::move(*loop);
+  if (auto st = udp_.bind(0, 0); !st) return st;
+  config_.name = tun_.name();
+
+  if (auto st = loop_->add(tun_.fd(), EPOLLIN, [this](std::uint32_t) { on_tun_readable(); }); !st)
+    return st;
+  watch_udp(true);
+  engine_timer_ = loop_->create_timer([this] { on_timer(); });
+  housekeeping_timer_ = loop_->create_timer([this] {
+    // wg-quick and NetworkManager set the MTU after we start; padding must follow it.
+    if (auto mtu = tun_.mtu()) engine_.set_mtu(std::size_t(*mtu));
+    loop_->arm_timer(housekeeping_timer_, loop_->clock().now() + kHousekeepingPeriod);
+  });
+  loop_->arm_timer(housekeeping_timer_, loop_->clock().now() + kHousekeepingPeriod);
+
+  thread_ = std::thread([this] {
+    loop_->run();
+    stopped_.store(true);
+    stopped_promise_.set_value();
+  });
+  // Set before anything is posted; the loop's queue orders it before the loop thread reads it.
+  loop_thread_id_ = thread_.get_id();
+  return {};
+}
+
+Device::~Device() {
+  stop();
+  if (thread_.joinable()) thread_.join();
+  if (loop_) {
+    watch_udp(false);
+    (void)loop_->remove(tun_.fd());
+  }
+  for (io::Packet* p : handshakes_) pool_.put(p);
+}
+
+void Device::stop() {
+  if (loop_) loop_->stop();
+}
+
+void Device::wait() { stopped_future_.wait(); }
+
+void Device::fail(const char* why) {
+  (void)why;
+  loop_->stop();
+}
+
+template <class F>
+auto Device::on_loop(F&& fn) -> decltype(fn()) {
+  using R = decltype(fn());
+  if (std::this_thread::get_id() == loop_thread_id_) return fn();
+  auto task = std::make_shared<std::packaged_task<R()>>(std::forward<F>(fn));
+  auto fut = task->get_future();
+  loop_->post([task] { (*task)(); });
+  // If the loop stopped, run on the caller's thread: the loop no longer touches the state.
+  while (fut.wait_for(std::chrono::milliseconds(50)) != std::future_status::ready) {
+    if (stopped_.load()) {
+      (*task)();
+      break;
+    }
+  }
+  return fut.get();
+}
+
+void Device::watch_udp(bool on) {
+  for (int family : {AF_INET, AF_INET6}) {
+    int fd = udp_.fd(family);
+    if (fd < 0) continue;
+    if (on)
+      (void)loop_->add(fd, EPOLLIN, [this, family](std::uint32_t) { on_udp_readable(family); });
+    else
+      (void)loop_->remove(fd);
+  }
+}
+
+// ---------------------------------------------------------------- datapath
+
+io::Packet* Device::take_packet() { return pool_.get(); }
+
+void Device::on_tun_readable() {
+  io::PacketBatch batch;
+  for (int round = 0; round < 8; ++round) {
+    batch.resize(pool_.get(batch.slots()));
+    if (batch.empty()) break;
+    auto r = tun_.read_batch(batch.span());
+    for (std::size_t i = 0; i < r.count; ++i) engine_.send_packet(batch[i]->bytes());
+    pool_.put(batch.span());
+    batch.clear();
+    if (r.error && r.error != EAGAIN && r.error != EINTR) {
+      // EBADFD/EIO: the interface was deleted under us (`ip link del`, wg-quick down).
+      fail("tun read failed");
+      break;
+    }
+    if (r.count == 0) break;
+    flush_udp();
+  }
+  finish_turn();
+}
+
+bool Device::under_load() {
+  Time now = loop_->clock().now();
+  if (handshakes_.size() >= kUnderLoadDepth) {
+    last_under_load_ = now;
+    return true;
+  }
+  // Stay in cookie mode for a second after the queue drains, like the kernel.
+  return last_under_load_ && now - *last_under_load_ < std::chrono::seconds(1);
+}
+
+void Device::on_udp_readable(int family) {
+  io::PacketBatch batch;
+  for (int round = 0; round < 8; ++round) {
+    batch.resize(pool_.get(batch.slots()));
+    if (batch.empty()) break;
+    auto r = udp_.recv_batch(family, batch.span());
+    for (std::size_t i = 0; i < r.count; ++i) {
+      io::Packet* p = batch[i];
+      auto type = proto::classify(p->data(), p->len());
+      bool handshake = type == proto::MessageType::kHandshakeInitiation ||
+                       type == proto::MessageType::kHandshakeResponse;
+      if (handshake) {
+        if (handshakes_.size() < proto::kMaxQueuedIncomingHandshakes) {
+          handshakes_.push_back(p);
+          batch[i] = nullptr;
+        } else {
+          engine_.count_drop(DropReason::kRateLimited);
+        }
+        continue;
+      }
+      engine_.receive(p->bytes(), p->remote, local_endpoint(p->local, udp_.local_port()), false);
+    }
+    for (io::Packet*& p : batch)
+      if (p) pool_.put(p);
+    batch.clear();
+    flush_tun();
+    flush_udp();
+    if (r.count == 0) break;
+  }
+  process_handshakes();
+  finish_turn();
+}
+
+void Device::process_handshakes() {
+  bool load = under_load();
+  for (std::size_t n = 0; n < kHandshakeBudget && !handshakes_.empty(); ++n) {
+    io::Packet* p = handshakes_.front();
+    handshakes_.pop_front();
+    engine_.receive(p->bytes(), p->remote, local_endpoint(p->local, udp_.local_port()), load);
+    pool_.put(p);
+  }
+  if (!handshakes_.empty()) loop_->post([this] {
+    process_handshakes();
+    finish_turn();
+  });
+}
+
+void Device::on_timer() {
+  engine_.run_timers();
+  finish_turn();
+}
+
+void Device::finish_turn() {
+  flush_tun();
+  flush_udp();
+  if (auto next = engine_.next_timer())
+    loop_->arm_timer(engine_timer_, *next);
+  else
+    loop_->disarm_timer(engine_timer_);
+}
+
+void Device::flush_udp() {
+  if (out_udp_.empty()) return;
+  auto r = udp_.send_batch(out_udp_.span());
+  for (std::size_t i = 0; i < out_udp_.size(); ++i) {
+    io::Packet* p = out_udp_[i];
+    if (p->source_cleared && p->user) static_cast<Peer*>(p->user)->local_source.reset();
+    if (i >= r.count || p->error) engine_.count_drop(DropReason::kSendFailed, static_cast<Peer*>(p->user));
+  }
+  pool_.put(out_udp_.span());
+  out_udp_.clear();
+}
+
+void Device::flush_tun() {
+  if (out_tun_.empty()) return;
+  auto r = tun_.write_batch(out_tun_.span());
+  for (std::size_t i = 0; i < out_tun_.size(); ++i) {
+    io::Packet* p = out_tun_[i];
+    if (i >= r.count || p->error) engine_.count_drop(DropReason::kTunWriteFailed, static_cast<Peer*>(p->user));
+  }
+  pool_.put(out_tun_.span());
+  out_tun_.clear();
+}
+
+void Device::send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) {
+  io::Packet* p = take_packet();
+  if (!p || !peer.endpoint || datagram.size() > p->room()) {
+    if (p) pool_.put(p);
+    engine_.count_drop(DropReason::kSendFailed, &peer);
+    return;
+  }
+  std::memcpy(p->data(), datagram.data(), datagram.size());
+  p->set_len(datagram.size());
+  p->remote = *peer.endpoint;
+  if (peer.local_source && peer.local_source->family() == peer.endpoint->family())
+    p->local = io::LocalAddr::of(peer.local_source->ip());
+  p->user = &peer;
+  out_udp_.push_back(p);
+  if (out_udp_.full()) flush_udp();
+}
+
+void Device::send_to_endpoint(const Endpoint& to, const Endpoint& local,
+                              std::span<const std::uint8_t> datagram) {
+  io::Packet* p = take_packet();
+  if (!p) return;
+  std::memcpy(p->data(), datagram.data(), datagram.size());
+  p->set_len(datagram.size());
+  p->remote = to;
+  if (local.valid() && local.family() == to.family()) p->local = io::LocalAddr::of(local.ip());
+  out_udp_.push_back(p);
+  if (out_udp_.full()) flush_udp();
+}
+
+void Device::deliver(Peer& peer, std::span<const std::uint8_t> inner) {
+  io::Packet* p = take_packet();
+  if (!p || inner.size() > p->room()) {
+    if (p) pool_.put(p);
+    engine_.count_drop(DropReason::kTunWriteFailed, &peer);
+    return;
+  }
+  std::memcpy(p->data(), inner.data(), inner.size());
+  p->set_len(inner.size());
+  p->user = &peer;
+  out_tun_.push_back(p);
+  if (out_tun_.full()) flush_tun();
+}
+
+// ---------------------------------------------------------------- control
+
+DeviceState Device::live_state() const {
+  DeviceState s = config_;
+  s.name = tun_.name();
+  s.listen_port = udp_.local_port();
+  s.fwmark = udp_.fwmark();
+  for (PeerState& ps : s.peers) {
+    Peer* p = engine_.find_peer(ps.public_key);
+    if (!p) continue;
+    ps.endpoint = p->endpoint;
+    ps.rx_bytes = p->rx_bytes;
+    ps.tx_bytes = p->tx_bytes;
+    auto wall = p->last_handshake_wall.count();
+    ps.last_handshake_time_sec = wall / 1'000'000'000;
+    ps.last_handshake_time_nsec = wall % 1'000'000'000;
+  }
+  return s;
+}
+
+Result<DeviceState> Device::get() {
+  return on_loop([this]() -> Result<DeviceState> { return live_state(); });
+}
+
+DeviceCounters Device::counters() {
+  return on_loop([this] {
+    DeviceCounters c;
+    for (std::size_t i = 0; i < kDropReasons; ++i) c.device[i] = engine_.drops().get(DropReason(i));
+    engine_.for_each_peer([&](const Peer& p) {
+      DeviceCounters::PeerCounters pc;
+      pc.public_key = p.public_key();
+      for (std::size_t i = 0; i < kDropReasons; ++i) pc.drops[i] = p.drops.get(DropReason(i));
+      c.peers.push_back(pc);
+    });
+    return c;
+  });
+}
+
+Status Device::rebind(std::uint16_t port, std::uint32_t fwmark) {
+  io::UdpSockets fresh;
+  // Bind the new sockets before closing the old ones; a port in use leaves everything as it was.
+  if (port == udp_.local_port() && port != 0) return udp_.set_fwmark(fwmark);
+  watch_udp(false);
+  io::UdpSockets old = std::move(udp_);
+  old.close();
+  if (auto st = fresh.bind(port, fwmark); !st) {
+    // Restore the previous port so the device keeps working.
+    (void)udp_.bind(old.local_port(), old.fwmark());
+    watch_udp(true);
+    return st;
+  }
+  udp_ = std::move(fresh);
+  watch_udp(true);
+  return {};
+}
+
+Status Device::apply(const DeviceUpdate& update) {
+  return on_loop([&]() -> Status {
+    DeviceState before = live_state();
+    auto after = apply_update(before, update);
+    if (!after) return after.error();
+    // Sockets first: it is the one step that can fail for reasons outside the update.
+    std::uint16_t want_port = update.listen_port ? *update.listen_port : udp_.local_port();
+    std::uint32_t want_mark = update.fwmark ? *update.fwmark : udp_.fwmark();
+    if (want_port != udp_.local_port() || (update.listen_port && *update.listen_port == 0)) {
+      if (auto st = rebind(want_port, want_mark); !st) return make_error(EADDRINUSE, st.error().message);
+    } else if (want_mark != udp_.fwmark()) {
+      if (auto st = udp_.set_fwmark(want_mark); !st) return st;
+    }
+    if (auto st = reconcile(before, *after); !st) return st;
+    finish_turn();
+    return {};
+  });
+}
+
+Status Device::reconcile(const DeviceState& before, const DeviceState& after) {
+  bool key_changed = before.private_key.has_value() != after.private_key.has_value() ||
+                     (before.private_key && !(*before.private_key == *after.private_key));
+  if (key_changed) engine_.set_private_key(after.private_key);
+
+  std::map<std::string, const PeerState*> old_peers;
+  for (const auto& p : before.peers) old_peers[to_hex(p.public_key)] = &p;
+  std::map<std::string, const PeerState*> new_peers;
+  for (const auto& p : after.peers) new_peers[to_hex(p.public_key)] = &p;
+
+  for (const auto& [hex, ps] : old_peers)
+    if (!new_peers.count(hex)) engine_.remove_peer(engine_.find_peer(ps->public_key));
+
+  // Removals of allowed IPs everywhere before additions, so a prefix moving between peers ends
+  // up with its new owner whatever the peer order.
+  for (const auto& ps : after.peers) {
+    Peer* p = engine_.find_peer(ps.public_key);
+    if (!p) continue;
+    for (const auto& prefix : engine_.allowed_ips(*p))
+      if (std::find(ps.allowed_ips.begin(), ps.allowed_ips.end(), prefix) == ps.allowed_ips.end())
+        engine_.remove_allowed_ip(*p, prefix);
+  }
+  for (const auto& ps : after.peers) {
+    Peer* p = engine_.add_peer(ps.public_key);
+    if (!p) continue;  // our own key: apply_update already dropped it
+    auto old = old_peers.find(to_hex(ps.public_key));
+    const PeerState* was = old == old_peers.end() ? nullptr : old->second;
+    engine_.set_preshared_key(*p, ps.preshared_key);
+    if (ps.endpoint && (!was || !was->endpoint || !(*was->endpoint == *ps.endpoint)))
+      engine_.set_endpoint(*p, *ps.endpoint);
+    for (const auto& prefix : ps.allowed_ips) engine_.add_allowed_ip(*p, prefix);
+    if (p->persistent_keepalive_interval != ps.persistent_keepalive_interval)
+      engine_.set_persistent_keepalive(*p, ps.persistent_keepalive_interval);
+  }
+  config_ = after;
+  config_.name = tun_.name();
+  return {};
+}
+
+}  // namespace wgcore

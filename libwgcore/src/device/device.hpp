@@ -1,0 +1,106 @@
+// The in-process userspace WireGuard device: a TUN interface, UDP sockets and the protocol engine
+// on one event-loop thread. It is a Control, so the UAPI server, our CLI and embedding
+// applications read and change it the same way as the kernel module or another daemon.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "core/engine.hpp"
+#include "linux/event_loop.hpp"
+#include "linux/packet.hpp"
+#include "linux/tun.hpp"
+#include "linux/udp.hpp"
+#include "wgcore/control.hpp"
+
+namespace wgcore {
+
+struct DeviceOptions {
+  std::string name;      // TUN interface name (at most 15 bytes)
+  int mtu = 1420;        // wireguard-go's default; wg-quick sets its own
+  std::size_t pool_packets = 1024;
+};
+
+// Counters beyond what the UAPI carries, for `wgcore show --json`.
+struct DeviceCounters {
+  std::array<std::uint64_t, kDropReasons> device{};
+  struct PeerCounters {
+    Key public_key;
+    std::array<std::uint64_t, kDropReasons> drops{};
+  };
+  std::vector<PeerCounters> peers;
+};
+
+class Device final : public Control, private EngineSink {
+ public:
+  // Creates the TUN interface, binds UDP on a random port and starts the loop thread.
+  static Result<std::unique_ptr<Device>> create(const DeviceOptions& opts);
+  ~Device() override;
+
+  Result<DeviceState> get() override;
+  Status apply(const DeviceUpdate& update) override;
+  std::string backend() const override { return "userspace"; }
+  DeviceCounters counters();
+
+  const std::string& name() const { return tun_.name(); }
+  // Stops the loop; the interface disappears when the device is destroyed.
+  void stop();
+  // Blocks until the device stops: stop(), or the interface was deleted (`ip link del`).
+  void wait();
+  bool running() const { return !stopped_.load(); }
+
+ private:
+  explicit Device(const DeviceOptions& opts);
+  Status start();
+
+  // Runs fn on the loop thread and waits for it (directly when already there).
+  template <class F>
+  auto on_loop(F&& fn) -> decltype(fn());
+
+  // ---- loop-thread work ----
+  void on_tun_readable();
+  void on_udp_readable(int family);
+  void process_handshakes();
+  void on_timer();
+  void finish_turn();  // flush queued I/O, re-arm the engine's timer
+  void flush_udp();
+  void flush_tun();
+  bool under_load();
+  Status rebind(std::uint16_t port, std::uint32_t fwmark);
+  void watch_udp(bool on);
+  DeviceState live_state() const;
+  Status reconcile(const DeviceState& old_state, const DeviceState& new_state);
+  void fail(const char* why);
+
+  // EngineSink
+  void send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) override;
+  void send_to_endpoint(const Endpoint& to, const Endpoint& local,
+                        std::span<const std::uint8_t> datagram) override;
+  void deliver(Peer& peer, std::span<const std::uint8_t> inner) override;
+  io::Packet* take_packet();
+
+  DeviceOptions opts_;
+  io::TunDevice tun_;
+  io::UdpSockets udp_;
+  std::unique_ptr<io::EventLoop> loop_;
+  io::EventLoop::TimerId engine_timer_ = 0;
+  io::EventLoop::TimerId housekeeping_timer_ = 0;
+  io::PacketPool pool_;
+  Engine engine_;
+  DeviceState config_;  // what was configured (allowed-IP order, keepalive, psk)
+  io::PacketBatch out_udp_;
+  io::PacketBatch out_tun_;
+  std::deque<io::Packet*> handshakes_;
+  std::optional<Time> last_under_load_;
+  std::thread thread_;
+  std::thread::id loop_thread_id_;
+  std::atomic<bool> stopped_{false};
+  std::promise<void> stopped_promise_;
+  std::shared_future<void> stopped_future_;
+};
+
+}  // namespace wgcore

@@ -1,0 +1,64 @@
+// The WireGuard UDP port: an IPv4 and an IPv6 socket on one port, batched receive (recvmmsg)
+// that reports each datagram's local address, and batched send (sendmmsg) with per-packet
+// destination and optional sticky source address.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "linux/packet.hpp"
+#include "wgcore/result.hpp"
+
+namespace wgcore::io {
+
+// Threading: recv_batch (one thread per family) and send_batch (any number of threads) may run
+// concurrently; they keep their scratch on the stack. bind() and close() replace the fds and
+// must not overlap with I/O: the owner stops its I/O, rebinds, and re-registers fd4()/fd6()
+// with its event loop. set_fwmark() is safe at any time.
+class UdpSockets {
+ public:
+  UdpSockets() = default;
+  UdpSockets(UdpSockets&& o) noexcept;
+  UdpSockets& operator=(UdpSockets&& o) noexcept;
+  UdpSockets(const UdpSockets&) = delete;
+  UdpSockets& operator=(const UdpSockets&) = delete;
+  ~UdpSockets() { close(); }
+
+  // Closes any open sockets, then opens both families on port (0: the kernel picks a port for
+  // IPv4 and IPv6 takes the same one, retried if that port is taken for IPv6). A kernel without
+  // IPv6 (or without IPv4) leaves that family closed; at least one must open. Non-blocking.
+  Status bind(std::uint16_t port, std::uint32_t fwmark = 0);
+  void close();
+  bool is_open() const { return fd4_ >= 0 || fd6_ >= 0; }
+  std::uint16_t local_port() const { return port_; }
+
+  // SO_MARK on both sockets (0 clears it). Needs CAP_NET_ADMIN.
+  Status set_fwmark(std::uint32_t mark);
+  std::uint32_t fwmark() const { return fwmark_; }
+
+  int fd4() const { return fd4_; }
+  int fd6() const { return fd6_; }
+  int fd(int family) const { return family == AF_INET6 ? fd6_ : family == AF_INET ? fd4_ : -1; }
+
+  // Receives the datagrams already queued on the family's socket (AF_INET or AF_INET6), up to
+  // pkts.size() and at most kMaxBatch. Each filled packet gets len, remote (sender), local
+  // (our address and interface) and error = 0. Filled packets are pkts[0..count); datagrams
+  // too large for a buffer are dropped and counted in IoResult::dropped (their packets are
+  // moved behind count, still owned by the caller).
+  IoResult recv_batch(int family, std::span<Packet*> pkts);
+
+  // Sends each packet to p->remote, from p->local when set. If a send with that source fails
+  // (the address is gone: EINVAL on older kernels, ENETUNREACH on newer ones), it is retried
+  // once without it; if that works, p->local is cleared and p->source_cleared set, so the owner
+  // can forget the peer's cached source. A packet that still cannot be sent is skipped with
+  // p->error set (its source kept); a full socket stops the batch with EAGAIN.
+  IoResult send_batch(std::span<Packet* const> pkts);
+
+ private:
+  int fd4_ = -1;
+  int fd6_ = -1;
+  std::uint16_t port_ = 0;
+  std::uint32_t fwmark_ = 0;
+};
+
+}  // namespace wgcore::io

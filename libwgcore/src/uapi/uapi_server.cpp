@@ -1,0 +1,341 @@
+// The UAPI socket server: listening (directory, umask, stale-socket handling as in
+// wireguard-go's ipc/uapi_unix.go), bounded line reading, and the request loop of
+// device/uapi.go's IpcHandle with whole-request parsing so that a bad set changes nothing.
+#include "uapi/uapi_server.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "uapi/uapi_text.hpp"
+
+namespace wgcore::uapi {
+namespace {
+
+Error sys_error(int code, const std::string& what) {
+  return make_error(code, what + ": " + std::strerror(code));
+}
+
+// mkdir -p with the given mode for directories it creates.
+Status make_dirs(const std::string& dir, mode_t mode) {
+  std::string partial;
+  std::size_t pos = 0;
+  while (pos <= dir.size()) {
+    auto slash = dir.find('/', pos);
+    if (slash == std::string::npos) slash = dir.size();
+    partial = dir.substr(0, slash);
+    pos = slash + 1;
+    if (partial.empty()) continue;
+    if (::mkdir(partial.c_str(), mode) != 0 && errno != EEXIST)
+      return sys_error(errno, "creating " + partial);
+  }
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return sys_error(errno, "stat " + dir);
+  if (!S_ISDIR(st.st_mode)) return make_error(ENOTDIR, dir + " is not a directory");
+  return {};
+}
+
+bool fill_addr(sockaddr_un& addr, const std::string& path) {
+  std::memset(&addr, 0, sizeof addr);
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return false;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  return true;
+}
+
+// True if a daemon accepts connections on path.
+bool socket_is_live(const sockaddr_un& addr) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool live = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return live;
+}
+
+// Reads lines from a connection through a fixed buffer, never holding more than the caller's
+// limit of one line, and gives up when the server is stopping.
+class ConnReader {
+ public:
+  enum class Status { kLine, kEof, kTooLong, kStopped, kError };
+
+  ConnReader(int fd, int stop_fd) : fd_(fd), stop_fd_(stop_fd) {}
+
+  // A line without its '\n'. At EOF a non-empty unterminated tail is returned as kLine once,
+  // then kEof. On kTooLong the line's bytes read so far are discarded.
+  Status read_line(std::string& line, std::size_t max) {
+    line.clear();
+    for (;;) {
+      for (std::size_t i = begin_; i < end_; ++i) {
+        if (buf_[i] == '\n') {
+          if (line.size() + (i - begin_) > max) return Status::kTooLong;
+          line.append(buf_ + begin_, i - begin_);
+          begin_ = i + 1;
+          return Status::kLine;
+        }
+      }
+      if (line.size() + (end_ - begin_) > max) return Status::kTooLong;
+      line.append(buf_ + begin_, end_ - begin_);
+      begin_ = end_ = 0;
+      auto st = fill();
+      if (st == Status::kEof) return line.empty() ? Status::kEof : Status::kLine;
+      if (st != Status::kLine) return st;
+    }
+  }
+
+  // One byte, for the '\n' that must follow "get=1\n".
+  Status read_byte(char& c) {
+    if (begin_ == end_) {
+      begin_ = end_ = 0;
+      auto st = fill();
+      if (st != Status::kLine) return st;
+    }
+    c = buf_[begin_++];
+    return Status::kLine;
+  }
+
+ private:
+  Status fill() {
+    for (;;) {
+      pollfd p[2] = {{fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+      int r = ::poll(p, 2, -1);
+      if (r < 0) {
+        if (errno == EINTR) continue;
+        return Status::kError;
+      }
+      if (p[1].revents) return Status::kStopped;
+      ssize_t n = ::recv(fd_, buf_, sizeof buf_, 0);
+      if (n > 0) {
+        end_ = std::size_t(n);
+        return Status::kLine;
+      }
+      if (n == 0) return Status::kEof;
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return Status::kError;
+    }
+  }
+
+  int fd_;
+  int stop_fd_;
+  char buf_[16384];
+  std::size_t begin_ = 0, end_ = 0;
+};
+
+bool write_all(int fd, int stop_fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data.remove_prefix(std::size_t(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    pollfd p[2] = {{fd, POLLOUT, 0}, {stop_fd, POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0 && errno != EINTR) return false;
+    if (p[1].revents) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<UapiServer>> UapiServer::listen(const std::string& iface, Control& ctl,
+                                                       std::string dir) {
+  // Interface names become file names: refuse anything that could leave the directory.
+  if (iface.empty() || iface.size() >= 16 || iface == "." || iface == ".." ||
+      iface.find('/') != std::string::npos)
+    return make_error(EINVAL, "invalid interface name \"" + iface + "\"");
+  if (auto st = make_dirs(dir, 0755); !st) return st.error();
+
+  std::string path = dir + "/" + iface + ".sock";
+  sockaddr_un addr;
+  if (!fill_addr(addr, path)) return make_error(ENAMETOOLONG, "socket path too long: " + path);
+
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      return make_error(EEXIST, path + " exists and is not a socket; not touching it");
+    if (socket_is_live(addr))
+      return make_error(EADDRINUSE, "another daemon is serving " + path);
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      return sys_error(errno, "removing stale socket " + path);
+  }
+
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return sys_error(errno, "socket");
+  // umask is process-wide, but bind is the only call that consults it here; 0177 gives a
+  // socket mode of 0600 (wireguard-go's 077 gives 0700; execute has no meaning on a socket).
+  mode_t old = ::umask(0177);
+  int r = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  int bind_errno = errno;
+  ::umask(old);
+  if (r != 0) {
+    ::close(fd);
+    return sys_error(bind_errno, "binding " + path);
+  }
+  // Belt and braces against a umask changed by another thread in the window above.
+  ::chmod(path.c_str(), 0600);
+  if (::listen(fd, 16) != 0 || ::lstat(path.c_str(), &st) != 0) {
+    int e = errno;
+    ::unlink(path.c_str());
+    ::close(fd);
+    return sys_error(e, "listening on " + path);
+  }
+  int stop_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd < 0) {
+    int e = errno;
+    ::unlink(path.c_str());
+    ::close(fd);
+    return sys_error(e, "eventfd");
+  }
+  std::unique_ptr<UapiServer> server(
+      new UapiServer(ctl, std::move(path), fd, stop_fd, st.st_dev, st.st_ino));
+  server->accept_thread_ = std::thread([s = server.get()] { s->accept_loop(); });
+  return server;
+}
+
+UapiServer::UapiServer(Control& ctl, std::string path, int listen_fd, int stop_fd, dev_t dev,
+                       ino_t ino)
+    : ctl_(ctl), path_(std::move(path)), listen_fd_(listen_fd), stop_fd_(stop_fd), dev_(dev),
+      ino_(ino) {}
+
+UapiServer::~UapiServer() {
+  stop();
+  struct stat st {};
+  if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
+    ::unlink(path_.c_str());
+  ::close(stop_fd_);
+}
+
+void UapiServer::stop() {
+  if (stopped_.exchange(true)) return;
+  std::uint64_t one = 1;
+  ssize_t n = ::write(stop_fd_, &one, sizeof one);
+  (void)n;  // an eventfd write of 1 cannot fail short of overflow
+  if (accept_thread_.joinable()) accept_thread_.join();
+  // Closing the listener resets connections still waiting in its backlog, so no client hangs
+  // on a server that will never accept it. The socket file stays until destruction.
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  reap(true);
+}
+
+void UapiServer::reap(bool all) {
+  std::vector<Conn> finished;
+  {
+    std::lock_guard lock(conns_mu_);
+    for (auto it = conns_.begin(); it != conns_.end();) {
+      if (all || it->done->load()) {
+        finished.push_back(std::move(*it));
+        it = conns_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& c : finished) c.thread.join();
+}
+
+void UapiServer::accept_loop() {
+  for (;;) {
+    pollfd p[2] = {{listen_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    if (p[1].revents) return;
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
+      // EMFILE and friends: back off briefly instead of spinning on a ready listener.
+      ::poll(p + 1, 1, 100);
+      continue;
+    }
+    reap(false);
+    std::lock_guard lock(conns_mu_);
+    if (conns_.size() >= kMaxConnections) {
+      ::close(fd);  // over the limit: refuse by closing, as a full backlog would
+      continue;
+    }
+    auto done = std::make_shared<std::atomic<bool>>(false);
+    conns_.push_back(Conn{std::thread([this, fd, done] {
+                            serve(fd);
+                            ::close(fd);
+                            done->store(true);
+                          }),
+                          done});
+  }
+}
+
+void UapiServer::serve(int fd) {
+  ConnReader in(fd, stop_fd_);
+  std::string op, line, body;
+  for (;;) {
+    if (in.read_line(op, kMaxOpLineBytes) != ConnReader::Status::kLine) return;
+    if (op == "get=1") {
+      char c = 0;
+      if (in.read_byte(c) != ConnReader::Status::kLine) return;
+      std::string answer;
+      if (c != '\n') {
+        answer = format_errno(kErrInvalid);  // "trailing character in UAPI get"
+      } else {
+        Result<DeviceState> state = [&] {
+          std::lock_guard lock(ctl_mu_);
+          return ctl_.get();
+        }();
+        if (state)
+          answer = format_get(*state) + format_errno(0);
+        else
+          answer = format_errno(state.error().code ? state.error().code : kErrUnknown);
+      }
+      if (!write_all(fd, stop_fd_, answer)) return;
+    } else if (op == "set=1") {
+      body.clear();
+      int fail = 0;
+      bool eof = false;
+      for (;;) {
+        auto st = in.read_line(line, kMaxLineBytes);
+        if (st == ConnReader::Status::kEof) {
+          eof = true;  // like wireguard-go, a set cut short by EOF is applied as it stands
+          break;
+        }
+        if (st == ConnReader::Status::kTooLong) {
+          fail = kErrIo;
+          break;
+        }
+        if (st != ConnReader::Status::kLine) return;
+        if (line.empty() || line == "\r") break;
+        if (body.size() + line.size() + 1 > kMaxRequestBytes) {
+          fail = EMSGSIZE;
+          break;
+        }
+        body += line;
+        body += '\n';
+      }
+      if (fail) {
+        write_all(fd, stop_fd_, format_errno(fail));
+        return;  // the stream is no longer framed
+      }
+      int code = 0;
+      auto update = parse_set(body);
+      if (!update) {
+        code = update.error().code;
+      } else {
+        std::lock_guard lock(ctl_mu_);
+        auto st = ctl_.apply(*update);
+        if (!st) code = st.error().code ? st.error().code : kErrUnknown;
+      }
+      if (!write_all(fd, stop_fd_, format_errno(code)) || eof) return;
+    } else {
+      return;  // unknown operation: wireguard-go closes the connection without an answer
+    }
+  }
+}
+
+}  // namespace wgcore::uapi

@@ -1,0 +1,79 @@
+// Serves a Control over the cross-platform UAPI socket (DIR/IFACE.sock), the way wireguard-go
+// does: one thread accepts, one thread per connection answers any number of get=1 / set=1
+// requests, and stop() wakes them all through an eventfd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wgcore/control.hpp"
+#include "wgcore/result.hpp"
+
+namespace wgcore::uapi {
+
+inline constexpr const char* kDefaultSocketDir = "/var/run/wireguard";
+
+// Bounds on what one client can make the server hold. A line in a set body longer than
+// kMaxLineBytes is answered errno=-EIO (wireguard-go's line scanner fails the same way at
+// 64 KiB); a set body over kMaxRequestBytes is answered errno=-EMSGSIZE; either closes the
+// connection, since the rest of the stream can no longer be framed. An operation line longer
+// than kMaxOpLineBytes, or one that is neither "get=1" nor "set=1", closes the connection
+// without an answer (wireguard-go does the same for unknown operations).
+inline constexpr std::size_t kMaxOpLineBytes = 64;
+inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
+inline constexpr std::size_t kMaxRequestBytes = 64 * 1024 * 1024;
+inline constexpr std::size_t kMaxConnections = 64;
+
+class UapiServer {
+ public:
+  // Creates DIR (mode 0755, like wireguard-go) if missing and listens on DIR/IFACE.sock with
+  // mode 0600 whatever the process umask. An existing socket that a live daemon answers on is
+  // an error (EADDRINUSE); a stale one is unlinked; anything else at that path (a regular file,
+  // a directory) is an error (EEXIST) and left alone. `ctl` must outlive the server; calls into
+  // it are serialised by the server, so it needs no locking of its own for UAPI use.
+  static Result<std::unique_ptr<UapiServer>> listen(const std::string& iface, Control& ctl,
+                                                    std::string dir = kDefaultSocketDir);
+
+  UapiServer(const UapiServer&) = delete;
+  UapiServer& operator=(const UapiServer&) = delete;
+  // stop(), then unlink the socket if it is still the one we created.
+  ~UapiServer();
+
+  // Stops accepting, wakes and joins every connection thread. Idempotent; requests being
+  // processed finish first (a set either applies fully or not at all).
+  void stop();
+
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Conn {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+
+  UapiServer(Control& ctl, std::string path, int listen_fd, int stop_fd, dev_t dev, ino_t ino);
+  void accept_loop();
+  void serve(int fd);
+  void reap(bool all);
+
+  Control& ctl_;
+  std::mutex ctl_mu_;  // one request at a time reaches the Control, as wireguard-go's ipcMutex
+  std::string path_;
+  int listen_fd_;
+  int stop_fd_;  // eventfd: once written it stays readable, so every poller wakes
+  dev_t dev_;    // identity of the socket inode we bound, so we never unlink a successor's
+  ino_t ino_;
+  std::thread accept_thread_;
+  std::mutex conns_mu_;
+  std::vector<Conn> conns_;
+  std::atomic<bool> stopped_{false};
+};
+
+}  // namespace wgcore::uapi

@@ -1,0 +1,516 @@
+// End-to-end tests of the UAPI server and client over real unix sockets in a private temp
+// directory, backed by an in-memory Control that applies updates with apply_update.
+#include "uapi/uapi_server.hpp"
+
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "control/config_apply.hpp"
+#include "uapi/uapi_client.hpp"
+#include "uapi/uapi_text.hpp"
+
+namespace wgcore::uapi {
+namespace {
+
+namespace fs = std::filesystem;
+
+class MemoryControl : public Control {
+ public:
+  Result<DeviceState> get() override {
+    std::lock_guard lock(mu_);
+    ++gets;
+    return state_;
+  }
+  Status apply(const DeviceUpdate& u) override {
+    std::lock_guard lock(mu_);
+    if (fail_code) return make_error(fail_code, "injected failure");
+    auto next = apply_update(state_, u);
+    if (!next) return next.error();
+    state_ = *next;
+    return {};
+  }
+  std::string backend() const override { return "memory"; }
+  DeviceState snapshot() {
+    std::lock_guard lock(mu_);
+    return state_;
+  }
+  std::atomic<int> gets{0};
+  int fail_code = 0;
+
+ private:
+  std::mutex mu_;
+  DeviceState state_;
+};
+
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/wgcore-uapi-test-XXXXXX";
+    char* d = ::mkdtemp(tmpl);  // mode 0700
+    EXPECT_NE(d, nullptr);
+    path_ = d ? d : "/nonexistent";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Key key_of(std::uint8_t b) {
+  Key k;
+  for (std::size_t i = 0; i < k.size(); ++i) k[i] = b;
+  return k;
+}
+
+int connect_to(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+bool send_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    data.remove_prefix(std::size_t(n));
+  }
+  return true;
+}
+
+// Reads until `answers` blank-line-terminated answers arrived, EOF, error or timeout.
+struct ReadResult {
+  std::string data;
+  bool closed = false;
+};
+ReadResult read_answers(int fd, int answers, int timeout_ms = 5000) {
+  ReadResult r;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  auto count = [&] {
+    int n = 0;
+    for (std::size_t pos = 0; (pos = r.data.find("\n\n", pos)) != std::string::npos; pos += 2) ++n;
+    return n;
+  };
+  while (count() < answers) {
+    int left = int(std::chrono::duration_cast<std::chrono::milliseconds>(
+                       deadline - std::chrono::steady_clock::now())
+                       .count());
+    if (left <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, left) <= 0) break;
+    char buf[65536];
+    ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      r.closed = true;
+      break;
+    }
+    r.data.append(buf, std::size_t(n));
+  }
+  return r;
+}
+
+// One raw exchange on a fresh connection.
+std::string raw(const std::string& path, const std::string& request, int answers = 1) {
+  int fd = connect_to(path);
+  EXPECT_GE(fd, 0);
+  if (fd < 0) return "";
+  EXPECT_TRUE(send_all(fd, request));
+  auto r = read_answers(fd, answers);
+  ::close(fd);
+  return r.data;
+}
+
+bool eventually_closed(int fd) {
+  auto r = read_answers(fd, 1, 5000);
+  return r.closed && r.data.empty();
+}
+
+struct Fixture : ::testing::Test {
+  TempDir dir;
+  MemoryControl ctl;
+  std::unique_ptr<UapiServer> server;
+  void SetUp() override {
+    auto s = UapiServer::listen("wgt0", ctl, dir.path());
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    server = std::move(*s);
+  }
+  std::string path() const { return dir.path() + "/wgt0.sock"; }
+};
+
+std::string peer_hex(std::uint8_t b) { return to_hex(key_of(b)); }
+
+TEST_F(Fixture, SocketPathAndMode) {
+  EXPECT_EQ(server->path(), path());
+  struct stat st {};
+  ASSERT_EQ(::lstat(path().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+}
+
+TEST(UapiServer, SocketIs0600WhateverTheUmask) {
+  TempDir dir;
+  MemoryControl ctl;
+  mode_t old = ::umask(0);
+  auto s = UapiServer::listen("wgt1", ctl, dir.path());
+  ::umask(old);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  struct stat st {};
+  ASSERT_EQ(::lstat((dir.path() + "/wgt1.sock").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0600u);
+  EXPECT_EQ(::umask(old), old);  // the process umask is restored
+}
+
+TEST(UapiServer, CreatesMissingDirectoriesWith0755) {
+  TempDir dir;
+  MemoryControl ctl;
+  std::string sub = dir.path() + "/run/wireguard";
+  mode_t old = ::umask(0);
+  auto s = UapiServer::listen("wgt2", ctl, sub);
+  ::umask(old);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  struct stat st {};
+  ASSERT_EQ(::stat(sub.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0755u);
+}
+
+TEST(UapiServer, RefusesBadInterfaceNames) {
+  TempDir dir;
+  MemoryControl ctl;
+  for (const char* name : {"", "a/b", "..", ".", "sixteen-chars-xx"}) {
+    auto s = UapiServer::listen(name, ctl, dir.path());
+    ASSERT_FALSE(s.ok()) << name;
+    EXPECT_EQ(s.error().code, EINVAL);
+  }
+}
+
+TEST_F(Fixture, EmptyDeviceGetIsJustErrnoZero) {
+  EXPECT_EQ(raw(path(), "get=1\n\n"), "errno=0\n\n");
+}
+
+TEST_F(Fixture, EmptySetIsValid) { EXPECT_EQ(raw(path(), "set=1\n\n"), "errno=0\n\n"); }
+
+TEST_F(Fixture, ClientApplyThenGetRoundTrip) {
+  UapiClient client = UapiClient::for_interface("wgt0", dir.path());
+  EXPECT_EQ(client.backend(), "uapi:" + path());
+  DeviceUpdate u;
+  u.private_key = key_of(0x40);
+  u.listen_port = 51820;
+  u.fwmark = 9;
+  PeerUpdate p;
+  p.public_key = key_of(0x11);
+  p.preshared_key = key_of(0x22);
+  p.endpoint = Endpoint::parse("[2001:db8::1]:51820");
+  p.persistent_keepalive_interval = 25;
+  p.allowed_ips = {{AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.0.0.1/24")},
+                   {AllowedIpOp::Kind::kAdd, *IpPrefix::parse("2001:db8:1::/48")}};
+  u.peers = {p};
+  auto st = client.apply(u);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+
+  auto got = client.get();
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  EXPECT_EQ(got->name, "wgt0");
+  DeviceState want = ctl.snapshot();
+  EXPECT_EQ(format_get(*got), format_get(want));
+  EXPECT_TRUE(got->public_key == want.public_key);
+  ASSERT_EQ(got->peers.size(), 1u);
+  EXPECT_EQ(got->peers[0].allowed_ips[0].to_string(), "10.0.0.0/24");
+  // And the raw bytes are exactly format_get + errno.
+  EXPECT_EQ(raw(path(), "get=1\n\n"), format_get(want) + "errno=0\n\n");
+}
+
+TEST_F(Fixture, BadSetAnswersErrnoChangesNothingAndKeepsServing) {
+  int fd = connect_to(path());
+  ASSERT_GE(fd, 0);
+  std::string req = "set=1\nlisten_port=1234\npublic_key=" + peer_hex(0x11) +
+                    "\nallowed_ip=10.0.0.0/8\nendpoint=not-an-endpoint\n\n";
+  ASSERT_TRUE(send_all(fd, req));
+  EXPECT_EQ(read_answers(fd, 1).data, "errno=-22\n\n");
+  // Same connection, next request.
+  ASSERT_TRUE(send_all(fd, "get=1\n\n"));
+  EXPECT_EQ(read_answers(fd, 1).data, "errno=0\n\n");  // nothing was half-applied
+  ::close(fd);
+  EXPECT_EQ(ctl.snapshot().listen_port, 0);
+  EXPECT_TRUE(ctl.snapshot().peers.empty());
+}
+
+TEST_F(Fixture, LineWithoutEqualsIsEproto) {
+  EXPECT_EQ(raw(path(), "set=1\nlisten_port\n\n"), "errno=-71\n\n");
+}
+
+TEST_F(Fixture, UnknownKeyIsEinval) {
+  EXPECT_EQ(raw(path(), "set=1\nmtu=1280\n\n"), "errno=-22\n\n");
+}
+
+TEST_F(Fixture, SeveralRequestsInOneWrite) {
+  std::string req = "set=1\nlisten_port=5\n\nget=1\n\nset=1\nfwmark=3\n\nget=1\n\n";
+  auto got = raw(path(), req, 4);
+  EXPECT_EQ(got,
+            "errno=0\n\nlisten_port=5\nerrno=0\n\nerrno=0\n\nlisten_port=5\nfwmark=3\nerrno=0\n\n");
+}
+
+TEST_F(Fixture, GetWithTrailingCharacterIsEinvalAndTheConnectionGoesOn) {
+  // wireguard-go consumes the one byte after "get=1\n"; if it is not '\n' the answer is
+  // errno=-22 and the next operation is read from the following byte.
+  EXPECT_EQ(raw(path(), "get=1\nxget=1\n\n", 2), "errno=-22\n\nerrno=0\n\n");
+}
+
+TEST_F(Fixture, CrLfLinesInSetBody) {
+  EXPECT_EQ(raw(path(), "set=1\nlisten_port=9\r\n\r\n"), "errno=0\n\n");
+  EXPECT_EQ(ctl.snapshot().listen_port, 9);
+}
+
+TEST_F(Fixture, UnknownOperationClosesWithoutAnswer) {
+  int fd = connect_to(path());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "get=2\n\n"));
+  EXPECT_TRUE(eventually_closed(fd));
+  ::close(fd);
+  EXPECT_EQ(raw(path(), "get=1\n\n"), "errno=0\n\n");
+}
+
+TEST_F(Fixture, MegabyteGarbageLineIsRefusedAndServerSurvives) {
+  int fd = connect_to(path());
+  ASSERT_GE(fd, 0);
+  std::string garbage(1 << 20, 'A');
+  garbage += '\n';
+  // The server closes early, so the writer may see EPIPE; it runs apart from the reader.
+  std::thread writer([&] { send_all(fd, garbage); });
+  EXPECT_TRUE(eventually_closed(fd));
+  writer.join();
+  ::close(fd);
+  EXPECT_EQ(raw(path(), "get=1\n\n"), "errno=0\n\n");
+}
+
+TEST_F(Fixture, MegabyteLineInSetBodyAnswersEioAndAppliesNothing) {
+  int fd = connect_to(path());
+  ASSERT_GE(fd, 0);
+  std::string req = "set=1\nlisten_port=77\nallowed_ip=" + std::string(1 << 20, '1') + "\n\n";
+  std::thread writer([&] { send_all(fd, req); });
+  auto r = read_answers(fd, 1);
+  EXPECT_EQ(r.data, "errno=-5\n\n");
+  EXPECT_TRUE(eventually_closed(fd));
+  writer.join();
+  ::close(fd);
+  EXPECT_EQ(ctl.snapshot().listen_port, 0);
+  EXPECT_EQ(raw(path(), "get=1\n\n"), "errno=0\n\n");
+}
+
+TEST_F(Fixture, SetCutShortByEofIsAppliedLikeWireguardGo) {
+  int fd = connect_to(path());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "set=1\nlisten_port=7"));
+  ::shutdown(fd, SHUT_WR);
+  auto r = read_answers(fd, 1);
+  EXPECT_EQ(r.data, "errno=0\n\n");
+  ::close(fd);
+  EXPECT_EQ(ctl.snapshot().listen_port, 7);
+}
+
+TEST_F(Fixture, ControlErrorCodeIsForwardedNegated) {
+  ctl.fail_code = EADDRINUSE;
+  EXPECT_EQ(raw(path(), "set=1\nlisten_port=1\n\n"), "errno=-98\n\n");
+  UapiClient client(path());
+  DeviceUpdate u;
+  u.listen_port = 1;
+  auto st = client.apply(u);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, EADDRINUSE);
+}
+
+TEST_F(Fixture, ClientSeesServerValidationErrors) {
+  UapiClient client(path());
+  DeviceUpdate u;
+  PeerUpdate p;
+  p.public_key = key_of(1);
+  p.protocol_version = 2;
+  u.peers = {p};
+  auto st = client.apply(u);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code, EINVAL);
+  EXPECT_NE(st.error().message.find("errno=-22"), std::string::npos) << st.error().message;
+}
+
+TEST_F(Fixture, ConcurrentClients) {
+  constexpr int kThreads = 8, kRounds = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      UapiClient client(path());
+      for (int i = 0; i < kRounds; ++i) {
+        DeviceUpdate u;
+        PeerUpdate p;
+        p.public_key = key_of(std::uint8_t(t + 1));
+        p.allowed_ips = {
+            {AllowedIpOp::Kind::kAdd,
+             IpPrefix{IpAddr::v4((10u << 24) | (unsigned(t) << 16) | unsigned(i)), 32}}};
+        u.peers = {p};
+        if (!client.apply(u).ok()) ++failures;
+        if (!client.get().ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto s = ctl.snapshot();
+  ASSERT_EQ(s.peers.size(), std::size_t(kThreads));
+  for (const auto& p : s.peers) EXPECT_EQ(p.allowed_ips.size(), std::size_t(kRounds));
+}
+
+TEST_F(Fixture, SecondServerOnALiveSocketIsRefused) {
+  MemoryControl other;
+  auto s = UapiServer::listen("wgt0", other, dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, EADDRINUSE);
+  EXPECT_EQ(raw(path(), "get=1\n\n"), "errno=0\n\n");  // the first one still serves
+}
+
+TEST(UapiServer, StaleSocketIsReplaced) {
+  TempDir dir;
+  std::string path = dir.path() + "/wgt3.sock";
+  {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::close(fd);  // a crashed daemon's leftover: the file exists, nobody listens
+  }
+  MemoryControl ctl;
+  auto s = UapiServer::listen("wgt3", ctl, dir.path());
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  EXPECT_EQ(raw(path, "get=1\n\n"), "errno=0\n\n");
+}
+
+TEST(UapiServer, NonSocketAtThePathIsLeftAlone) {
+  TempDir dir;
+  std::string path = dir.path() + "/wgt4.sock";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+  MemoryControl ctl;
+  auto s = UapiServer::listen("wgt4", ctl, dir.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, EEXIST);
+  struct stat st {};
+  ASSERT_EQ(::lstat(path.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+}
+
+TEST(UapiServer, DestructionUnlinksOnlyItsOwnSocket) {
+  TempDir dir;
+  MemoryControl ctl;
+  std::string path = dir.path() + "/wgt5.sock";
+  {
+    auto s = UapiServer::listen("wgt5", ctl, dir.path());
+    ASSERT_TRUE(s.ok());
+  }
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+  {
+    auto s = UapiServer::listen("wgt5", ctl, dir.path());
+    ASSERT_TRUE(s.ok());
+    ASSERT_EQ(::unlink(path.c_str()), 0);  // someone else takes the name
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+  EXPECT_EQ(::access(path.c_str(), F_OK), 0);
+}
+
+TEST_F(Fixture, StopWakesIdleConnectionsPromptly) {
+  int fd = connect_to(path());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(send_all(fd, "get=1\n\n"));
+  EXPECT_EQ(read_answers(fd, 1).data, "errno=0\n\n");
+  // A half-sent request and an idle connection must not hold stop() up.
+  int fd2 = connect_to(path());
+  ASSERT_GE(fd2, 0);
+  ASSERT_TRUE(send_all(fd2, "set=1\nlisten_port=3\n"));
+  auto t0 = std::chrono::steady_clock::now();
+  server->stop();
+  server->stop();  // idempotent
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(2));
+  EXPECT_TRUE(eventually_closed(fd));
+  EXPECT_TRUE(eventually_closed(fd2));
+  ::close(fd);
+  ::close(fd2);
+  EXPECT_EQ(ctl.snapshot().listen_port, 0);
+}
+
+TEST(UapiClient, ListInterfacesSeesOnlyLiveSockets) {
+  TempDir dir;
+  MemoryControl c1, c2;
+  auto s1 = UapiServer::listen("wgb", c1, dir.path());
+  auto s2 = UapiServer::listen("wga", c2, dir.path());
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  {
+    auto s3 = UapiServer::listen("gone", c1, dir.path());
+    ASSERT_TRUE(s3.ok());
+    (*s3)->stop();
+    // Leave a stale socket: re-create the file by binding without listening.
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string stale = dir.path() + "/stale.sock";
+    std::strncpy(addr.sun_path, stale.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::close(fd);
+  }
+  {
+    std::FILE* f = std::fopen((dir.path() + "/file.sock").c_str(), "w");
+    std::fclose(f);
+  }
+  EXPECT_EQ(uapi_list_interfaces(dir.path()), (std::vector<std::string>{"wga", "wgb"}));
+  EXPECT_TRUE(uapi_list_interfaces(dir.path() + "/missing").empty());
+}
+
+TEST(UapiClient, MissingSocketIsEnoent) {
+  TempDir dir;
+  UapiClient client(dir.path() + "/nope.sock");
+  auto r = client.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ENOENT);
+  EXPECT_FALSE(client.apply(DeviceUpdate{}).ok());
+}
+
+TEST(UapiClient, TimesOutOnASilentServer) {
+  TempDir dir;
+  std::string path = dir.path() + "/mute.sock";
+  int lfd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(lfd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(lfd, 4), 0);  // accepts (in the backlog) but never answers
+  UapiClient client(path, std::chrono::milliseconds(200));
+  auto r = client.get();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, ETIMEDOUT);
+  ::close(lfd);
+}
+
+}  // namespace
+}  // namespace wgcore::uapi

@@ -1,0 +1,171 @@
+// wgcored: the userspace WireGuard daemon, with wireguard-go's command-line contract so that
+// `WG_QUICK_USERSPACE_IMPLEMENTATION=wgcored wg-quick up wg0` and stock `wg` work unchanged.
+// This file only wires: the device and the UAPI server are in libwgcore.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "common/log.hpp"
+#include "device/device.hpp"
+#include "uapi/uapi_server.hpp"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+void usage(FILE* out) {
+  fprintf(out,
+          "Usage: wgcored [-f/--foreground] INTERFACE-NAME\n"
+          "\n"
+          "Creates the TUN interface INTERFACE-NAME and runs a userspace WireGuard device on it,\n"
+          "configured through the UAPI socket /var/run/wireguard/INTERFACE-NAME.sock (use `wg`).\n"
+          "Daemonizes unless -f/--foreground or WG_PROCESS_FOREGROUND=1. Logs to stderr at\n"
+          "LOG_LEVEL=verbose|debug|error|silent (default error). Exits, removing the interface,\n"
+          "on SIGTERM/SIGINT or when the interface is deleted.\n"
+          "\n"
+          "  -f, --foreground   stay in the foreground\n"
+          "  -h, --help         this help\n"
+          "      --version      print the version\n");
+}
+
+// Creates the device and serves it until a signal or the interface goes away. `ready` is a
+// pipe to the parent when daemonized: one byte 0 on success, else the error text.
+int run(const std::string& iface, int ready) {
+  auto report = [&](const std::string& msg) {
+    if (ready >= 0) {
+      std::string out = msg.empty() ? std::string(1, '\0') : msg;
+      ssize_t n = write(ready, out.data(), out.size());
+      (void)n;
+      close(ready);
+      ready = -1;
+    }
+  };
+
+  // Block the signals before any thread starts, so only sigtimedwait below receives them.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  wgcore::DeviceOptions opts;
+  opts.name = iface;
+  auto dev = wgcore::Device::create(opts);
+  if (!dev) {
+    std::string msg = "Failed to create TUN device: " + dev.error().message;
+    wgcore::log::error("%s", msg.c_str());
+    report(msg);
+    return 1;
+  }
+  auto server = wgcore::uapi::UapiServer::listen((*dev)->name(), **dev);
+  if (!server) {
+    std::string msg = "Failed to listen on uapi socket: " + server.error().message;
+    wgcore::log::error("%s", msg.c_str());
+    report(msg);
+    return 1;
+  }
+  wgcore::log::verbose("Device started");
+  wgcore::log::verbose("UAPI listener started");
+  report("");
+
+  int status = 0;
+  while ((*dev)->running()) {
+    timespec tick{0, 200 * 1000 * 1000};
+    int sig = sigtimedwait(&sigs, nullptr, &tick);
+    if (sig == SIGTERM || sig == SIGINT) {
+      wgcore::log::verbose("Shutting down");
+      break;
+    }
+  }
+  if (!(*dev)->running()) wgcore::log::verbose("Interface closed, shutting down");
+  server->reset();  // stops serving and removes the socket
+  dev->reset();     // closes the TUN: the kernel removes the interface
+  wgcore::log::verbose("Device closed");
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool foreground = false;
+  std::string iface;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-f" || a == "--foreground") {
+      foreground = true;
+    } else if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--version") {
+      printf("wgcored v%s\n", kVersion);
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      fprintf(stderr, "wgcored: unknown option '%s'\n", a.c_str());
+      usage(stderr);
+      return 1;
+    } else if (iface.empty()) {
+      iface = a;
+    } else {
+      usage(stderr);
+      return 1;
+    }
+  }
+  if (iface.empty()) {
+    usage(stderr);
+    return 1;
+  }
+  if (iface.size() >= 16) {
+    fprintf(stderr, "wgcored: interface name '%s' is longer than 15 characters\n", iface.c_str());
+    return 1;
+  }
+  const char* fg = getenv("WG_PROCESS_FOREGROUND");
+  if (fg && std::string(fg) == "1") foreground = true;
+  wgcore::log::set_level(wgcore::log::level_from_env());
+  wgcore::log::set_tag(iface);
+
+  if (foreground) return run(iface, -1);
+
+  // Daemonize before any thread exists: the child does the work and tells the parent through a
+  // pipe whether the device came up, so `wg-quick up` sees failures in our exit status.
+  int fds[2];
+  if (pipe(fds) != 0) {
+    perror("wgcored: pipe");
+    return 1;
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    perror("wgcored: fork");
+    return 1;
+  }
+  if (pid > 0) {
+    close(fds[1]);
+    char buf[512];
+    ssize_t n = read(fds[0], buf, sizeof buf - 1);
+    close(fds[0]);
+    if (n == 1 && buf[0] == '\0') return 0;
+    if (n > 0) {
+      buf[n] = 0;
+      fprintf(stderr, "%s\n", buf);
+    }
+    return 1;
+  }
+  close(fds[0]);
+  setsid();
+  if (chdir("/") != 0) { /* keep going: nothing depends on cwd */ }
+  // stdin/stdout go to /dev/null; stderr stays for logs (wireguard-go keeps it too).
+  int null = open("/dev/null", O_RDWR);
+  if (null >= 0) {
+    dup2(null, 0);
+    dup2(null, 1);
+    if (null > 2) close(null);
+  }
+  return run(iface, fds[1]);
+}
