@@ -16,8 +16,9 @@ ns_spawn "$NS_A" pinger ping -i 0.1 -c 80 -W1 "$TUN_B4"
 pinger=$WGC_LAST_PID
 sleep 1
 NEW_A4=198.51.100.11
-ip -n "$NS_A" addr add "${NEW_A4}/24" dev veth0
+# Delete first: removing a primary address also removes the secondaries of its subnet.
 ip -n "$NS_A" addr del "${UNDER_A4}/24" dev veth0
+ip -n "$NS_A" addr add "${NEW_A4}/24" dev veth0
 wait_for 5 sh -c "[ \"\$(ip netns exec $NS_B wg show $IF_B dump | awk 'NR==2{print \$3}')\" = '${NEW_A4}:${PORT_A}' ]" ||
   fail "b still sends to $(dump_field "$NS_B" "$IF_B" 3) after a moved to ${NEW_A4}"
 pass "b's endpoint for a moved to ${NEW_A4}:${PORT_A}"

@@ -398,7 +398,8 @@ class Generator {
     IpAddr a = bases_[rng_() % bases_.size()];
     // Flip a few bits, mostly low ones, so the address stays under some of the prefixes.
     unsigned flips = unsigned(rng_() % 4);
-    for (unsigned i = 0; i < flips; ++i) flip(a, bits() - 1 - unsigned(rng_() % (bits() / 2 + 1)) % bits());
+    for (unsigned i = 0; i < flips; ++i)
+      flip(a, bits() - 1 - unsigned(rng_() % (bits() / 2 + 1)) % bits());
     return a;
   }
 
@@ -535,7 +536,8 @@ TEST(AllowedIpsRandomized, MixedFamiliesMatchReference) {
     }
     ASSERT_EQ(table.size(), ref.size());
   }
-  for (auto& peer : peers) ASSERT_EQ(Sorted(table.entries_for(&peer)), Sorted(ref.entries_for(&peer)));
+  for (auto& peer : peers)
+    ASSERT_EQ(Sorted(table.entries_for(&peer)), Sorted(ref.entries_for(&peer)));
 }
 
 }  // namespace

@@ -19,8 +19,9 @@ bool Keypair::can_send(Time now) const {
 }
 
 bool Keypair::can_receive(Time now) const {
+  // The kernel stops once the next expected counter (greatest + 1) reaches the limit.
   return receiving_valid && !expired(now, proto::kRejectAfterTime) &&
-         replay.greatest() < proto::kRejectAfterMessages;
+         replay.greatest() < proto::kRejectAfterMessages - 1;
 }
 
 void KeypairSet::add(KeypairPtr kp, std::vector<KeypairPtr>& dropped) {

@@ -525,7 +525,7 @@ TEST_P(WgGoVectors, HeadersTieTogether) {
 INSTANTIATE_TEST_SUITE_P(Captures, WgGoVectors,
                          ::testing::Values(VectorCase{&kWgGoNoPsk, &kRefNoPsk},
                                            VectorCase{&kWgGoPsk, &kRefPsk}),
-                         [](const auto& info) { return std::string(info.param.v->name); });
+                         [](const auto& case_info) { return std::string(case_info.param.v->name); });
 
 // ---------------------------------------------------------------- round trips
 
@@ -544,9 +544,9 @@ class NoiseRoundTrip : public ::testing::Test {
     ASSERT_TRUE(a_hs.static_static_valid && b_hs.static_static_valid);
   }
 
-  Initiation initiate(WallTime wall) {
+  Initiation initiate(WallTime when) {
     Initiation m;
-    EXPECT_TRUE(noise::create_initiation(m, a_hs, a_id, kIndexA, wall, rng));
+    EXPECT_TRUE(noise::create_initiation(m, a_hs, a_id, kIndexA, when, rng));
     return m;
   }
   Initiation initiate() {
