@@ -114,6 +114,17 @@ struct Chain {
     secure_zero(t1.data(), t1.size());
     mix_hash(tau.span());
   }
+  // A fresh ephemeral: (Epriv, Epub) = DH-Generate(); C = Kdf1(C, Epub); H = Hash(H || Epub).
+  // Writes Epub to the message; false only if libcrypto fails.
+  bool mix_new_ephemeral(Key& e_priv, std::uint8_t* msg_ephemeral, Random& rng) {
+    e_priv = crypto::x25519_generate(rng);
+    Key e_pub;
+    if (!crypto::x25519_public(e_pub, e_priv)) return false;
+    std::memcpy(msg_ephemeral, e_pub.data(), kKeyLen);
+    mix_key(e_pub.span());
+    mix_hash(e_pub.span());
+    return true;
+  }
   // out = AEAD(k, 0, plain, H); H = Hash(H || out)
   void encrypt_and_hash(std::uint8_t* out, Bytes plain) {
     crypto::aead_seal({out, plain.size() + proto::kAeadTagLen}, plain, 0, h, key.span());
@@ -151,12 +162,8 @@ bool create_initiation(proto::MessageHandshakeInitiation& out, Handshake& hs, co
   Chain c(initial().ck, initial().h);
   c.mix_hash(hs.remote_static.span());  // Hi = Hash(Hi || Spub_r)
 
-  Key e_priv = crypto::x25519_generate(rng);
-  Key e_pub;
-  if (!crypto::x25519_public(e_pub, e_priv)) return false;
-  std::memcpy(out.unencrypted_ephemeral, e_pub.data(), kKeyLen);
-  c.mix_key(e_pub.span());   // Ci = Kdf1(Ci, Epub_i)
-  c.mix_hash(e_pub.span());  // Hi = Hash(Hi || msg.ephemeral)
+  Key e_priv;  // Ci = Kdf1(Ci, Epub_i); Hi = Hash(Hi || msg.ephemeral)
+  if (!c.mix_new_ephemeral(e_priv, out.unencrypted_ephemeral, rng)) return false;
 
   if (!c.mix_dh(e_priv, hs.remote_static)) return false;  // (Ci, k) = Kdf2(Ci, DH(Epriv_i, Spub_r))
   c.encrypt_and_hash(out.encrypted_static, id.public_key.span());
@@ -223,12 +230,8 @@ bool create_response(proto::MessageHandshakeResponse& out, Handshake& hs, const 
                     std::uint32_t(proto::MessageType::kHandshakeResponse));
 
   Chain c(hs.chaining_key, hs.hash);
-  Key e_priv = crypto::x25519_generate(rng);
-  Key e_pub;
-  if (!crypto::x25519_public(e_pub, e_priv)) return false;
-  std::memcpy(out.unencrypted_ephemeral, e_pub.data(), kKeyLen);
-  c.mix_key(e_pub.span());   // Cr = Kdf1(Cr, Epub_r)
-  c.mix_hash(e_pub.span());  // Hr = Hash(Hr || msg.ephemeral)
+  Key e_priv;  // Cr = Kdf1(Cr, Epub_r); Hr = Hash(Hr || msg.ephemeral)
+  if (!c.mix_new_ephemeral(e_priv, out.unencrypted_ephemeral, rng)) return false;
   if (!c.mix_dh_ck_only(e_priv, hs.remote_ephemeral)) return false;  // Cr = Kdf1(Cr, DH(Epriv_r, Epub_i))
   if (!c.mix_dh_ck_only(e_priv, hs.remote_static)) return false;     // Cr = Kdf1(Cr, DH(Epriv_r, Spub_i))
   c.mix_psk(hs.preshared_key);

@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "uapi/uapi_text.hpp"
+#include "uapi/unix_socket.hpp"
 
 namespace wgcore::uapi {
 namespace {
@@ -35,18 +36,6 @@ class Fd {
  private:
   int fd_;
 };
-
-Error sys_error(int code, const std::string& what) {
-  return make_error(code, what + ": " + std::strerror(code));
-}
-
-bool fill_addr(sockaddr_un& addr, const std::string& path) {
-  std::memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  return true;
-}
 
 std::string base_name(const std::string& path) {
   auto slash = path.rfind('/');

@@ -15,13 +15,10 @@
 #include <cstring>
 
 #include "uapi/uapi_text.hpp"
+#include "uapi/unix_socket.hpp"
 
 namespace wgcore::uapi {
 namespace {
-
-Error sys_error(int code, const std::string& what) {
-  return make_error(code, what + ": " + std::strerror(code));
-}
 
 // mkdir -p with the given mode for directories it creates.
 Status make_dirs(const std::string& dir, mode_t mode) {
@@ -40,14 +37,6 @@ Status make_dirs(const std::string& dir, mode_t mode) {
   if (::stat(dir.c_str(), &st) != 0) return sys_error(errno, "stat " + dir);
   if (!S_ISDIR(st.st_mode)) return make_error(ENOTDIR, dir + " is not a directory");
   return {};
-}
-
-bool fill_addr(sockaddr_un& addr, const std::string& path) {
-  std::memset(&addr, 0, sizeof addr);
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  return true;
 }
 
 // True if a daemon accepts connections on path.
