@@ -47,6 +47,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/node_pool.hpp"
 #include "wgcore/ip.hpp"
 
 namespace wgcore {
@@ -133,6 +134,7 @@ class Trie {
     front_on_ = on;
     front_off_ = off;
   }
+  void set_compact_slack(std::size_t bytes) noexcept { compact_slack_ = bytes; }
 
  private:
   struct Node;
@@ -213,8 +215,10 @@ class Trie {
   template <bool kNative>
   Peer* lookup_walk(Key addr) const noexcept;
   Peer* lookup_popcnt(Key addr) const noexcept;
-  static Node* new_node(Key key, unsigned depth, unsigned kid_cap, unsigned prefix_cap);
-  static void free_node(Node* n) noexcept { ::operator delete(n); }
+  Node* new_node(Key key, unsigned depth, unsigned kid_cap, unsigned prefix_cap);
+  void free_node(Node* n) noexcept { pool_.deallocate(n, node_bytes(n->kid_cap, n->prefix_cap)); }
+  Entry* new_entry() { return static_cast<Entry*>(pool_.allocate(sizeof(Entry))); }
+  void free_entry(Entry* e) noexcept { pool_.deallocate(e, sizeof(Entry)); }
   Node* resize(Node* n, unsigned kid_cap, unsigned prefix_cap, bool may_fail);
   Node* attach_kid(Node* n, unsigned s, Node* c);
   Node* detach_kid(Node* n, unsigned s) noexcept;
@@ -226,7 +230,6 @@ class Trie {
   void link(Link& head, Entry* e) noexcept;
   Link& list_for(const Peer* peer);
   void prune(Node* n) noexcept;
-  static void delete_subtree(Node* n) noexcept;
 
   // IPv4 at scale skips the first three strides through a table indexed by the first 18
   // address bits: each slot holds the node at depth >= 18 that the walk from the root reaches
@@ -241,13 +244,32 @@ class Trie {
   std::size_t front_on_ = 16384;  // prefixes; dropped again below front_off_
   std::size_t front_off_ = 4096;
   void refresh_front(Key key, unsigned len) noexcept;
-  void refresh_front_slot(std::size_t x) noexcept;
+  template <class Wanted>
+  void fill_front(const Node* n, std::size_t first, unsigned span, Peer* best, std::size_t lo,
+                  std::size_t hi, const Wanted& wanted) noexcept;
   void after_change(Key key, unsigned len) noexcept;
   std::pair<Key, unsigned> prefix_of(const Entry* e) const noexcept;
+
+  // Memory stays proportional to the prefixes held: when the pool holds more than twice what the
+  // trie needs (free blocks of sizes not asked for again, capacity left by bulk removals), the
+  // trie is copied into one fresh chunk. That costs O(size) but needs at least as many bytes
+  // freed since the last copy, so it is amortized over the removals that freed them.
+  std::size_t compact_slack_ = std::size_t{1} << 20;  // bytes a small table may keep spare
+  void maybe_compact() noexcept;
+  void compact() noexcept;
+  Node* copy_nodes(Node* o, Node* parent, NodePool& to) noexcept;
+  static unsigned fit(unsigned count) noexcept { return count ? std::bit_ceil(count) : 0u; }
 
   Node* root_ = nullptr;
   std::size_t size_ = 0;
   std::unique_ptr<Front[]> front_;
+  NodePool pool_;  // holds every node and entry
+  // remove_by_peer leaves nodes at their capacity (shrinking one moves it: more cache misses per
+  // removal); slack_ estimates the bytes left unused that way and not yet filled again.
+  // Per prefix removed that way: at most its peer and entry slots and one child slot.
+  static constexpr std::size_t kSlackPerPrefix = 3 * sizeof(void*);
+  bool bulk_ = false;
+  std::size_t slack_ = 0;
   // Each peer's circular list of entries; the Link in the map is the sentinel (unordered_map
   // never moves its elements, so entries may point at it).
   std::unordered_map<const Peer*, Link> lists_;
@@ -314,7 +336,7 @@ __attribute__((always_inline)) inline Peer* Trie<Peer, Key, kBits>::lookup_walk(
 template <class Peer, class Key, unsigned kBits>
 auto Trie<Peer, Key, kBits>::new_node(Key key, unsigned depth, unsigned kid_cap,
                                       unsigned prefix_cap) -> Node* {
-  Node* n = static_cast<Node*>(::operator new(node_bytes(kid_cap, prefix_cap)));
+  Node* n = static_cast<Node*>(pool_.allocate(node_bytes(kid_cap, prefix_cap)));
   *n = Node{};
   n->key = key & mask(depth);
   n->depth = std::uint8_t(depth);
@@ -330,7 +352,7 @@ template <class Peer, class Key, unsigned kBits>
 auto Trie<Peer, Key, kBits>::resize(Node* n, unsigned kid_cap, unsigned prefix_cap,
                                     bool may_fail) -> Node* {
   const std::size_t bytes = node_bytes(kid_cap, prefix_cap);
-  void* mem = may_fail ? ::operator new(bytes, std::nothrow) : ::operator new(bytes);
+  void* mem = may_fail ? pool_.try_allocate(bytes) : pool_.allocate(bytes);
   if (!mem) return n;
   Node* m = static_cast<Node*>(mem);
   *m = *n;
@@ -372,7 +394,7 @@ auto Trie<Peer, Key, kBits>::detach_kid(Node* n, unsigned s) noexcept -> Node* {
   std::copy(kids + at + 1, kids + count, kids + at);
   n->kidmap &= ~(std::uint64_t{1} << s);
   const unsigned cap = fitted(count - 1, n->kid_cap);
-  return cap == n->kid_cap || doomed(n) ? n : resize(n, cap, n->prefix_cap, true);
+  return cap == n->kid_cap || doomed(n) || bulk_ ? n : resize(n, cap, n->prefix_cap, true);
 }
 
 // Removes e from its node (not from its peer's list); returns the node, which may have moved.
@@ -388,7 +410,7 @@ auto Trie<Peer, Key, kBits>::take_out_of_node(Entry* e) noexcept -> Node* {
   n->prefixes &= ~(std::uint64_t{1} << e->bit);
   --size_;
   const unsigned cap = fitted(count - 1, n->prefix_cap);
-  return cap == n->prefix_cap || doomed(n) ? n : resize(n, n->kid_cap, cap, true);
+  return cap == n->prefix_cap || doomed(n) || bulk_ ? n : resize(n, n->kid_cap, cap, true);
 }
 
 template <class Peer, class Key, unsigned kBits>
@@ -497,10 +519,16 @@ void Trie<Peer, Key, kBits>::insert(Key key, unsigned len, Peer* peer) {
       after_change(key, len);
       return;
     }
-    auto e = std::make_unique<Entry>();
+    Entry* e = new_entry();
     const unsigned count = n->prefix_count();
-    if (count == n->prefix_cap) n = resize(n, n->kid_cap, grown(n->prefix_cap), false);
-    Link& head = list_for(peer);
+    Link* head;
+    try {
+      if (count == n->prefix_cap) n = resize(n, n->kid_cap, grown(n->prefix_cap), false);
+      head = &list_for(peer);
+    } catch (...) {
+      free_entry(e);
+      throw;
+    }
     // Nothing below throws.
     const unsigned at = rank(n->prefixes, bit);
     Peer** peers = n->peers();
@@ -508,19 +536,23 @@ void Trie<Peer, Key, kBits>::insert(Key key, unsigned len, Peer* peer) {
     std::copy_backward(peers + at, peers + count, peers + count + 1);
     std::copy_backward(entries + at, entries + count, entries + count + 1);
     peers[at] = peer;
-    entries[at] = e.get();
+    entries[at] = e;
     n->prefixes |= std::uint64_t{1} << bit;
     e->node = n;
     e->peer = peer;
     e->bit = std::uint8_t(bit);
-    link(head, e.release());
+    link(*head, e);
     ++size_;
+    // A bulk removal's spare capacity is likely what this prefix just filled (the same peer's
+    // prefixes coming back), so it no longer counts as spare.
+    slack_ -= std::min(slack_, kSlackPerPrefix);
   } catch (...) {
     prune(n);  // the node may have been made for this prefix alone
     after_change(key, len);
     throw;
   }
   after_change(key, len);
+  maybe_compact();
 }
 
 template <class Peer, class Key, unsigned kBits>
@@ -535,9 +567,10 @@ bool Trie<Peer, Key, kBits>::remove(Key key, unsigned len, const Peer* peer) {
   if (e->peer != peer) return false;
   n = take_out_of_node(e);
   unlink(e);
-  delete e;
+  free_entry(e);
   prune(n);
   after_change(key, len);
+  maybe_compact();
   return true;
 }
 
@@ -547,8 +580,8 @@ std::size_t Trie<Peer, Key, kBits>::remove_by_peer(const Peer* peer) {
   if (it == lists_.end()) return 0;
   Link* head = &it->second;
   std::size_t removed = 0;
-  // The front table is brought up to date once at the end, walking the touched slots in address
-  // order (consecutive slots share their upper nodes, so the walks stay in cache).
+  // The front table is brought up to date once at the end, in one pass over the touched slots
+  // (see fill_front).
   std::vector<std::uint64_t> dirty;
   if (front_) dirty.assign((std::size_t{1} << kFrontBits) / 64, 0);
   // Each entry's node, and often that node's parent, is a cache miss of its own: fetch them a
@@ -561,6 +594,7 @@ std::size_t Trie<Peer, Key, kBits>::remove_by_peer(const Peer* peer) {
     ahead = ahead->next;
     if (i >= kAhead / 2) half = half->next;
   }
+  bulk_ = true;
   for (Link* l = head->next; l != head;) {
     auto* e = static_cast<Entry*>(l);
     l = l->next;
@@ -569,29 +603,48 @@ std::size_t Trie<Peer, Key, kBits>::remove_by_peer(const Peer* peer) {
       ahead = ahead->next;
     }
     if (half != head) {
-      __builtin_prefetch(static_cast<Entry*>(half)->node->parent);
+      // The node's header has arrived by now: also fetch its packed arrays, which take_out
+      // shifts and which often lie on other cache lines.
+      const Node* hn = static_cast<Entry*>(half)->node;
+      __builtin_prefetch(hn->parent);
+      __builtin_prefetch(hn->peers());
+      __builtin_prefetch(hn->entries());
       half = half->next;
     }
     const auto [key, len] = prefix_of(e);
     Node* n = take_out_of_node(e);
-    delete e;
+    free_entry(e);
     prune(n);
     ++removed;
     if (!dirty.empty()) {
+      // The range is aligned to its power-of-two size: whole words, or bits inside one word.
       const std::size_t first = std::size_t(key >> (kBits - kFrontBits));
       const std::size_t count = len >= kFrontBits ? 1 : std::size_t{1} << (kFrontBits - len);
-      for (std::size_t x = first; x < first + count; ++x)
-        dirty[x / 64] |= std::uint64_t{1} << (x % 64);
+      if (count >= 64)
+        std::fill_n(&dirty[first / 64], count / 64, ~std::uint64_t{0});
+      else
+        dirty[first / 64] |= ((std::uint64_t{1} << count) - 1) << (first % 64);
     }
   }
+  bulk_ = false;
+  slack_ += removed * kSlackPerPrefix;
   lists_.erase(it);
+  if (size_ == 0) {
+    clear();
+    return removed;
+  }
   if (front_ && size_ < front_off_) {
     front_.reset();
   } else if (front_) {
-    for (std::size_t w = 0; w < dirty.size(); ++w)
-      for (std::uint64_t bits = dirty[w]; bits; bits &= bits - 1)
-        refresh_front_slot(w * 64 + unsigned(std::countr_zero(bits)));
+    const std::size_t all = std::size_t{1} << kFrontBits;
+    fill_front(root_, 0, kFrontBits, nullptr, 0, all, [&](std::size_t first, std::size_t count) {
+      if (count < 64)
+        return (dirty[first / 64] >> (first % 64) & ((std::uint64_t{1} << count) - 1)) != 0;
+      return std::any_of(&dirty[first / 64], &dirty[first / 64] + count / 64,
+                         [](std::uint64_t w) { return w != 0; });
+    });
   }
+  maybe_compact();
   return removed;
 }
 
@@ -618,53 +671,100 @@ void Trie<Peer, Key, kBits>::prune(Node* n) noexcept {
 }
 
 template <class Peer, class Key, unsigned kBits>
-void Trie<Peer, Key, kBits>::delete_subtree(Node* n) noexcept {
-  for (unsigned i = 0; i < n->kid_count(); ++i) delete_subtree(n->kids()[i]);
-  for (unsigned i = 0; i < n->prefix_count(); ++i) delete n->entries()[i];
-  free_node(n);
-}
-
-template <class Peer, class Key, unsigned kBits>
 void Trie<Peer, Key, kBits>::clear() noexcept {
-  if (root_) delete_subtree(root_);
+  pool_.release();  // every node and entry lives there
+  slack_ = 0;
   root_ = nullptr;
   size_ = 0;
   lists_.clear();
   front_.reset();
 }
 
+// Rewrites the front slots [first, first + 2^span) from the trie, where n is the node the walk
+// from the root reaches after the range's common kFrontBits - span bits (not yet checked against
+// them: it may lie over a compressed edge) and best the longest match above it. One pass visits
+// each node above the front's depth once and writes slots in address order; a walk from the root
+// per slot would redo the upper strides for each of them (a /8 covers 1024 slots).
+// Only slots in [lo, hi) are written, and only sub-ranges for which wanted(first, count) says
+// yes are visited (every slot written is correct for the trie as it is, so both only save work).
 template <class Peer, class Key, unsigned kBits>
-void Trie<Peer, Key, kBits>::refresh_front_slot(std::size_t x) noexcept {
-  const Key a = Key(x) << (kBits - kFrontBits);
-  const Node* n = root_;
-  Peer* best = nullptr;
-  while (n) {
-    if ((a ^ n->key) & mask(std::min<unsigned>(n->depth, kFrontBits))) {
-      n = nullptr;
-      break;
-    }
-    if (n->depth >= kFrontBits) {
-      // Reached over a compressed edge from above the last stride: the node belongs to this
-      // slot only if its bits above the front's depth are x (else x has no node below).
-      break;
-    }
-    const unsigned s = chunk(a, n->depth);
-    if (const std::uint64_t m = n->prefixes & kCovering[s])
-      best = n->peers()[rank(n->prefixes, 63u - unsigned(std::countl_zero(m)))];
-    const bool last = n->depth + kStride == kFrontBits;
-    n = kid(n, s);
-    // A child of the last stride above the front starts with exactly x's bits: no need to
-    // touch it (it is a cache miss) to check them.
-    if (last) break;
+template <class Wanted>
+void Trie<Peer, Key, kBits>::fill_front(const Node* n, std::size_t first, unsigned span,
+                                        Peer* best, std::size_t lo, std::size_t hi,
+                                        const Wanted& wanted) noexcept {
+  const std::size_t count = std::size_t{1} << span;
+  if (first >= hi || first + count <= lo) return;
+  const unsigned level = kFrontBits - span;  // address bits the range fixes
+  const Key a = Key(first) << (kBits - kFrontBits);
+  // Writes the slots of [from, to) that lie in [lo, hi).
+  auto put = [&](std::size_t from, std::size_t to, Front f) {
+    from = std::max(from, lo);
+    to = std::min(to, hi);
+    if (from < to) std::fill(&front_[from], &front_[to], f);
+  };
+  if (n && ((a ^ n->key) & mask(level))) n = nullptr;
+  if (n && n->depth > level) {
+    // A compressed edge fixes more bits than the range does: only the part of the range that
+    // follows it leads to n; the rest has no node below.
+    const unsigned sub = kFrontBits - std::min<unsigned>(n->depth, kFrontBits);
+    const std::size_t at = std::size_t(n->key >> (kBits - kFrontBits)) >> sub << sub;
+    const std::size_t end = at + (std::size_t{1} << sub);
+    put(first, at, Front{nullptr, best});
+    put(end, first + count, Front{nullptr, best});
+    if (sub == 0)
+      put(at, end, Front{n, best});
+    else
+      fill_front(n, at, sub, best, lo, hi, wanted);  // n->depth is now the range's level
+    return;
   }
-  front_[x] = Front{n, best};
+  if (!n) {
+    put(first, first + count, Front{nullptr, best});
+    return;
+  }
+  // n->depth == level < kFrontBits: one sub-range per chunk, those that meet [lo, hi) only.
+  const unsigned sub = span - kStride;
+  const unsigned s_lo = lo > first ? unsigned((lo - first) >> sub) : 0u;
+  const unsigned s_hi = hi < first + count ? unsigned((hi - 1 - first) >> sub) : 63u;
+  if (sub == 0 && s_lo == 0 && s_hi == 63) {
+    // All 64 slots under the last stride above the front: paint them from the node's prefixes
+    // in bit order (shorter prefixes first, so longer ones overwrite), then its children,
+    // instead of a longest-match and a rank per slot.
+    Front* f = &front_[first];
+    std::fill_n(f, 64, Front{nullptr, best});
+    unsigned i = 0;
+    for (std::uint64_t m = n->prefixes; m; m &= m - 1, ++i) {
+      const unsigned bit = unsigned(std::countr_zero(m));
+      const unsigned rel = 31u - unsigned(std::countl_zero(bit));
+      const unsigned width = kStride - rel;
+      const unsigned from = (bit ^ (1u << rel)) << width;
+      for (unsigned x = from; x < from + (1u << width); ++x) f[x].best = n->peers()[i];
+    }
+    i = 0;
+    for (std::uint64_t m = n->kidmap; m; m &= m - 1, ++i)
+      f[std::countr_zero(m)].node = n->kids()[i];
+    return;
+  }
+  for (unsigned s = s_lo; s <= s_hi; ++s) {
+    const std::size_t at = first + (std::size_t{s} << sub);
+    if (!wanted(at, std::size_t{1} << sub)) continue;
+    Peer* b = best;
+    if (const std::uint64_t m = n->prefixes & kCovering[s])
+      b = n->peers()[rank(n->prefixes, 63u - unsigned(std::countl_zero(m)))];
+    const Node* c = kid(n, s);
+    if (sub == 0)
+      // A child of the last stride above the front starts with exactly this slot's bits: no
+      // need to touch it (a cache miss) to check them.
+      front_[at] = Front{c, b};
+    else
+      fill_front(c, at, sub, b, lo, hi, wanted);
+  }
 }
 
 template <class Peer, class Key, unsigned kBits>
 void Trie<Peer, Key, kBits>::refresh_front(Key key, unsigned len) noexcept {
-  const std::size_t first = std::size_t(key >> (kBits - kFrontBits));
-  const std::size_t count = len >= kFrontBits ? 1 : std::size_t{1} << (kFrontBits - len);
-  for (std::size_t x = first; x < first + count; ++x) refresh_front_slot(x);
+  const std::size_t lo = std::size_t(key >> (kBits - kFrontBits));
+  const std::size_t hi = lo + (len >= kFrontBits ? 1 : std::size_t{1} << (kFrontBits - len));
+  fill_front(root_, 0, kFrontBits, nullptr, lo, hi, [](std::size_t, std::size_t) { return true; });
 }
 
 // Keeps the front table in step with a change to prefix key/len, making or dropping it as the
@@ -681,6 +781,69 @@ void Trie<Peer, Key, kBits>::after_change(Key key, unsigned len) noexcept {
       if (front_) refresh_front(0, 0);  // without memory, lookups just walk from the root
     }
   }
+}
+
+template <class Peer, class Key, unsigned kBits>
+void Trie<Peer, Key, kBits>::maybe_compact() noexcept {
+  if (size_ == 0) {
+    clear();  // an emptied trie keeps nothing, not even its root
+    return;
+  }
+  const std::size_t needed = pool_.live_bytes() - std::min(slack_, pool_.live_bytes());
+  if (pool_.reserved_bytes() > 2 * needed + compact_slack_) compact();
+}
+
+// Copies the subtree at o into `to` with capacities fitted to the contents. The copies'
+// entries() still name the old entries; each old entry's node now names its node's copy.
+template <class Peer, class Key, unsigned kBits>
+auto Trie<Peer, Key, kBits>::copy_nodes(Node* o, Node* parent, NodePool& to) noexcept -> Node* {
+  const unsigned kids = o->kid_count(), prefixes = o->prefix_count();
+  auto* m = static_cast<Node*>(to.try_allocate(node_bytes(fit(kids), fit(prefixes))));
+  *m = *o;  // compact() reserved room for every copy: m is not null
+  m->kid_cap = std::uint8_t(fit(kids));
+  m->prefix_cap = std::uint8_t(fit(prefixes));
+  m->parent = parent;
+  std::copy_n(o->peers(), prefixes, m->peers());
+  std::copy_n(o->entries(), prefixes, m->entries());
+  for (unsigned i = 0; i < prefixes; ++i) o->entries()[i]->node = m;
+  for (unsigned i = 0; i < kids; ++i) m->kids()[i] = copy_nodes(o->kids()[i], m, to);
+  return m;
+}
+
+// Nodes are laid out depth-first (a lookup's path tends to share cache lines and pages), then
+// entries in each peer's list order (remove_by_peer reads them in sequence).
+template <class Peer, class Key, unsigned kBits>
+void Trie<Peer, Key, kBits>::compact() noexcept {
+  std::size_t bytes = size_ * NodePool::block_bytes(sizeof(Entry));
+  auto count = [&](auto& self, const Node* n) -> void {
+    bytes += NodePool::block_bytes(node_bytes(fit(n->kid_count()), fit(n->prefix_count())));
+    for (unsigned i = 0; i < n->kid_count(); ++i) self(self, n->kids()[i]);
+  };
+  count(count, root_);
+  NodePool fresh;
+  if (!fresh.reserve_exact(bytes)) return;  // no memory: stay as we are
+  Node* root = copy_nodes(root_, nullptr, fresh);
+  for (auto& [peer, head] : lists_) {
+    Link* prev = &head;
+    for (Link* l = head.next; l != &head;) {
+      auto* o = static_cast<Entry*>(l);
+      l = l->next;
+      auto* e = static_cast<Entry*>(fresh.try_allocate(sizeof(Entry)));
+      e->node = o->node;  // already the copy
+      e->peer = o->peer;
+      e->bit = o->bit;
+      e->node->entries()[rank(e->node->prefixes, e->bit)] = e;
+      e->prev = prev;
+      prev->next = e;
+      prev = e;
+    }
+    prev->next = &head;
+    head.prev = prev;
+  }
+  pool_ = std::move(fresh);
+  root_ = root;
+  slack_ = 0;
+  if (front_) refresh_front(0, 0);
 }
 
 template <class Peer, class Key, unsigned kBits>
@@ -703,21 +866,13 @@ void Trie<Peer, Key, kBits>::for_each_prefix(const Peer* peer, F&& f) const {
   }
 }
 
-// Bytes this trie owns, allocator overhead excluded (the benchmark measures that separately).
+// Bytes this trie owns: its pool (blocks in use, blocks free for reuse, unused chunk tails) and
+// the peer lists (their allocator overhead excluded).
 template <class Peer, class Key, unsigned kBits>
 std::size_t Trie<Peer, Key, kBits>::memory_usage() const noexcept {
   using ListNode = typename decltype(lists_)::value_type;
-  std::size_t bytes = size_ * sizeof(Entry) + lists_.bucket_count() * sizeof(void*) +
-                      lists_.size() * (sizeof(ListNode) + sizeof(void*));
-  std::vector<const Node*> todo;
-  if (root_) todo.push_back(root_);
-  while (!todo.empty()) {
-    const Node* n = todo.back();
-    todo.pop_back();
-    bytes += node_bytes(n->kid_cap, n->prefix_cap);
-    for (unsigned i = 0; i < n->kid_count(); ++i) todo.push_back(n->kids()[i]);
-  }
-  return bytes;
+  return pool_.reserved_bytes() + lists_.bucket_count() * sizeof(void*) +
+         lists_.size() * (sizeof(ListNode) + sizeof(void*));
 }
 
 }  // namespace allowedips_detail
@@ -788,6 +943,11 @@ class AllowedIps {
   // For tests: build IPv4's front table (see Trie) from `on` prefixes, drop it below `off`.
   void set_front_thresholds_for_testing(std::size_t on, std::size_t off) noexcept {
     v4_.set_front_thresholds(on, off);
+  }
+  // For tests: compact once more than twice the needed memory plus `bytes` is held (default 1 MiB).
+  void set_compact_slack_for_testing(std::size_t bytes) noexcept {
+    v4_.set_compact_slack(bytes);
+    v6_.set_compact_slack(bytes);
   }
   // Diagnostics: bytes held by the table, allocator overhead excluded.
   std::size_t memory_usage() const noexcept { return v4_.memory_usage() + v6_.memory_usage(); }

@@ -263,6 +263,94 @@ TEST_F(AllowedIpsTest, RemoveByPeerLeavesOthersAndFreesNodes) {
   EXPECT_EQ(t.memory_usage(), fresh.memory_usage());
 }
 
+// The pool hands a freed block back for the next request of its size, and counts what it holds.
+TEST(NodePoolTest, ReusesFreedBlocksBySize) {
+  allowedips_detail::NodePool pool;
+  void* x = pool.allocate(40);
+  void* y = pool.allocate(40);
+  void* z = pool.allocate(200);
+  EXPECT_NE(x, y);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(z) % 16, 0u);
+  EXPECT_EQ(pool.live_bytes(), 48u + 48u + 208u);
+  const std::size_t reserved = pool.reserved_bytes();
+  pool.deallocate(y, 40);
+  pool.deallocate(z, 200);
+  EXPECT_EQ(pool.live_bytes(), 48u);
+  EXPECT_EQ(pool.allocate(200), z);  // its own size only...
+  EXPECT_EQ(pool.allocate(33), y);   // ...rounded to 16-byte granules
+  EXPECT_EQ(pool.reserved_bytes(), reserved);
+  // Blocks larger than a chunk's start size still fit (a fresh chunk is sized for them).
+  for (int i = 0; i < 100; ++i) EXPECT_NE(pool.allocate(2048), nullptr);
+  EXPECT_GE(pool.reserved_bytes(), pool.live_bytes());
+  pool.release();
+  EXPECT_EQ(pool.reserved_bytes(), 0u);
+  EXPECT_EQ(pool.live_bytes(), 0u);
+}
+
+std::vector<IpPrefix> ManyV4(std::size_t n, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<IpPrefix> out;
+  while (out.size() < n) {
+    IpPrefix p;
+    p.addr = IpAddr::v4(std::uint32_t(rng()));
+    p.len = std::uint8_t(12 + rng() % 21);
+    out.push_back(p.canonical());
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// A bulk removal leaves its memory for the prefixes that come next: removing a peer and giving
+// the same prefixes back costs no more memory, and lookups see the old owner again.
+TEST_F(AllowedIpsTest, RemoveByPeerMemoryIsReused) {
+  t.set_front_thresholds_for_testing(1000, 250);  // the front table is rebuilt too
+  const auto prefixes = ManyV4(30000, 7);
+  for (std::size_t i = 0; i < prefixes.size(); ++i) t.insert(prefixes[i], i % 3 ? &b : &a);
+  const std::size_t full = t.memory_usage();
+  for (int round = 0; round < 3; ++round) {
+    t.remove_by_peer(&a);
+    for (std::size_t i = 0; i < prefixes.size(); i += 3) {
+      IpAddr x = prefixes[i].addr;
+      ASSERT_NE(t.lookup(x), &a) << prefixes[i].to_string();
+    }
+    for (std::size_t i = 0; i < prefixes.size(); i += 3) t.insert(prefixes[i], &a);
+    EXPECT_LE(t.memory_usage(), full) << "round " << round;
+    EXPECT_EQ(t.entries_for(&a).size(), (prefixes.size() + 2) / 3);
+  }
+  // Same answers as a table built once with the same owners.
+  AllowedIps<TestPeer> rebuilt;
+  for (std::size_t i = 0; i < prefixes.size(); ++i) rebuilt.insert(prefixes[i], i % 3 ? &b : &a);
+  for (const auto& p : prefixes) ASSERT_EQ(t.lookup(p.addr), rebuilt.lookup(p.addr));
+}
+
+// When most of the table goes, so does most of its memory: the trie is rebuilt compactly and
+// still answers like a table built from the survivors.
+TEST_F(AllowedIpsTest, BulkRemovalGivesMemoryBack) {
+  t.set_front_thresholds_for_testing(1000, 250);
+  const auto prefixes = ManyV4(60000, 8);
+  for (std::size_t i = 0; i < prefixes.size(); ++i) t.insert(prefixes[i], i % 20 ? &a : &b);
+  const std::size_t full = t.memory_usage();
+  t.remove_by_peer(&a);  // 95% of the prefixes
+  AllowedIps<TestPeer> survivors;
+  survivors.set_front_thresholds_for_testing(1000, 250);
+  for (std::size_t i = 0; i < prefixes.size(); i += 20) survivors.insert(prefixes[i], &b);
+  EXPECT_LT(t.memory_usage(), full / 4);
+  EXPECT_LE(t.memory_usage(), 2 * survivors.memory_usage() + (1u << 20));
+  std::mt19937 rng(3);
+  for (const auto& p : prefixes) {
+    ASSERT_EQ(t.lookup(p.addr), survivors.lookup(p.addr)) << p.to_string();
+    IpAddr x = IpAddr::v4(std::uint32_t(rng()));
+    ASSERT_EQ(t.lookup(x), survivors.lookup(x)) << x.to_string();
+  }
+  EXPECT_EQ(Texts(t.entries_for(&b)), Texts(survivors.entries_for(&b)));
+  // And it keeps working: the removed prefixes come back.
+  for (std::size_t i = 0; i < prefixes.size(); ++i)
+    if (i % 20) t.insert(prefixes[i], &c);
+  EXPECT_EQ(t.size(), prefixes.size());
+  EXPECT_EQ(t.entries_for(&c).size(), prefixes.size() - survivors.size());
+}
+
 TEST_F(AllowedIpsTest, ClearEmptiesAndStaysUsable) {
   t.insert(P("192.0.2.0/24"), &a);
   t.insert(P("2001:db8::/32"), &b);
@@ -431,12 +519,16 @@ class Generator {
 };
 
 // front_on: prefix count from which the IPv4 front table exists (0: default thresholds).
-void RunRandomized(IpAddr::Family family, std::uint32_t seed, long ops, std::size_t front_on = 0) {
+// compact_always: rebuild the trie whenever it holds more than twice what it needs (normally
+// only tables past 1 MiB do), so that compaction runs many times between the checks.
+void RunRandomized(IpAddr::Family family, std::uint32_t seed, long ops, std::size_t front_on = 0,
+                   bool compact_always = false) {
   constexpr int kPeers = 24;
   std::vector<TestPeer> peers(kPeers);
   for (int i = 0; i < kPeers; ++i) peers[i].id = i;
   AllowedIps<TestPeer> table;
   if (front_on) table.set_front_thresholds_for_testing(front_on, front_on / 4);
+  if (compact_always) table.set_compact_slack_for_testing(0);
   ReferenceTable ref;
   Generator gen(family, seed);
   auto& rng = gen.rng();
@@ -504,6 +596,13 @@ TEST(AllowedIpsRandomized, MatchesReferenceV6) {
 // 2^18 slots, so this run is shorter.
 TEST(AllowedIpsRandomized, MatchesReferenceV4WithFrontTable) {
   RunRandomized(IpAddr::Family::V4, 40, RandomOps() / 10, 64);
+}
+
+// The same with the trie rebuilt into fresh memory whenever more than half its pool is spare
+// (after remove_by_peer, removals and growth), front table included.
+TEST(AllowedIpsRandomized, MatchesReferenceWhileCompacting) {
+  RunRandomized(IpAddr::Family::V4, 41, RandomOps() / 10, 64, true);
+  RunRandomized(IpAddr::Family::V6, 61, RandomOps() / 3, 0, true);
 }
 
 // Both families in one table, interleaved, against one reference.

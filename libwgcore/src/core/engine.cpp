@@ -37,6 +37,24 @@ std::optional<InnerInfo> parse_inner(std::span<const std::uint8_t> p) {
 
 }  // namespace
 
+const char* to_string(EngineEvent e) {
+  switch (e) {
+    case EngineEvent::kInitiationSent: return "Sending handshake initiation";
+    case EngineEvent::kInitiationReceived: return "Received handshake initiation";
+    case EngineEvent::kResponseSent: return "Sending handshake response";
+    case EngineEvent::kResponseReceived: return "Received handshake response";
+    case EngineEvent::kCookieReplySent: return "Under load: sending cookie reply";
+    case EngineEvent::kCookieReplyReceived: return "Received cookie reply";
+    case EngineEvent::kSessionDerived: return "Derived new keypair";
+    case EngineEvent::kKeepaliveSent: return "Sending keepalive packet";
+    case EngineEvent::kHandshakeRetry: return "Handshake did not complete after 5 seconds, retrying";
+    case EngineEvent::kHandshakeGaveUp: return "Handshake did not complete after 20 attempts, giving up";
+    case EngineEvent::kPeerWentQuiet: return "Retrying handshake because we stopped hearing back after 15 seconds";
+    case EngineEvent::kKeysZeroed: return "Removing all keys, since we haven't received a new one in 540 seconds";
+  }
+  return "?";
+}
+
 Engine::Engine(Clock& clock, Random& rng, EngineSink& sink)
     : clock_(clock), rng_(rng), sink_(sink), scratch_(kMaxInner + 64) {}
 
@@ -173,6 +191,7 @@ void Engine::install_session(Peer& peer, const SessionKeys& keys) {
   peer.keypairs.add(std::move(kp), dropped_);
   drop_keypairs(dropped_);
   peer.timers.session_derived(clock_.now());
+  sink_.on_event(&peer, EngineEvent::kSessionDerived);
 }
 
 void Engine::handshake_complete(Peer& peer) {
@@ -210,6 +229,7 @@ void Engine::send_handshake_initiation(Peer& peer, bool is_retry) {
   peer.timers.any_authenticated_packet_traversal(now, peer.persistent_keepalive_interval);
   peer.timers.any_authenticated_packet_sent();
   if (peer.endpoint) {
+    sink_.on_event(&peer, EngineEvent::kInitiationSent);
     sink_.send_to_peer(peer, bytes);
     peer.tx_bytes += bytes.size();
   } else {
@@ -235,6 +255,7 @@ void Engine::send_handshake_response(Peer& peer) {
   install_session(peer, *keys);
   peer.timers.any_authenticated_packet_traversal(now, peer.persistent_keepalive_interval);
   peer.timers.any_authenticated_packet_sent();
+  sink_.on_event(&peer, EngineEvent::kResponseSent);
   sink_.send_to_peer(peer, bytes);
   peer.tx_bytes += bytes.size();
   reschedule(peer);
@@ -282,7 +303,10 @@ void Engine::send_to_peer(Peer& peer, std::span<const std::uint8_t> inner) {
 }
 
 void Engine::send_keepalive(Peer& peer) {
-  if (peer.staged.empty()) peer.staged.emplace_back();
+  if (peer.staged.empty()) {
+    peer.staged.emplace_back();
+    sink_.on_event(&peer, EngineEvent::kKeepaliveSent);
+  }
   send_staged(peer);
 }
 
@@ -389,6 +413,7 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
     proto::MessageCookieReply reply;
     std::uint32_t sender = proto::load_le32(msg.data() + 4);
     checker_.create_reply(reply, msg, sender, from, now, rng_);
+    sink_.on_event(nullptr, EngineEvent::kCookieReplySent);
     sink_.send_to_endpoint(from, local,
                            {reinterpret_cast<const std::uint8_t*>(&reply), sizeof reply});
     count_drop(DropReason::kCookieRequired);
@@ -417,6 +442,7 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
       case noise::ConsumeError::kNoIdentity: count_drop(DropReason::kNoIdentity); return;
       case noise::ConsumeError::kDecryptFailed: count_drop(DropReason::kHandshakeInvalid, peer); return;
     }
+    sink_.on_event(peer, EngineEvent::kInitiationReceived);
     update_endpoint(*peer, from, local);
     send_handshake_response(*peer);
   } else {
@@ -433,6 +459,7 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
       count_drop(DropReason::kHandshakeInvalid, peer);
       return;
     }
+    sink_.on_event(peer, EngineEvent::kResponseReceived);
     update_endpoint(*peer, from, local);
     if (auto keys = noise::begin_session(peer->handshake)) {
       install_session(*peer, *keys);
@@ -457,7 +484,11 @@ void Engine::receive_cookie_reply(std::span<const std::uint8_t> msg) {
     count_drop(DropReason::kUnknownReceiverIndex);
     return;
   }
-  if (!e->peer->cookie.consume_reply(reply, clock_.now())) count_drop(DropReason::kBadCookieReply, e->peer);
+  if (!e->peer->cookie.consume_reply(reply, clock_.now())) {
+    count_drop(DropReason::kBadCookieReply, e->peer);
+    return;
+  }
+  sink_.on_event(e->peer, EngineEvent::kCookieReplyReceived);
 }
 
 void Engine::receive_data(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local) {
@@ -558,12 +589,14 @@ void Engine::process_timers(Peer& peer, Time now) {
   if (t.take_if_due(TimerKind::kRetransmitHandshake, now)) {
     if (t.handshake_attempts > proto::kMaxTimerHandshakes) {
       // Give up: forget what waited for this session and erase keys in a while.
+      sink_.on_event(&peer, EngineEvent::kHandshakeGaveUp);
       t.disarm(TimerKind::kSendKeepalive);
       peer.staged.clear();
       if (!t.pending(TimerKind::kZeroKeyMaterial))
         t.arm(TimerKind::kZeroKeyMaterial, now + proto::kZeroKeyMaterialAfter);
     } else {
       ++t.handshake_attempts;
+      sink_.on_event(&peer, EngineEvent::kHandshakeRetry);
       peer.local_source.reset();  // the route may have changed: let the kernel pick a source
       send_handshake_initiation(peer, true);
     }
@@ -577,10 +610,12 @@ void Engine::process_timers(Peer& peer, Time now) {
   }
   if (t.take_if_due(TimerKind::kNewHandshake, now)) {
     // We sent data and heard nothing back for KEEPALIVE + REKEY_TIMEOUT: the session may be dead.
+    sink_.on_event(&peer, EngineEvent::kPeerWentQuiet);
     peer.local_source.reset();
     send_handshake_initiation(peer, false);
   }
   if (t.take_if_due(TimerKind::kZeroKeyMaterial, now)) {
+    sink_.on_event(&peer, EngineEvent::kKeysZeroed);
     clear_handshake(peer);
     peer.keypairs.clear(dropped_);
     drop_keypairs(dropped_);

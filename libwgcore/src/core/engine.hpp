@@ -22,6 +22,23 @@
 
 namespace wgcore {
 
+// Protocol events worth a log line (the datapath logs them at verbose level, like wireguard-go).
+enum class EngineEvent : std::uint8_t {
+  kInitiationSent,
+  kInitiationReceived,
+  kResponseSent,
+  kResponseReceived,
+  kCookieReplySent,
+  kCookieReplyReceived,
+  kSessionDerived,
+  kKeepaliveSent,
+  kHandshakeRetry,        // no response within REKEY_TIMEOUT
+  kHandshakeGaveUp,       // MAX_TIMER_HANDSHAKES exceeded
+  kPeerWentQuiet,         // new_handshake timer: data sent, nothing heard back
+  kKeysZeroed,
+};
+const char* to_string(EngineEvent e);
+
 class EngineSink {
  public:
   virtual ~EngineSink() = default;
@@ -32,6 +49,11 @@ class EngineSink {
                                 std::span<const std::uint8_t> datagram) = 0;
   // An authenticated, source-checked inner packet for the tunnel interface.
   virtual void deliver(Peer& peer, std::span<const std::uint8_t> inner) = 0;
+  // Something happened that a log may want; `peer` is null for events before a peer is known.
+  virtual void on_event(Peer* peer, EngineEvent event) {
+    (void)peer;
+    (void)event;
+  }
 };
 
 class Engine {

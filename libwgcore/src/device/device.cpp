@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 
+#include "common/log.hpp"
 #include "control/config_apply.hpp"
 #include "core/crypto/x25519.hpp"
 
@@ -92,7 +93,7 @@ void Device::stop() {
 void Device::wait() { stopped_future_.wait(); }
 
 void Device::fail(const char* why) {
-  (void)why;
+  log::verbose("%s: stopping the device", why);
   loop_->stop();
 }
 
@@ -285,6 +286,17 @@ void Device::deliver(Peer& peer, std::span<const std::uint8_t> inner) {
   if (out_tun_.full()) flush_tun();
 }
 
+void Device::on_event(Peer* peer, EngineEvent event) {
+  if (log::level() < log::Level::kVerbose) return;
+  if (!peer) {
+    log::verbose("%s", to_string(event));
+    return;
+  }
+  // wireguard-go's short peer name: the first and last four base64 characters of the public key.
+  std::string k = to_base64(peer->public_key());
+  log::verbose("peer(%s…%s) - %s", k.substr(0, 4).c_str(), k.substr(39, 4).c_str(), to_string(event));
+}
+
 // ---------------------------------------------------------------- control
 
 DeviceState Device::live_state() const {
@@ -324,18 +336,12 @@ DeviceCounters Device::counters() {
 }
 
 Status Device::rebind(std::uint16_t port, std::uint32_t fwmark) {
-  io::UdpSockets fresh;
-  // Bind the new sockets before closing the old ones; a port in use leaves everything as it was.
   if (port == udp_.local_port() && port != 0) return udp_.set_fwmark(fwmark);
+  // Bind the new sockets while the old ones are still open (the port differs, or is random), so
+  // a port in use leaves the device exactly as it was.
+  io::UdpSockets fresh;
+  if (auto st = fresh.bind(port, fwmark); !st) return st;
   watch_udp(false);
-  io::UdpSockets old = std::move(udp_);
-  old.close();
-  if (auto st = fresh.bind(port, fwmark); !st) {
-    // Restore the previous port so the device keeps working.
-    (void)udp_.bind(old.local_port(), old.fwmark());
-    watch_udp(true);
-    return st;
-  }
   udp_ = std::move(fresh);
   watch_udp(true);
   return {};

@@ -81,6 +81,7 @@ class Device final : public Control, private EngineSink {
   void send_to_endpoint(const Endpoint& to, const Endpoint& local,
                         std::span<const std::uint8_t> datagram) override;
   void deliver(Peer& peer, std::span<const std::uint8_t> inner) override;
+  void on_event(Peer* peer, EngineEvent event) override;
   io::Packet* take_packet();
 
   DeviceOptions opts_;

@@ -21,26 +21,20 @@
 #include "linux/packet.hpp"
 #include "linux/tun.hpp"
 #include "linux/udp.hpp"
+#include "testing/netns.hpp"
 
 namespace wgcore::io {
 namespace {
 
 bool settle_local_address(const char* addr);
 
-bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && std::string(ci) == "true";
-}
 
-// Enters the private namespace once for the whole program. gtest runs tests on the main thread,
-// which is the thread unshare() moves, and system() children inherit it.
+// The shared private namespace, plus a second, non-loopback-looking address on lo for the
+// sticky source tests.
 const std::string& netns_problem() {
   static const std::string problem = []() -> std::string {
-    if (::geteuid() != 0) return "needs root (unshare(CLONE_NEWNET), TUN, SO_MARK)";
-    if (::unshare(CLONE_NEWNET) != 0)
-      return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-    if (std::system("ip link set lo up") != 0) return "`ip link set lo up` failed";
-    // A second, non-loopback-looking address for the sticky source tests.
+    const std::string& base = testing_support::private_netns_problem();
+    if (!base.empty()) return base;
     if (std::system("ip -6 addr add 2001:db8::1/128 dev lo nodad") != 0)
       return "`ip -6 addr add 2001:db8::1/128 dev lo` failed";
     if (!settle_local_address("2001:db8::1")) return "2001:db8::1 on lo never became usable";
@@ -51,23 +45,14 @@ const std::string& netns_problem() {
 
 class NetnsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const std::string& why = netns_problem();
-    if (why.empty()) return;
-    if (in_ci()) FAIL() << "CI=true but the network namespace test cannot run: " << why;
-    GTEST_SKIP() << "skipping: " << why;
-  }
+  void SetUp() override { WGCORE_REQUIRE_ENV(netns_problem()); }
 };
 
-class TunTest : public NetnsTest {
+class TunTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    NetnsTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) return;
-    Status st = TunDevice::available();
-    if (st.ok()) return;
-    if (in_ci()) FAIL() << "CI=true but TUN is unusable: " << st.error().message;
-    GTEST_SKIP() << "skipping: " << st.error().message;
+    WGCORE_REQUIRE_ENV(netns_problem());
+    WGCORE_REQUIRE_ENV(testing_support::tun_problem());
   }
 };
 
