@@ -6,7 +6,7 @@
 
 # Package groups. To add a suite's needs, add a DEPS_<group> array and its name to DEPS_GROUPS;
 # `deps_install` with no arguments installs every group.
-DEPS_GROUPS=(build test netns interop fuzz)
+DEPS_GROUPS=(build test netns interop fuzz kernel)
 
 # Compilers, build system and the libraries libwgcore links.
 DEPS_build=(meson ninja-build g++ pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev
@@ -19,11 +19,12 @@ DEPS_netns=(iproute2 iputils-ping)
 DEPS_interop=(wireguard-tools wireguard-go iperf3)
 # Fuzz targets (libFuzzer ships in clang's runtime package).
 DEPS_fuzz=(clang libclang-rt-14-dev)
+# Suite kernel: a Debian kernel booted in QEMU with an initramfs (tests/kernel/run_in_qemu.sh).
+DEPS_kernel=(qemu-system-x86 busybox-static kmod cpio)
 # Groups to add when their suites arrive (names checked then with `apt-cache policy`):
 #   nm:       network-manager libnm-dev libglib2.0-dev dbus
 #   frr:      frr
 #   networkd: libsystemd-dev (systemd-networkd ships in systemd)
-#   kernel:   qemu-system-x86 and a Debian cloud kernel image (see shared recipes)
 
 # deps_list [GROUP...]: the packages of the named groups (all groups by default), one a line.
 deps_list() {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "wgcore/ip.hpp"
@@ -39,6 +40,10 @@ struct DeviceUpdate {
   std::vector<PeerUpdate> peers;              // in order; a key may appear more than once
 };
 
+// Packets dropped, by reason ("bad_mac1", "replay", ... — see core/counters.hpp), non-zero ones
+// only. Filled by backends that count them (wgcored); empty for the kernel module and wireguard-go.
+using DropCounts = std::vector<std::pair<std::string, std::uint64_t>>;
+
 struct PeerState {
   Key public_key;
   std::optional<Key> preshared_key;           // absent when none is set
@@ -50,6 +55,7 @@ struct PeerState {
   std::uint64_t rx_bytes = 0;
   std::uint64_t tx_bytes = 0;
   int protocol_version = 1;
+  DropCounts drops;
 };
 
 struct DeviceState {
@@ -59,6 +65,7 @@ struct DeviceState {
   std::uint16_t listen_port = 0;
   std::uint32_t fwmark = 0;
   std::vector<PeerState> peers;
+  DropCounts drops;  // device-wide totals, including drops no peer could be blamed for
 };
 
 }  // namespace wgcore

@@ -56,15 +56,11 @@ Status validate(const DeviceUpdate& u) {
 }
 
 void add_allowed_ip(DeviceState& s, PeerState& owner, const IpPrefix& prefix) {
-  // A prefix belongs to one peer: inserting it elsewhere moves it (the kernel's and
-  // wireguard-go's trie has one node per prefix).
-  for (auto& p : s.peers) {
-    if (&p == &owner) continue;
-    std::erase(p.allowed_ips, prefix);
-  }
-  if (std::find(owner.allowed_ips.begin(), owner.allowed_ips.end(), prefix) ==
-      owner.allowed_ips.end())
-    owner.allowed_ips.push_back(prefix);
+  // A prefix belongs to one peer (the kernel's and wireguard-go's trie has one node per prefix):
+  // inserting it moves it, to the end of the new owner's list even when that is its old owner
+  // (the kernel's list_move_tail; wireguard-go does the same).
+  for (auto& p : s.peers) std::erase(p.allowed_ips, prefix);
+  owner.allowed_ips.push_back(prefix);
 }
 
 }  // namespace

@@ -23,9 +23,9 @@ namespace wgcore {
 //     zero statistics) unless update_only is set, in which case the block is ignored. Then:
 //     preshared_key (all zero clears it), endpoint, persistent_keepalive_interval, and the
 //     allowed-IP ops in order: kReplaceAll clears the peer's list; kAdd clears host bits, takes
-//     the prefix away from any other peer that holds it and appends it unless the peer has it
-//     already (so duplicates collapse and order is first-insertion order, like the kernel and
-//     wireguard-go list them); kRemove drops the prefix only if this peer holds it.
+//     the prefix away from whichever peer holds it and appends it to this peer's list (so a
+//     re-added prefix moves to the end, as the kernel and wireguard-go list it); kRemove drops
+//     the prefix only if this peer holds it.
 // Errors (EINVAL): protocol_version other than 1, an endpoint that is not IPv4/IPv6, a prefix
 // longer than its family allows. Statistics and handshake times of surviving peers are kept.
 Result<DeviceState> apply_update(const DeviceState& current, const DeviceUpdate& update);

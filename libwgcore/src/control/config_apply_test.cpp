@@ -291,17 +291,21 @@ TEST(ApplyUpdate, AllowedIpMovesToItsNewPeer) {
   EXPECT_EQ(s.peers[1].allowed_ips, ips({"10.0.0.0/8"}));
 }
 
-TEST(ApplyUpdate, DuplicatesCollapseKeepingFirstPosition) {
+// Re-adding a prefix a peer already holds moves it to the end of its list: the kernel's add()
+// does list_move_tail, and wireguard-go 0.0.20220316 was observed doing the same (set 10.0.0.1,
+// .2, .3, then .1 again: get lists .2, .3, .1).
+TEST(ApplyUpdate, DuplicatesCollapseMovingToTheEnd) {
   auto s = with_peers({add_peer(1, {"10.0.0.0/8", "10.1.0.0/16", "10.0.0.0/8"})});
-  EXPECT_EQ(s.peers[0].allowed_ips, ips({"10.0.0.0/8", "10.1.0.0/16"}));
+  EXPECT_EQ(s.peers[0].allowed_ips, ips({"10.1.0.0/16", "10.0.0.0/8"}));
   DeviceUpdate u;
-  u.peers = {add_peer(1, {"10.0.0.0/8"})};
+  u.peers = {add_peer(1, {"10.1.0.0/16"})};
   EXPECT_EQ(apply_ok(s, u).peers[0].allowed_ips, ips({"10.0.0.0/8", "10.1.0.0/16"}));
 }
 
 TEST(ApplyUpdate, HostBitsAreCleared) {
   auto s = with_peers({add_peer(1, {"10.1.2.3/8", "2001:db8::1/32", "10.0.0.0/8"})});
-  EXPECT_EQ(s.peers[0].allowed_ips, ips({"10.0.0.0/8", "2001:db8::/32"}));
+  // 10.1.2.3/8 is 10.0.0.0/8, so the third line re-adds it: it moves to the end.
+  EXPECT_EQ(s.peers[0].allowed_ips, ips({"2001:db8::/32", "10.0.0.0/8"}));
 }
 
 TEST(ApplyUpdate, ReplaceAllowedIpsThenAdd) {
@@ -474,13 +478,13 @@ class LineInterpreter {
         v.erase(std::remove(v.begin(), v.end(), p), v.end());
         return;
       }
-      for (auto& other : s_.peers) {  // the trie node changes owner
-        if (&other == me) continue;
+      // insert(): the node leaves its owner's entry list (even when the owner is `me`) and is
+      // appended to me's list — removeFromPeerEntries + addToPeerEntries.
+      for (auto& other : s_.peers) {
         auto& v = other.allowed_ips;
         v.erase(std::remove(v.begin(), v.end(), p), v.end());
       }
-      if (std::find(me->allowed_ips.begin(), me->allowed_ips.end(), p) == me->allowed_ips.end())
-        me->allowed_ips.push_back(p);
+      me->allowed_ips.push_back(p);
     }
   }
 

@@ -1,6 +1,6 @@
-// Finding what serves a WireGuard interface, the way `wg` does: a UAPI socket under
-// /var/run/wireguard (userspace daemons: wgcored, wireguard-go). The kernel-module backend over
-// netlink joins this lookup with its own issue.
+// Finding what serves a WireGuard interface, the way `wg` does: first a kernel WireGuard link
+// (generic netlink), then a UAPI socket under /var/run/wireguard (userspace daemons: wgcored,
+// wireguard-go).
 #pragma once
 
 #include <memory>

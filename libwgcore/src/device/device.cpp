@@ -299,8 +299,20 @@ void Device::on_event(Peer* peer, EngineEvent event) {
 
 // ---------------------------------------------------------------- control
 
+namespace {
+
+DropCounts nonzero_drops(const DropCounters& c) {
+  DropCounts out;
+  for (std::size_t i = 0; i < kDropReasons; ++i)
+    if (auto n = c.get(DropReason(i))) out.emplace_back(to_string(DropReason(i)), n);
+  return out;
+}
+
+}  // namespace
+
 DeviceState Device::live_state() const {
   DeviceState s = config_;
+  s.drops = nonzero_drops(engine_.drops());
   s.name = tun_.name();
   s.listen_port = udp_.local_port();
   s.fwmark = udp_.fwmark();
@@ -308,6 +320,7 @@ DeviceState Device::live_state() const {
     Peer* p = engine_.find_peer(ps.public_key);
     if (!p) continue;
     ps.endpoint = p->endpoint;
+    ps.drops = nonzero_drops(p->drops);
     ps.rx_bytes = p->rx_bytes;
     ps.tx_bytes = p->tx_bytes;
     auto wall = p->last_handshake_wall.count();
@@ -319,20 +332,6 @@ DeviceState Device::live_state() const {
 
 Result<DeviceState> Device::get() {
   return on_loop([this]() -> Result<DeviceState> { return live_state(); });
-}
-
-DeviceCounters Device::counters() {
-  return on_loop([this] {
-    DeviceCounters c;
-    for (std::size_t i = 0; i < kDropReasons; ++i) c.device[i] = engine_.drops().get(DropReason(i));
-    engine_.for_each_peer([&](const Peer& p) {
-      DeviceCounters::PeerCounters pc;
-      pc.public_key = p.public_key();
-      for (std::size_t i = 0; i < kDropReasons; ++i) pc.drops[i] = p.drops.get(DropReason(i));
-      c.peers.push_back(pc);
-    });
-    return c;
-  });
 }
 
 Status Device::rebind(std::uint16_t port, std::uint32_t fwmark) {

@@ -25,16 +25,6 @@ struct DeviceOptions {
   std::size_t pool_packets = 1024;
 };
 
-// Counters beyond what the UAPI carries, for `wgcore show --json`.
-struct DeviceCounters {
-  std::array<std::uint64_t, kDropReasons> device{};
-  struct PeerCounters {
-    Key public_key;
-    std::array<std::uint64_t, kDropReasons> drops{};
-  };
-  std::vector<PeerCounters> peers;
-};
-
 class Device final : public Control, private EngineSink {
  public:
   // Creates the TUN interface, binds UDP on a random port and starts the loop thread.
@@ -44,7 +34,6 @@ class Device final : public Control, private EngineSink {
   Result<DeviceState> get() override;
   Status apply(const DeviceUpdate& update) override;
   std::string backend() const override { return "userspace"; }
-  DeviceCounters counters();
 
   const std::string& name() const { return tun_.name(); }
   // Stops the loop; the interface disappears when the device is destroyed.

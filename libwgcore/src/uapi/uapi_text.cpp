@@ -252,6 +252,8 @@ std::string format_get(const DeviceState& s) {
   if (s.private_key && !s.private_key->is_zero()) put_key(out, "private_key", *s.private_key);
   if (s.listen_port) put_num(out, "listen_port", s.listen_port);
   if (s.fwmark) put_num(out, "fwmark", s.fwmark);
+  // Extension keys: stock `wg` skips keys it does not know, so counters cost it nothing.
+  for (const auto& [reason, n] : s.drops) put_num(out, std::string(kDropKeyPrefix) + reason, n);
   const Key zero;
   for (const auto& p : s.peers) {
     put_key(out, "public_key", p.public_key);
@@ -263,6 +265,7 @@ std::string format_get(const DeviceState& s) {
     put_num(out, "tx_bytes", p.tx_bytes);
     put_num(out, "rx_bytes", p.rx_bytes);
     put_num(out, "persistent_keepalive_interval", p.persistent_keepalive_interval);
+    for (const auto& [reason, n] : p.drops) put_num(out, std::string(kDropKeyPrefix) + reason, n);
     for (const auto& a : p.allowed_ips) put(out, "allowed_ip", a.to_string());
   }
   return out;
@@ -335,6 +338,12 @@ Result<DeviceState> parse_get(std::string_view text) {
       continue;
     }
 
+    if (key.substr(0, kDropKeyPrefix.size()) == kDropKeyPrefix) {
+      auto v = parse_uint(value, ~std::uint64_t(0));
+      if (!v) return bad_value(n, key, value);
+      (peer ? peer->drops : s.drops).emplace_back(std::string(key.substr(kDropKeyPrefix.size())), *v);
+      continue;
+    }
     bool peer_key = key == "preshared_key" || key == "protocol_version" || key == "endpoint" ||
                     key == "last_handshake_time_sec" || key == "last_handshake_time_nsec" ||
                     key == "tx_bytes" || key == "rx_bytes" ||

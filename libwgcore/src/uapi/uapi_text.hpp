@@ -54,6 +54,10 @@ std::string format_set(const DeviceUpdate& update);
 // public_key are not part of the protocol and are not written.
 std::string format_get(const DeviceState& state);
 
+// Prefix of wgcore's extension keys in a get answer: one "wgcore_drop_REASON=N" line per
+// non-zero drop counter, device-wide before the first peer and per peer inside its block.
+inline constexpr std::string_view kDropKeyPrefix = "wgcore_drop_";
+
 // Parses a get answer: the body, optionally followed by an "errno=N" line and the blank line
 // that ends the answer. A non-zero errno becomes an error with code -N. The device public key
 // is derived from the private key (as `wg` does); name is left empty for the caller to fill.

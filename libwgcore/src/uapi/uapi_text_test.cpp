@@ -67,7 +67,8 @@ bool same_update(const DeviceUpdate& a, const DeviceUpdate& b) {
 
 bool same_state(const DeviceState& a, const DeviceState& b) {
   if (!(a.name == b.name && a.private_key == b.private_key && a.public_key == b.public_key &&
-        a.listen_port == b.listen_port && a.fwmark == b.fwmark && a.peers.size() == b.peers.size()))
+        a.listen_port == b.listen_port && a.fwmark == b.fwmark && a.peers.size() == b.peers.size() &&
+        a.drops == b.drops))
     return false;
   for (std::size_t i = 0; i < a.peers.size(); ++i) {
     const auto &p = a.peers[i], &q = b.peers[i];
@@ -77,7 +78,8 @@ bool same_state(const DeviceState& a, const DeviceState& b) {
           p.allowed_ips == q.allowed_ips &&
           p.last_handshake_time_sec == q.last_handshake_time_sec &&
           p.last_handshake_time_nsec == q.last_handshake_time_nsec && p.rx_bytes == q.rx_bytes &&
-          p.tx_bytes == q.tx_bytes && p.protocol_version == q.protocol_version))
+          p.tx_bytes == q.tx_bytes && p.protocol_version == q.protocol_version &&
+          p.drops == q.drops))
       return false;
   }
   return true;
@@ -96,6 +98,36 @@ std::string peer_line() { return "public_key=" + hex_of(0x11) + "\n"; }
 
 // ---------------------------------------------------------------------------------------------
 // parse_set: device section
+
+TEST(GetExtensions, DropCountersRoundTripAndSitWhereWgIgnoresThem) {
+  DeviceState s;
+  s.listen_port = 51820;
+  s.drops = {{"bad_mac1", 7}, {"invalid_size", 100000}};
+  PeerState p;
+  p.public_key = key_of(0x11);
+  p.allowed_ips = {pfx("203.0.113.0/24")};
+  p.drops = {{"replay", 3}};
+  s.peers.push_back(p);
+  std::string text = format_get(s);
+  // Device counters come before the first peer, the peer's inside its block.
+  auto dev_at = text.find("wgcore_drop_bad_mac1=7\n");
+  auto peer_at = text.find("public_key=");
+  auto replay_at = text.find("wgcore_drop_replay=3\n");
+  ASSERT_NE(dev_at, std::string::npos);
+  ASSERT_NE(replay_at, std::string::npos);
+  EXPECT_LT(dev_at, peer_at);
+  EXPECT_GT(replay_at, peer_at);
+  EXPECT_NE(text.find("wgcore_drop_invalid_size=100000\n"), std::string::npos);
+  auto back = parse_get(text + "errno=0\n\n");
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_TRUE(same_state(*back, s));
+  // A state without counters prints no extension keys at all.
+  s.drops.clear();
+  s.peers[0].drops.clear();
+  EXPECT_EQ(format_get(s).find("wgcore_"), std::string::npos);
+  // A counter with a bad value is refused like any other bad number.
+  EXPECT_FALSE(parse_get("wgcore_drop_replay=x\nerrno=0\n\n"));
+}
 
 TEST(ParseSet, EmptyBodyIsValid) {
   auto r = parse_set("");
