@@ -38,24 +38,36 @@ if ! mkdir -p "$cache" 2>/dev/null || [[ ! -w $cache ]]; then
   cache=${WGCORE_BUILD_ROOT:-${WGC_ROOT}/build}/kernel-cache
   mkdir -p "$cache"
 fi
-pkg=${WGCORE_KERNEL_PKG:-}
-if [[ -z $pkg ]]; then
-  pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
-    awk '/Depends: linux-image-/ {print $2; exit}')
-fi
-deb=""
-if [[ -n $pkg ]]; then
-  deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | tail -n 1 || true)
-  if [[ -z $deb ]]; then
+# find_kernel_deb: the cloud kernel .deb in the cache, downloading it when apt knows the package.
+find_kernel_deb() {
+  local pkg=${WGCORE_KERNEL_PKG:-}
+  if [[ -z $pkg ]]; then
+    pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+      awk '/Depends: linux-image-/ {print $2; exit}')
+  fi
+  if [[ -z $pkg ]]; then
+    # apt lists unknown: use a cached kernel if any.
+    ls "$cache"/linux-image-*-cloud-amd64_*.deb 2>/dev/null | tail -n 1 || true
+    return
+  fi
+  local found
+  found=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | tail -n 1 || true)
+  if [[ -z $found ]]; then
     log "downloading $pkg into $cache"
     # apt drops privileges to _apt for downloads; it needs to write there.
     chmod 1777 "$cache" 2>/dev/null || true
     (cd "$cache" && apt-get download -q "$pkg") >&2 || true
-    deb=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | tail -n 1 || true)
+    found=$(ls "$cache/${pkg}"_*.deb 2>/dev/null | tail -n 1 || true)
   fi
-else
-  # apt lists unknown (no `apt-get update` yet, or no network): use a cached kernel if any.
-  deb=$(ls "$cache"/linux-image-*-cloud-amd64_*.deb 2>/dev/null | tail -n 1 || true)
+  printf '%s\n' "$found"
+}
+deb=$(find_kernel_deb)
+if [[ -z $deb ]]; then
+  # Package lists missing or stale (scripts/deps.sh skips `apt-get update` when every package is
+  # installed): refresh them once and try again.
+  log "refreshing apt package lists to find the cloud kernel"
+  apt-get update -qq >&2 || true
+  deb=$(find_kernel_deb)
 fi
 [[ -n $deb && -f $deb ]] ||
   skip_or_fail "cannot get the Debian cloud kernel package (apt-get update; network access to Debian mirrors)"
