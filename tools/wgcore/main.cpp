@@ -1,5 +1,6 @@
 // wgcore: the extended CLI. `wgcore show [IFACE] [--json]` reads any WireGuard interface through
-// the Control API (whatever backend serves it). Wiring only: logic lives in libwgcore.
+// the Control API (whatever backend serves it); `wgcore backend` explains the backend choice;
+// `wgcore up|down` do wg-quick's job (quick.cpp). Wiring only: logic lives in the libraries.
 #include <cstdio>
 #include <ctime>
 #include <string>
@@ -7,6 +8,7 @@
 
 #include "common/json.hpp"
 #include "control/open.hpp"
+#include "quick.hpp"
 
 namespace {
 
@@ -17,7 +19,14 @@ void usage(FILE* out) {
           "Commands:\n"
           "  show [INTERFACE] [--json]   current configuration and statistics of one or all\n"
           "                              interfaces (private and preshared keys are never printed)\n"
-          "  help                        this help\n");
+          "  backend [INTERFACE]         which backend serves INTERFACE and why, or which one\n"
+          "                              `up` would use on this machine (auto) and why\n"
+          "  up CONFIG|INTERFACE [--backend auto|userspace|kernel]\n"
+          "                              bring up an interface from a wg-quick(8) config\n"
+          "  down CONFIG|INTERFACE       take it down again (SaveConfig, hooks, routes, DNS)\n"
+          "  help                        this help\n"
+          "\n"
+          "`wgcore COMMAND --help` describes one command.\n");
 }
 
 std::string bytes_text(std::uint64_t b) {
@@ -47,6 +56,12 @@ std::string ago_text(std::int64_t when) {
   return out + " ago";
 }
 
+std::string drops_text(const wgcore::DropCounts& drops) {
+  std::string out;
+  for (const auto& [reason, n] : drops) out += (out.empty() ? "" : ", ") + reason + " " + std::to_string(n);
+  return out;
+}
+
 void print_text(const std::string& name, const std::string& backend, const wgcore::DeviceState& d) {
   printf("interface: %s\n", name.c_str());
   printf("  backend: %s\n", backend.c_str());
@@ -54,6 +69,7 @@ void print_text(const std::string& name, const std::string& backend, const wgcor
   if (d.private_key) printf("  private key: (hidden)\n");
   if (d.listen_port) printf("  listening port: %u\n", d.listen_port);
   if (d.fwmark) printf("  fwmark: 0x%x\n", d.fwmark);
+  if (!d.drops.empty()) printf("  dropped: %s\n", drops_text(d.drops).c_str());
   for (const auto& p : d.peers) {
     printf("\npeer: %s\n", wgcore::to_base64(p.public_key).c_str());
     if (p.preshared_key) printf("  preshared key: (hidden)\n");
@@ -66,7 +82,14 @@ void print_text(const std::string& name, const std::string& backend, const wgcor
       printf("  transfer: %s received, %s sent\n", bytes_text(p.rx_bytes).c_str(), bytes_text(p.tx_bytes).c_str());
     if (p.persistent_keepalive_interval)
       printf("  persistent keepalive: every %u seconds\n", p.persistent_keepalive_interval);
+    if (!p.drops.empty()) printf("  dropped: %s\n", drops_text(p.drops).c_str());
   }
+}
+
+void write_drops(wgcore::JsonWriter& w, const wgcore::DropCounts& drops) {
+  w.key("drops").begin_object();
+  for (const auto& [reason, n] : drops) w.key(reason).value(n);
+  w.end_object();
 }
 
 void write_json(wgcore::JsonWriter& w, const std::string& name, const std::string& backend,
@@ -79,6 +102,7 @@ void write_json(wgcore::JsonWriter& w, const std::string& name, const std::strin
   w.key("has_private_key").value(d.private_key.has_value());
   w.key("listen_port").value(unsigned(d.listen_port));
   w.key("fwmark").value(unsigned(d.fwmark));
+  write_drops(w, d.drops);
   w.key("peers").begin_array();
   for (const auto& p : d.peers) {
     w.begin_object();
@@ -94,6 +118,7 @@ void write_json(wgcore::JsonWriter& w, const std::string& name, const std::strin
     w.key("rx_bytes").value(p.rx_bytes);
     w.key("tx_bytes").value(p.tx_bytes);
     w.key("persistent_keepalive").value(unsigned(p.persistent_keepalive_interval));
+    write_drops(w, p.drops);
     w.end_object();
   }
   w.end_array();
@@ -147,7 +172,21 @@ int main(int argc, char** argv) {
   if (args.empty()) return show({});
   std::string cmd = args[0];
   args.erase(args.begin());
-  if (cmd == "show") return show(args);
+  if (cmd == "show") {
+    for (const auto& a : args) {
+      if (a == "--help" || a == "-h") {
+        printf("Usage: wgcore show [INTERFACE|all] [--json]\n"
+               "\n"
+               "Current configuration and statistics of one or all WireGuard interfaces, whatever\n"
+               "backend serves them. Private and preshared keys are never printed.\n");
+        return 0;
+      }
+    }
+    return show(args);
+  }
+  if (cmd == "backend") return wgcore::cli::cmd_backend(args);
+  if (cmd == "up") return wgcore::cli::cmd_up(args);
+  if (cmd == "down") return wgcore::cli::cmd_down(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     usage(stdout);
     return 0;

@@ -6,6 +6,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -53,7 +54,12 @@ struct Endpoint {
     sockaddr_in6 in6;
   } addr{};
 
-  Endpoint() { addr.sa.sa_family = AF_UNSPEC; }
+  // `addr{}` value-initializes only the union's first member (16 bytes of sockaddr); clang leaves
+  // sockaddr_in6's flowinfo/scope_id bytes as they were, so zero the whole union explicitly.
+  Endpoint() {
+    std::memset(&addr, 0, sizeof addr);
+    addr.sa.sa_family = AF_UNSPEC;
+  }
   static Endpoint from_sockaddr(const sockaddr* sa, socklen_t len);
   static Endpoint make(const IpAddr& ip, std::uint16_t port);
   // Numeric forms only ("192.0.2.1:51820", "[2001:db8::1]:51820"); name resolution is the

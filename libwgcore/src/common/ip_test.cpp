@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <new>
+
 namespace wgcore {
 namespace {
 
@@ -71,6 +74,24 @@ TEST(Ip, EndpointSockaddrRoundTrip) {
   auto back = Endpoint::from_sockaddr(&e.addr.sa, e.socklen());
   EXPECT_TRUE(back == e);
   EXPECT_EQ(e.socklen(), sizeof(sockaddr_in6));
+}
+
+// Found by tests/fuzz (fuzz_ip): built with clang, a default Endpoint kept whatever bytes lay
+// past the union's first member, so an IPv6 endpoint carried a garbage scope id and compared
+// unequal to itself rebuilt by make(). Construct over dirty memory to see it with any compiler.
+TEST(Ip, DefaultEndpointZeroesTheWholeSockaddr) {
+  alignas(Endpoint) unsigned char buf[sizeof(Endpoint)];
+  std::memset(buf, 0xa5, sizeof buf);
+  auto* e = new (buf) Endpoint();
+  EXPECT_EQ(e->family(), AF_UNSPEC);
+  EXPECT_EQ(e->addr.in6.sin6_scope_id, 0u);
+  EXPECT_EQ(e->addr.in6.sin6_flowinfo, 0u);
+  e->~Endpoint();
+  std::memset(buf, 0xa5, sizeof buf);
+  auto* v6 = new (buf) Endpoint(*Endpoint::parse("[2001:db8::1]:51820"));
+  EXPECT_EQ(*v6, Endpoint::make(*IpAddr::parse("2001:db8::1"), 51820));
+  EXPECT_EQ(v6->addr.in6.sin6_scope_id, 0u);
+  v6->~Endpoint();
 }
 
 }  // namespace

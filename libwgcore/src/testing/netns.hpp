@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -34,6 +35,19 @@ inline const std::string& private_netns_problem() {
     return "";
   }();
   return problem;
+}
+
+// Runs cmd through the shell (inside the namespace) and returns its stdout: `ip` and friends are
+// the independent reference such tests compare against.
+inline std::string sh(const std::string& cmd) {
+  std::string out;
+  FILE* f = ::popen(cmd.c_str(), "r");
+  if (f == nullptr) return out;
+  char buf[512];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  ::pclose(f);
+  return out;
 }
 
 // Why /dev/net/tun cannot be used, or "".

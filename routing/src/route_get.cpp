@@ -1,0 +1,32 @@
+// `ip route get DST`: one RTM_GETROUTE request, answered with the route the kernel would use.
+#include <linux/rtnetlink.h>
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include "nl_addr.hpp"
+#include "route_parse.hpp"
+#include "routing/route.hpp"
+
+namespace wgcore::routing {
+
+Result<Route> route_get(Netlink& nl, const IpAddr& dst) {
+  std::string what = "looking up the route to " + dst.to_string();
+  rtmsg req{};
+  req.rtm_family = std::uint8_t(detail::af_of(dst.family));
+  req.rtm_dst_len = std::uint8_t(dst.bits());
+  nl_msg* msg = nlmsg_alloc_simple(RTM_GETROUTE, 0);
+  if (msg != nullptr && (nlmsg_append(msg, &req, sizeof req, NLMSG_ALIGNTO) < 0 ||
+                         nla_put(msg, RTA_DST, int(dst.byte_len()), dst.bytes.data()) < 0)) {
+    nlmsg_free(msg);
+    msg = nullptr;
+  }
+  std::optional<Route> found;
+  Status st = nl.transact(msg, what, [&](nlmsghdr* hdr) {
+    if (hdr->nlmsg_type == RTM_NEWROUTE && !found) found = detail::parse_route(hdr);
+  });
+  if (!st) return st.error();
+  if (!found) return errno_error(ENETUNREACH, what);
+  return std::move(*found);
+}
+
+}  // namespace wgcore::routing
