@@ -6,7 +6,7 @@
 
 # Package groups. To add a suite's needs, add a DEPS_<group> array and its name to DEPS_GROUPS;
 # `deps_install` with no arguments installs every group.
-DEPS_GROUPS=(build test netns interop fuzz kernel)
+DEPS_GROUPS=(build test netns interop fuzz kernel bench)
 
 # Compilers, build system and the libraries libwgcore links.
 DEPS_build=(meson ninja-build g++ pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev
@@ -21,6 +21,8 @@ DEPS_interop=(wireguard-tools wireguard-go iperf3)
 DEPS_fuzz=(clang libclang-rt-14-dev)
 # Suite kernel: a Debian kernel booted in QEMU with an initramfs (tests/kernel/run_in_qemu.sh).
 DEPS_kernel=(qemu-system-x86 busybox-static kmod cpio)
+# bench/throughput: plots (the rest of its needs are in netns/interop/test).
+DEPS_bench=(gnuplot-nox)
 # Groups to add when their suites arrive (names checked then with `apt-cache policy`):
 #   nm:       network-manager libnm-dev libglib2.0-dev dbus
 #   frr:      frr

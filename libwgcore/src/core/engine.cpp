@@ -352,7 +352,7 @@ void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint
   peer.tx_bytes += total;
   peer.timers.any_authenticated_packet_traversal(now, peer.persistent_keepalive_interval);
   peer.timers.any_authenticated_packet_sent();
-  if (!inner.empty()) peer.timers.data_sent(now, jitter());
+  if (!inner.empty()) peer.timers.data_sent_lazy(now, [this] { return jitter(); });
 }
 
 void Engine::keep_key_fresh_after_send(Peer& peer) {

@@ -42,6 +42,12 @@ class PeerTimers {
  public:
   // ---- events ----
   void data_sent(Time now, std::chrono::nanoseconds jitter);
+  // The same, drawing the jitter only when the timer is actually armed: data_sent runs for every
+  // data packet, and a random draw per packet is a syscall per packet.
+  template <class JitterFn>
+  void data_sent_lazy(Time now, JitterFn&& jitter) {
+    if (!pending(TimerKind::kNewHandshake)) data_sent(now, jitter());
+  }
   void data_received(Time now);
   void any_authenticated_packet_sent();
   void any_authenticated_packet_received();

@@ -291,3 +291,29 @@ TEST(TimersEngine, RetransmitsThenGivesUpAndSchedulesZeroing) {
 
 }  // namespace
 }  // namespace wgcore
+
+namespace wgcore {
+namespace {
+
+// data_sent runs per data packet: the jitter (a random draw) must be taken only when the timer is
+// armed, not on every packet.
+TEST(PeerTimersLazy, DataSentDrawsJitterOnlyWhenArming) {
+  PeerTimers t;
+  int draws = 0;
+  auto jitter = [&] {
+    ++draws;
+    return std::chrono::nanoseconds(std::chrono::milliseconds(100));
+  };
+  Time now{std::chrono::seconds(1)};
+  for (int i = 0; i < 1000; ++i) t.data_sent_lazy(now, jitter);
+  EXPECT_EQ(draws, 1);
+  ASSERT_TRUE(t.pending(TimerKind::kNewHandshake));
+  EXPECT_EQ(*t.deadline(TimerKind::kNewHandshake),
+            now + proto::kKeepaliveTimeout + proto::kRekeyTimeout + std::chrono::milliseconds(100));
+  t.any_authenticated_packet_received();  // disarms it
+  t.data_sent_lazy(now, jitter);
+  EXPECT_EQ(draws, 2);
+}
+
+}  // namespace
+}  // namespace wgcore
