@@ -132,11 +132,12 @@ void Engine::set_endpoint(Peer& peer, const Endpoint& endpoint) {
   peer.local_source.reset();
 }
 
-void Engine::set_persistent_keepalive(Peer& peer, std::uint16_t seconds) {
+bool Engine::set_persistent_keepalive(Peer& peer, std::uint16_t seconds, bool send_now) {
   bool turn_on = peer.persistent_keepalive_interval == 0 && seconds != 0;
   peer.persistent_keepalive_interval = seconds;
   if (seconds == 0) peer.timers.disarm(TimerKind::kPersistentKeepalive);
-  if (turn_on) send_keepalive(peer);
+  if (turn_on && send_now) send_keepalive(peer);
+  return turn_on;
 }
 
 void Engine::add_allowed_ip(Peer& peer, const IpPrefix& prefix) { allowedips_.insert(prefix, &peer); }
@@ -295,7 +296,7 @@ void Engine::send_to_peer(Peer& peer, std::span<const std::uint8_t> inner) {
     return;
   }
   if (peer.staged.size() >= proto::kMaxStagedPackets) {
-    peer.staged.pop_front();  // the oldest goes, as in the kernel
+    peer.staged.erase(peer.staged.begin());  // the oldest goes, as in the kernel
     count_drop(DropReason::kStagedOverflow, &peer);
   }
   peer.staged.emplace_back(inner.begin(), inner.end());
@@ -322,14 +323,15 @@ void Engine::send_staged(Peer& peer) {
     return;  // stay staged: an endpoint learned from an incoming handshake will flush them
   }
   KeypairPtr hold = kp;  // keep it alive while we send
-  while (!peer.staged.empty()) {
+  std::size_t sent = 0;
+  for (; sent < peer.staged.size(); ++sent) {
     if (!hold->can_send(now)) {
       send_handshake_initiation(peer, false);
       break;
     }
-    encrypt_and_send(peer, *hold, peer.staged.front());
-    peer.staged.pop_front();
+    encrypt_and_send(peer, *hold, peer.staged[sent]);
   }
+  peer.staged.erase(peer.staged.begin(), peer.staged.begin() + std::ptrdiff_t(sent));
   keep_key_fresh_after_send(peer);
   reschedule(peer);
 }

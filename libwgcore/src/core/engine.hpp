@@ -77,8 +77,10 @@ class Engine {
   void clear_peers();
   void set_preshared_key(Peer& peer, const std::optional<Key>& psk);
   void set_endpoint(Peer& peer, const Endpoint& endpoint);
-  // Turning an interval on sends a keepalive at once, as the kernel does.
-  void set_persistent_keepalive(Peer& peer, std::uint16_t seconds);
+  // Turning an interval on sends a keepalive (and so starts a handshake) at once, as the kernel
+  // does; a caller applying many peers passes send_now = false and sends them later itself.
+  // Returns whether the interval was turned on.
+  bool set_persistent_keepalive(Peer& peer, std::uint16_t seconds, bool send_now = true);
   void add_allowed_ip(Peer& peer, const IpPrefix& prefix);
   bool remove_allowed_ip(Peer& peer, const IpPrefix& prefix);
   void clear_allowed_ips(Peer& peer);

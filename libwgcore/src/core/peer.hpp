@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -39,8 +38,9 @@ class Peer {
   // The receiver index registered for the handshake in progress, if any.
   std::optional<std::uint32_t> handshake_index;
   bool sent_lastminute_handshake = false;
-  // Inner packets waiting for a session (bounded by proto::kMaxStagedPackets).
-  std::deque<std::vector<std::uint8_t>> staged;
+  // Inner packets waiting for a session (bounded by proto::kMaxStagedPackets, oldest first). A
+  // vector, not a deque: an idle peer's empty queue must not cost an allocation.
+  std::vector<std::vector<std::uint8_t>> staged;
 
   std::uint64_t rx_bytes = 0;
   std::uint64_t tx_bytes = 0;

@@ -334,6 +334,17 @@ Result<DeviceState> Device::get() {
   return on_loop([this]() -> Result<DeviceState> { return live_state(); });
 }
 
+void Device::send_initial_keepalives() {
+  // A bounded number per loop turn, so a 10 k-peer configuration does not stall the datapath.
+  constexpr std::size_t kPerTurn = 256;
+  std::size_t n = std::min(kPerTurn, keepalives_due_.size());
+  for (std::size_t i = 0; i < n; ++i)
+    if (Peer* p = engine_.find_peer(keepalives_due_[i])) engine_.send_keepalive(*p);
+  keepalives_due_.erase(keepalives_due_.begin(), keepalives_due_.begin() + std::ptrdiff_t(n));
+  finish_turn();
+  if (!keepalives_due_.empty()) loop_->post([this] { send_initial_keepalives(); });
+}
+
 Status Device::rebind(std::uint16_t port, std::uint32_t fwmark) {
   if (port == udp_.local_port() && port != 0) return udp_.set_fwmark(fwmark);
   // Bind the new sockets while the old ones are still open (the port differs, or is random), so
@@ -396,9 +407,11 @@ Status Device::reconcile(const DeviceState& before, const DeviceState& after) {
     if (ps.endpoint && (!was || !was->endpoint || !(*was->endpoint == *ps.endpoint)))
       engine_.set_endpoint(*p, *ps.endpoint);
     for (const auto& prefix : ps.allowed_ips) engine_.add_allowed_ip(*p, prefix);
-    if (p->persistent_keepalive_interval != ps.persistent_keepalive_interval)
-      engine_.set_persistent_keepalive(*p, ps.persistent_keepalive_interval);
+    if (p->persistent_keepalive_interval != ps.persistent_keepalive_interval &&
+        engine_.set_persistent_keepalive(*p, ps.persistent_keepalive_interval, false))
+      keepalives_due_.push_back(ps.public_key);
   }
+  if (!keepalives_due_.empty()) loop_->post([this] { send_initial_keepalives(); });
   config_ = after;
   config_.name = tun_.name();
   return {};

@@ -63,6 +63,7 @@ class Device final : public Control, private EngineSink {
   void watch_udp(bool on);
   DeviceState live_state() const;
   Status reconcile(const DeviceState& old_state, const DeviceState& new_state);
+  void send_initial_keepalives();
   void fail(const char* why);
 
   // EngineSink
@@ -85,6 +86,9 @@ class Device final : public Control, private EngineSink {
   io::PacketBatch out_udp_;
   io::PacketBatch out_tun_;
   std::deque<io::Packet*> handshakes_;
+  // Peers whose persistent keepalive was just turned on: their first keepalive (and handshake)
+  // goes out from the loop after apply() returns, like the kernel's workqueue.
+  std::vector<Key> keepalives_due_;
   std::optional<Time> last_under_load_;
   std::thread thread_;
   std::thread::id loop_thread_id_;

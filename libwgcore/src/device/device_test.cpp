@@ -133,6 +133,35 @@ TEST_F(DeviceTest, ReplacePeersKeepsOnlyTheNewSet) {
   EXPECT_TRUE(s->peers[0].public_key == pub(key(5)));
 }
 
+// Turning a persistent keepalive on starts a handshake at once, as in the kernel — but from the
+// event loop after apply() returned, so applying thousands of peers does not block on handshakes.
+TEST_F(DeviceTest, KeepaliveTurnedOnSendsAnInitiationAfterApply) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin), 0);
+  socklen_t len = sizeof sin;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len), 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+
+  DeviceUpdate u = base_config();
+  u.peers[0].endpoint = *Endpoint::parse("127.0.0.1:" + std::to_string(ntohs(sin.sin_port)));
+  u.peers[0].persistent_keepalive_interval = 25;
+  ASSERT_TRUE(dev->apply(u));
+  std::uint8_t buf[512];
+  ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  ASSERT_EQ(n, ssize_t(proto::kInitiationLen));
+  EXPECT_EQ(proto::classify(buf, std::size_t(n)), proto::MessageType::kHandshakeInitiation);
+  auto s = dev->get();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->peers[0].persistent_keepalive_interval, 25);
+  EXPECT_EQ(s->peers[0].tx_bytes, proto::kInitiationLen);
+}
+
 TEST_F(DeviceTest, InterfaceDeletionStopsTheDevice) {
   ASSERT_TRUE(dev->running());
   ASSERT_EQ(std::system(("ip link del " + dev->name()).c_str()), 0);
