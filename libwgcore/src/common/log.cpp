@@ -14,7 +14,7 @@ Level g_level = Level::kError;
 std::string g_tag;
 std::mutex g_mu;
 
-void emit(const char* prefix, const char* fmt, va_list ap) {
+__attribute__((format(printf, 2, 0))) void emit(const char* prefix, const char* fmt, va_list ap) {
   char msg[1024];
   vsnprintf(msg, sizeof msg, fmt, ap);
   time_t now = time(nullptr);

@@ -603,6 +603,9 @@ Status DumpParser::add_peer(ByteView nest) {
         ok = p.size() == sizeof ts;
         if (ok) {
           std::memcpy(ts, p.data(), sizeof ts);
+          // A negative or unnormalised time is no time the kernel writes; accepting it would
+          // produce a UAPI answer that neither `wg` nor our parser reads (found by fuzz_netlink).
+          ok = ts[0] >= 0 && ts[1] >= 0 && ts[1] < 1'000'000'000;
           peer.last_handshake_time_sec = ts[0];
           peer.last_handshake_time_nsec = ts[1];
         }
@@ -612,7 +615,9 @@ Status DumpParser::add_peer(ByteView nest) {
       case wg::kPeerTxBytes: ok = get_int(p, peer.tx_bytes); break;
       case wg::kPeerProtocolVersion: {
         std::uint32_t v = 0;
-        ok = get_int(p, v);
+        // A u32 on the wire, an int in the model (and at most 0x7fffffff in the UAPI text): a
+        // larger value is no version the kernel reports (found by fuzz_netlink).
+        ok = get_int(p, v) && v <= 0x7fffffffu;
         peer.protocol_version = static_cast<int>(v);
         break;
       }
