@@ -5,7 +5,6 @@
 // can print (format_get and back).
 #include <vector>
 
-#include "config_compare.hpp"
 #include "fuzz_common.hpp"
 #include "netlink/wg_genl.hpp"
 #include "uapi/uapi_text.hpp"

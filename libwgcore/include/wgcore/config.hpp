@@ -30,6 +30,7 @@ struct PeerUpdate {
   std::optional<std::uint16_t> persistent_keepalive_interval;  // seconds, 0 = off
   std::vector<AllowedIpOp> allowed_ips;
   std::optional<int> protocol_version;        // only 1 is accepted
+  friend bool operator==(const PeerUpdate&, const PeerUpdate&) = default;
 };
 
 struct DeviceUpdate {
@@ -38,6 +39,7 @@ struct DeviceUpdate {
   std::optional<std::uint32_t> fwmark;        // 0 = off
   bool replace_peers = false;
   std::vector<PeerUpdate> peers;              // in order; a key may appear more than once
+  friend bool operator==(const DeviceUpdate&, const DeviceUpdate&) = default;
 };
 
 // Packets dropped, by reason ("bad_mac1", "replay", ... — see core/counters.hpp), non-zero ones
@@ -56,6 +58,8 @@ struct PeerState {
   std::uint64_t tx_bytes = 0;
   int protocol_version = 1;
   DropCounts drops;
+  // Every field, statistics included; keys compare in constant time (Key's operator==).
+  friend bool operator==(const PeerState&, const PeerState&) = default;
 };
 
 struct DeviceState {
@@ -66,6 +70,7 @@ struct DeviceState {
   std::uint32_t fwmark = 0;
   std::vector<PeerState> peers;
   DropCounts drops;  // device-wide totals, including drops no peer could be blamed for
+  friend bool operator==(const DeviceState&, const DeviceState&) = default;
 };
 
 }  // namespace wgcore

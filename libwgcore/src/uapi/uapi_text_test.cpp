@@ -49,42 +49,6 @@ constexpr std::string_view kBobPub =
     "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f";
 const std::string kZeroHex(64, '0');
 
-bool same_peer_update(const PeerUpdate& a, const PeerUpdate& b) {
-  return a.public_key == b.public_key && a.remove == b.remove && a.update_only == b.update_only &&
-         a.preshared_key == b.preshared_key && a.endpoint == b.endpoint &&
-         a.persistent_keepalive_interval == b.persistent_keepalive_interval &&
-         a.allowed_ips == b.allowed_ips && a.protocol_version == b.protocol_version;
-}
-
-bool same_update(const DeviceUpdate& a, const DeviceUpdate& b) {
-  if (!(a.private_key == b.private_key && a.listen_port == b.listen_port && a.fwmark == b.fwmark &&
-        a.replace_peers == b.replace_peers && a.peers.size() == b.peers.size()))
-    return false;
-  for (std::size_t i = 0; i < a.peers.size(); ++i)
-    if (!same_peer_update(a.peers[i], b.peers[i])) return false;
-  return true;
-}
-
-bool same_state(const DeviceState& a, const DeviceState& b) {
-  if (!(a.name == b.name && a.private_key == b.private_key && a.public_key == b.public_key &&
-        a.listen_port == b.listen_port && a.fwmark == b.fwmark && a.peers.size() == b.peers.size() &&
-        a.drops == b.drops))
-    return false;
-  for (std::size_t i = 0; i < a.peers.size(); ++i) {
-    const auto &p = a.peers[i], &q = b.peers[i];
-    if (!(p.public_key == q.public_key && p.preshared_key == q.preshared_key &&
-          p.endpoint == q.endpoint &&
-          p.persistent_keepalive_interval == q.persistent_keepalive_interval &&
-          p.allowed_ips == q.allowed_ips &&
-          p.last_handshake_time_sec == q.last_handshake_time_sec &&
-          p.last_handshake_time_nsec == q.last_handshake_time_nsec && p.rx_bytes == q.rx_bytes &&
-          p.tx_bytes == q.tx_bytes && p.protocol_version == q.protocol_version &&
-          p.drops == q.drops))
-      return false;
-  }
-  return true;
-}
-
 // Expects parse_set to fail with `code` and a message containing `fragment`.
 void expect_set_error(std::string_view body, int code, std::string_view fragment) {
   auto r = parse_set(body);
@@ -120,7 +84,7 @@ TEST(GetExtensions, DropCountersRoundTripAndSitWhereWgIgnoresThem) {
   EXPECT_NE(text.find("wgcore_drop_invalid_size=100000\n"), std::string::npos);
   auto back = parse_get(text + "errno=0\n\n");
   ASSERT_TRUE(back) << back.error().message;
-  EXPECT_TRUE(same_state(*back, s));
+  EXPECT_TRUE(*back == s);
   // A state without counters prints no extension keys at all.
   s.drops.clear();
   s.peers[0].drops.clear();
@@ -361,7 +325,7 @@ TEST(ParseSet, RemoveDiscardsTheRestOfTheBlockButStillValidatesIt) {
   PeerUpdate removed;
   removed.public_key = key_of(0x11);
   removed.remove = true;
-  EXPECT_TRUE(same_peer_update(r->peers[0], removed));
+  EXPECT_TRUE(r->peers[0] == removed);
   EXPECT_EQ(r->peers[1].allowed_ips.size(), 1u);
   expect_set_error(peer_line() + "remove=true\nallowed_ip=bogus\n", EINVAL,
                    "line 3: invalid allowed_ip");
@@ -455,7 +419,7 @@ TEST(FormatSet, RoundTripsThroughParse) {
   auto u = sample_update();
   auto r = parse_set(format_set(u));
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_TRUE(same_update(*r, u));
+  EXPECT_TRUE(*r == u);
 }
 
 TEST(FormatSet, WgStyleTextRoundTripsByteForByte) {
@@ -524,7 +488,7 @@ TEST(FormatSet, RandomUpdatesRoundTrip) {
     std::string text = format_set(u);
     auto r = parse_set(text);
     ASSERT_TRUE(r.ok()) << r.error().message << "\n" << text;
-    ASSERT_TRUE(same_update(*r, u)) << text;
+    ASSERT_TRUE(*r == u) << text;
     ASSERT_EQ(format_set(*r), text);
   }
 }
@@ -615,7 +579,7 @@ TEST(FormatGet, ZeroFieldsOmittedAndNameNotWritten) {
 TEST(ParseGet, ParsesFixtureAndDerivesPublicKey) {
   auto r = parse_get(kGetFixture + "errno=0\n\n");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_TRUE(same_state(*r, fixture_state()));
+  EXPECT_TRUE(*r == fixture_state());
   ASSERT_TRUE(r->public_key.has_value());
   EXPECT_EQ(to_hex(*r->public_key), kAlicePub);
 }
@@ -629,7 +593,7 @@ TEST(ParseGet, RoundTripsFixtureExactly) {
 TEST(ParseGet, EmptyAnswers) {
   auto r = parse_get("errno=0\n\n");
   ASSERT_TRUE(r.ok());
-  EXPECT_TRUE(same_state(*r, DeviceState{}));
+  EXPECT_TRUE(*r == (DeviceState{}));
   EXPECT_TRUE(parse_get("").ok());
 }
 
@@ -726,7 +690,7 @@ TEST(ParseGet, RandomStatesRoundTrip) {
     std::string text = format_get(s);
     auto r = parse_get(text + "errno=0\n\n");
     ASSERT_TRUE(r.ok()) << r.error().message << "\n" << text;
-    ASSERT_TRUE(same_state(*r, s)) << text;
+    ASSERT_TRUE(*r == s) << text;
     ASSERT_EQ(format_get(*r), text);
   }
 }
