@@ -18,6 +18,7 @@
 #include "core/engine.hpp"
 #include "core/testing/fakes.hpp"
 #include "device/device.hpp"
+#include "testing/private_netns.hpp"
 
 namespace wgcore {
 namespace {
@@ -102,20 +103,10 @@ BENCHMARK(BM_EngineIdleMemoryPerPeer)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(3);
 
-const std::string& NetnsProblem() {
-  static const std::string problem = []() -> std::string {
-    if (::geteuid() != 0) return "needs root (unshare(CLONE_NEWNET) and /dev/net/tun)";
-    if (::unshare(CLONE_NEWNET) != 0)
-      return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-    if (std::system("ip link set lo up") != 0) return "`ip link set lo up` failed";
-    return "";
-  }();
-  return problem;
-}
 
 void BM_DeviceIdleMemoryPerPeer(benchmark::State& state) {
-  if (!NetnsProblem().empty()) {
-    state.SkipWithError(NetnsProblem().c_str());
+  if (!wgcore::testing_support::private_netns_problem().empty()) {
+    state.SkipWithError(wgcore::testing_support::private_netns_problem().c_str());
     return;
   }
   const auto& inputs = Inputs();

@@ -18,6 +18,7 @@
 #include "core/crypto/x25519.hpp"
 #include "core/testing/fakes.hpp"
 #include "device/device.hpp"
+#include "testing/private_netns.hpp"
 #include "uapi/uapi_text.hpp"
 
 namespace wgcore {
@@ -115,20 +116,10 @@ BENCHMARK(BM_UapiFormatGet10k)->Unit(benchmark::kMillisecond);
 // ---- through a real userspace Device (TUN + UDP + Engine + loop thread) ----
 
 // Why the Device benchmarks cannot run here, or "" once inside a private network namespace.
-const std::string& NetnsProblem() {
-  static const std::string problem = []() -> std::string {
-    if (::geteuid() != 0) return "needs root (unshare(CLONE_NEWNET) and /dev/net/tun)";
-    if (::unshare(CLONE_NEWNET) != 0)
-      return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-    if (std::system("ip link set lo up") != 0) return "`ip link set lo up` failed";
-    return "";
-  }();
-  return problem;
-}
 
 std::unique_ptr<Device> NewDevice(benchmark::State& state) {
-  if (!NetnsProblem().empty()) {
-    state.SkipWithError(NetnsProblem().c_str());
+  if (!wgcore::testing_support::private_netns_problem().empty()) {
+    state.SkipWithError(wgcore::testing_support::private_netns_problem().c_str());
     return nullptr;
   }
   static int counter = 0;

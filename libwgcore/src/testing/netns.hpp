@@ -15,40 +15,9 @@
 #include <string>
 
 #include "linux/tun.hpp"
+#include "testing/private_netns.hpp"
 
 namespace wgcore::testing_support {
-
-inline bool in_ci() {
-  const char* ci = std::getenv("CI");
-  return ci != nullptr && (std::string(ci) == "true" || std::string(ci) == "1");
-}
-
-// Enters the private namespace once for the whole program (gtest runs tests on the main thread,
-// the one unshare() moves; system() children inherit it) and brings loopback up. Returns why it
-// could not, or "" on success.
-inline const std::string& private_netns_problem() {
-  static const std::string problem = []() -> std::string {
-    if (::geteuid() != 0) return "needs root (unshare(CLONE_NEWNET))";
-    if (::unshare(CLONE_NEWNET) != 0)
-      return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-    if (std::system("ip link set lo up") != 0) return "`ip link set lo up` failed";
-    return "";
-  }();
-  return problem;
-}
-
-// Runs cmd through the shell (inside the namespace) and returns its stdout: `ip` and friends are
-// the independent reference such tests compare against.
-inline std::string sh(const std::string& cmd) {
-  std::string out;
-  FILE* f = ::popen(cmd.c_str(), "r");
-  if (f == nullptr) return out;
-  char buf[512];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  ::pclose(f);
-  return out;
-}
 
 // Why /dev/net/tun cannot be used, or "".
 inline std::string tun_problem() {
