@@ -8,6 +8,7 @@
 #include <netlink/route/addr.h>
 
 #include "nl_addr.hpp"
+#include "nl_request.hpp"
 
 namespace wgcore::routing {
 
@@ -49,11 +50,7 @@ Result<std::vector<IpPrefix>> list_addresses(Netlink& nl, const std::string& dev
   if (!idx) return errno_error(idx.error().code, what);
   ifaddrmsg req{};
   req.ifa_family = AF_UNSPEC;
-  nl_msg* msg = nlmsg_alloc_simple(RTM_GETADDR, NLM_F_DUMP);
-  if (msg != nullptr && nlmsg_append(msg, &req, sizeof req, NLMSG_ALIGNTO) < 0) {
-    nlmsg_free(msg);
-    msg = nullptr;
-  }
+  nl_msg* msg = detail::new_request(RTM_GETADDR, NLM_F_DUMP, req);
   std::vector<IpPrefix> out;
   Status st = nl.transact(msg, what, [&](nlmsghdr* hdr) {
     if (hdr->nlmsg_type != RTM_NEWADDR) return;

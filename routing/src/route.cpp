@@ -7,6 +7,7 @@
 #include <netlink/route/route.h>
 
 #include "nl_addr.hpp"
+#include "nl_request.hpp"
 #include "route_parse.hpp"
 
 namespace wgcore::routing {
@@ -90,11 +91,7 @@ Result<std::vector<Route>> list_routes(Netlink& nl, IpAddr::Family family, std::
                      std::to_string(table);
   rtmsg req{};
   req.rtm_family = std::uint8_t(detail::af_of(family));
-  nl_msg* msg = nlmsg_alloc_simple(RTM_GETROUTE, NLM_F_DUMP);
-  if (msg != nullptr && nlmsg_append(msg, &req, sizeof req, NLMSG_ALIGNTO) < 0) {
-    nlmsg_free(msg);
-    msg = nullptr;
-  }
+  nl_msg* msg = detail::new_request(RTM_GETROUTE, NLM_F_DUMP, req);
   std::vector<Route> out;
   Status st = nl.transact(msg, what, [&](nlmsghdr* hdr) {
     if (hdr->nlmsg_type != RTM_NEWROUTE) return;

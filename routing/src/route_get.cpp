@@ -4,6 +4,7 @@
 #include <netlink/msg.h>
 
 #include "nl_addr.hpp"
+#include "nl_request.hpp"
 #include "route_parse.hpp"
 #include "routing/route.hpp"
 
@@ -14,9 +15,8 @@ Result<Route> route_get(Netlink& nl, const IpAddr& dst) {
   rtmsg req{};
   req.rtm_family = std::uint8_t(detail::af_of(dst.family));
   req.rtm_dst_len = std::uint8_t(dst.bits());
-  nl_msg* msg = nlmsg_alloc_simple(RTM_GETROUTE, 0);
-  if (msg != nullptr && (nlmsg_append(msg, &req, sizeof req, NLMSG_ALIGNTO) < 0 ||
-                         nla_put(msg, RTA_DST, int(dst.byte_len()), dst.bytes.data()) < 0)) {
+  nl_msg* msg = detail::new_request(RTM_GETROUTE, 0, req);
+  if (msg != nullptr && nla_put(msg, RTA_DST, int(dst.byte_len()), dst.bytes.data()) < 0) {
     nlmsg_free(msg);
     msg = nullptr;
   }

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "nl_addr.hpp"
+#include "nl_request.hpp"
 
 namespace wgcore::routing {
 
@@ -41,11 +42,11 @@ nl_msg* build(const Rule& rule, bool add) {
   frh.table = rule.table < 256 ? std::uint8_t(rule.table) : std::uint8_t(RT_TABLE_UNSPEC);
   if (rule.from) frh.src_len = rule.from->len;
   if (rule.to) frh.dst_len = rule.to->len;
-  nl_msg* msg = nlmsg_alloc_simple(add ? RTM_NEWRULE : RTM_DELRULE,
-                                   add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  nl_msg* msg = detail::new_request(add ? RTM_NEWRULE : RTM_DELRULE,
+                                     add ? NLM_F_CREATE | NLM_F_EXCL : 0, frh);
   if (msg == nullptr) return nullptr;
-  bool ok = nlmsg_append(msg, &frh, sizeof frh, NLMSG_ALIGNTO) == 0;
-  if (ok && rule.table != 0) ok = nla_put_u32(msg, FRA_TABLE, rule.table) == 0;
+  bool ok = true;
+  if (rule.table != 0) ok = nla_put_u32(msg, FRA_TABLE, rule.table) == 0;
   if (ok && rule.priority) ok = nla_put_u32(msg, FRA_PRIORITY, *rule.priority) == 0;
   if (ok && rule.fwmark) ok = nla_put_u32(msg, FRA_FWMARK, *rule.fwmark) == 0;
   if (ok && rule.fwmask) ok = nla_put_u32(msg, FRA_FWMASK, *rule.fwmask) == 0;
@@ -108,11 +109,7 @@ Result<std::vector<Rule>> list_rules(Netlink& nl, IpAddr::Family family) {
   std::string what = "listing IPv" + std::to_string(int(family)) + " rules";
   fib_rule_hdr req{};
   req.family = std::uint8_t(detail::af_of(family));
-  nl_msg* msg = nlmsg_alloc_simple(RTM_GETRULE, NLM_F_DUMP);
-  if (msg != nullptr && nlmsg_append(msg, &req, sizeof req, NLMSG_ALIGNTO) < 0) {
-    nlmsg_free(msg);
-    msg = nullptr;
-  }
+  nl_msg* msg = detail::new_request(RTM_GETRULE, NLM_F_DUMP, req);
   std::vector<Rule> out;
   Status st = nl.transact(msg, what, [&](nlmsghdr* hdr) {
     if (hdr->nlmsg_type != RTM_NEWRULE) return;
