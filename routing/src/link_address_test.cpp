@@ -14,8 +14,6 @@ using testing::sh;
 IpPrefix P(const char* s) { return *IpPrefix::parse(s); }
 
 TEST_F(NetnsTest, LinkUpDownAndMtu) {
-  auto nl = Netlink::open();
-  ASSERT_TRUE(nl) << nl.error().message;
   ASSERT_TRUE(set_link_mtu(*nl, "rt0", 1380).ok());
   ASSERT_TRUE(set_link_up(*nl, "rt0", true).ok());
   EXPECT_NE(sh("ip link show rt0").find("mtu 1380"), std::string::npos);
@@ -41,8 +39,6 @@ TEST_F(NetnsTest, LinkUpDownAndMtu) {
 }
 
 TEST_F(NetnsTest, MissingLinkIsNamed) {
-  auto nl = Netlink::open();
-  ASSERT_TRUE(nl);
   auto info = get_link(*nl, "nosuch0");
   ASSERT_FALSE(info);
   EXPECT_EQ(info.error().code, ENODEV);
@@ -54,16 +50,12 @@ TEST_F(NetnsTest, MissingLinkIsNamed) {
 
 TEST_F(NetnsTest, DeleteLink) {
   ASSERT_EQ(std::system("ip tuntap add dev rtdel mode tun"), 0);
-  auto nl = Netlink::open();
-  ASSERT_TRUE(nl);
   ASSERT_TRUE(delete_link(*nl, "rtdel").ok());
   EXPECT_EQ(sh("ip link show rtdel 2>&1").find("rtdel:"), std::string::npos);
   EXPECT_FALSE(delete_link(*nl, "rtdel").ok());
 }
 
 TEST_F(NetnsTest, AddListDeleteAddresses) {
-  auto nl = Netlink::open();
-  ASSERT_TRUE(nl);
   ASSERT_TRUE(add_address(*nl, "rt1", P("203.0.113.1/24")).ok());
   ASSERT_TRUE(add_address(*nl, "rt1", P("fd00:77::1/64")).ok());
   ASSERT_TRUE(add_address(*nl, "rt1", P("203.0.113.9/32")).ok());

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <string>
 
+#include <optional>
+
+#include "routing/netlink.hpp"
 #include "testing/netns.hpp"
 
 namespace wgcore::routing::testing {
@@ -26,9 +29,16 @@ inline const std::string& netns_problem() {
   return problem;
 }
 
+// Runs inside the namespace with an rtnetlink socket open in `nl`.
 class NetnsTest : public ::testing::Test {
  protected:
-  void SetUp() override { WGCORE_REQUIRE_ENV(netns_problem()); }
+  void SetUp() override {
+    WGCORE_REQUIRE_ENV(netns_problem());
+    auto n = Netlink::open();
+    ASSERT_TRUE(n) << n.error().message;
+    nl.emplace(std::move(*n));
+  }
+  std::optional<Netlink> nl;
 };
 
 }  // namespace wgcore::routing::testing

@@ -21,13 +21,9 @@ class RouteTest : public testing::NetnsTest {
   void SetUp() override {
     NetnsTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    auto n = Netlink::open();
-    ASSERT_TRUE(n) << n.error().message;
-    nl.emplace(std::move(*n));
     ASSERT_TRUE(set_link_up(*nl, "rt0", true).ok());
     ASSERT_TRUE(set_link_up(*nl, "rt1", true).ok());
   }
-  std::optional<Netlink> nl;
 };
 
 Route dev_route(const char* dst, const char* dev, std::uint32_t table) {

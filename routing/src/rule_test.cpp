@@ -18,8 +18,6 @@ std::vector<std::string> strings(const std::vector<Rule>& rs) {
 
 // wg-quick's two rules for one family, ours versus `ip rule add`'s, in the same namespace.
 TEST_F(NetnsTest, WgQuickRulesMatchIpRule) {
-  auto nl = Netlink::open();
-  ASSERT_TRUE(nl);
   for (auto fam : {IpAddr::Family::V4, IpAddr::Family::V6}) {
     const char* v = fam == IpAddr::Family::V4 ? "-4" : "-6";
     std::string before = sh(std::string("ip -d ") + v + " rule show");
@@ -62,8 +60,6 @@ TEST_F(NetnsTest, WgQuickRulesMatchIpRule) {
 }
 
 TEST_F(NetnsTest, RuleFieldsRoundTrip) {
-  auto nl = Netlink::open();
-  ASSERT_TRUE(nl);
   Rule r;
   r.family = IpAddr::Family::V4;
   r.priority = 1000;

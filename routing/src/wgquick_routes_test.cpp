@@ -22,13 +22,9 @@ class QuickRoutesTest : public testing::NetnsTest {
   void SetUp() override {
     NetnsTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    auto n = Netlink::open();
-    ASSERT_TRUE(n) << n.error().message;
-    nl.emplace(std::move(*n));
     ASSERT_EQ(std::system("ip tuntap add dev wq0 mode tun 2>/dev/null; ip link set wq0 up"), 0);
   }
   void TearDown() override { std::system("ip link del wq0 2>/dev/null"); }
-  std::optional<Netlink> nl;
 };
 
 TEST_F(QuickRoutesTest, DefaultRoutePolicyRoutingLikeWgQuick) {
