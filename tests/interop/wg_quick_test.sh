@@ -8,16 +8,7 @@ WGC_TEST_NAME="wg-quick"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/wg_pair.sh"
 require_cmd wg-quick
 
-NS_A="$(ns_create a)" NS_B="$(ns_create b)"
-ns_veth "$NS_A" veth0 "$NS_B" veth0 "${UNDER_A4}/24" "${UNDER_B4}/24"
-umask 077
-wg genkey >"${WGC_TEST_DIR}/a.key"
-wg genkey >"${WGC_TEST_DIR}/b.key"
-IMPL_A=wgcored IMPL_B=wgcored FAMILY=4
-IF_B="wb${WGC_NS_SUFFIX}"; IF_B="${IF_B:0:15}"
-start_daemon b
-ip -n "$NS_B" addr add "${TUN_B4}/24" dev "$IF_B"
-ip -n "$NS_B" link set "$IF_B" up
+peer_b_only
 ns_exec "$NS_B" wg set "$IF_B" listen-port "$PORT_B" private-key "${WGC_TEST_DIR}/b.key" \
   peer "$(wg pubkey <"${WGC_TEST_DIR}/a.key")" allowed-ips "${TUN_A4}/32"
 

@@ -12,19 +12,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib/wg_pair.sh"
 require_cmd wg-quick
 [[ -x "$WGCORE_CLI" ]] || fail "wgcore not built at ${WGCORE_CLI}"
 
-NS_A="$(ns_create a)" NS_B="$(ns_create b)" NS_R="$(ns_create r)"
-ns_veth "$NS_A" veth0 "$NS_B" veth0 "${UNDER_A4}/24" "${UNDER_B4}/24"
-umask 077
-wg genkey >"${WGC_TEST_DIR}/a.key"
-wg genkey >"${WGC_TEST_DIR}/b.key"
-IMPL_A=wgcored IMPL_B=wgcored FAMILY=4
-IF_B="wb${WGC_NS_SUFFIX}"; IF_B="${IF_B:0:15}"
-start_daemon b
-ip -n "$NS_B" addr add "${TUN_B4}/24" dev "$IF_B"
-ip -n "$NS_B" addr add "${TUN_B6}/64" dev "$IF_B"
+peer_b_only 1380
+NS_R="$(ns_create r)"
 # Reached from a only through its default route (nothing in a's main table covers it).
 ip -n "$NS_B" addr add 198.18.0.1/32 dev "$IF_B"
-ip -n "$NS_B" link set "$IF_B" mtu 1380 up
 ns_exec "$NS_B" wg set "$IF_B" listen-port "$PORT_B" private-key "${WGC_TEST_DIR}/b.key" \
   peer "$(wg pubkey <"${WGC_TEST_DIR}/a.key")" allowed-ips "${TUN_A4}/32,${TUN_A6}/128"
 

@@ -49,10 +49,9 @@ start_daemon() {
   wait_for 5 ip -n "$ns" link show "$iface" || fail "${impl} (${side}) did not create ${iface}"
 }
 
-# pair_setup IMPL_A IMPL_B FAMILY: namespaces, veth, daemons, keys, tunnel addresses. Interface
-# names are unique per run: UAPI sockets live in the shared filesystem, not in the namespace.
-pair_setup() {
-  IMPL_A="$1" IMPL_B="$2" FAMILY="${3:-4}"
+# pair_underlay: namespaces a and b joined by a veth with both underlay families, fresh keys and
+# unique interface names (UAPI sockets live in the shared filesystem, not in the namespace).
+pair_underlay() {
   NS_A="$(ns_create a)" NS_B="$(ns_create b)"
   IF_A="wa${WGC_NS_SUFFIX}" IF_B="wb${WGC_NS_SUFFIX}"
   IF_A="${IF_A:0:15}" IF_B="${IF_B:0:15}"
@@ -64,15 +63,32 @@ pair_setup() {
   wg genkey >"${WGC_TEST_DIR}/b.key"
   KEY_A_PUB="$(wg pubkey <"${WGC_TEST_DIR}/a.key")"
   KEY_B_PUB="$(wg pubkey <"${WGC_TEST_DIR}/b.key")"
-  start_daemon a
-  start_daemon b
-  local side ns iface a4 a6
-  for side in a b; do
-    if [[ "$side" == a ]]; then ns="$NS_A" iface="$IF_A" a4="$TUN_A4" a6="$TUN_A6"; else ns="$NS_B" iface="$IF_B" a4="$TUN_B4" a6="$TUN_B6"; fi
-    ip -n "$ns" addr add "${a4}/24" dev "$iface" || fail "address on ${iface}"
-    ip -n "$ns" addr add "${a6}/64" dev "$iface" || fail "address on ${iface}"
-    ip -n "$ns" link set "$iface" mtu 1420 up || fail "link up ${iface}"
-  done
+}
+
+# tunnel_up SIDE [MTU]: the side's daemon running, its tunnel addresses added and the link up.
+tunnel_up() {
+  local side="$1" mtu="${2:-1420}" ns iface a4 a6
+  if [[ "$side" == a ]]; then ns="$NS_A" iface="$IF_A" a4="$TUN_A4" a6="$TUN_A6"; else ns="$NS_B" iface="$IF_B" a4="$TUN_B4" a6="$TUN_B6"; fi
+  start_daemon "$side"
+  ip -n "$ns" addr add "${a4}/24" dev "$iface" || fail "address on ${iface}"
+  ip -n "$ns" addr add "${a6}/64" dev "$iface" || fail "address on ${iface}"
+  ip -n "$ns" link set "$iface" mtu "$mtu" up || fail "link up ${iface}"
+}
+
+# pair_setup IMPL_A IMPL_B FAMILY: the underlay and both daemons with their tunnel addresses.
+pair_setup() {
+  IMPL_A="$1" IMPL_B="$2" FAMILY="${3:-4}"
+  pair_underlay
+  tunnel_up a
+  tunnel_up b
+}
+
+# peer_b_only [MTU]: the underlay and wgcored on side b only (with B's tunnel addresses), for
+# tests that bring side a up with another tool (wg-quick, wgcore up).
+peer_b_only() {
+  IMPL_B=wgcored FAMILY=4
+  pair_underlay
+  tunnel_up b "${1:-1420}"
 }
 
 # endpoint_of SIDE: the underlay endpoint of side a or b in the pair's outer family.
