@@ -6,7 +6,7 @@
 
 # Package groups. To add a suite's needs, add a DEPS_<group> array and its name to DEPS_GROUPS;
 # `deps_install` with no arguments installs every group.
-DEPS_GROUPS=(build test netns interop fuzz kernel bench)
+DEPS_GROUPS=(build test netns interop fuzz kernel bench nm frr networkd)
 
 # Compilers, build system and the libraries libwgcore links.
 DEPS_build=(meson ninja-build g++ pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev
@@ -23,10 +23,13 @@ DEPS_fuzz=(clang libclang-rt-14-dev)
 DEPS_kernel=(qemu-system-x86 busybox-static kmod cpio)
 # bench/throughput: plots (the rest of its needs are in netns/interop/test).
 DEPS_bench=(gnuplot-nox)
-# Groups to add when their suites arrive (names checked then with `apt-cache policy`):
-#   nm:       network-manager libnm-dev libglib2.0-dev dbus
-#   frr:      frr
-#   networkd: libsystemd-dev (systemd-networkd ships in systemd)
+# NetworkManager VPN plugin (nm-plugin/) and suite nm: NM itself, libnm + GLib to build against,
+# and a D-Bus daemon for the private system bus the tests start.
+DEPS_nm=(network-manager libnm-dev libglib2.0-dev dbus-daemon)
+# frr-wgd and suite frr: FRR 8.4 (zebra, bgpd, vtysh).
+DEPS_frr=(frr)
+# networkd-helper and suite networkd: libsystemd to build against (systemd-networkd ships in systemd).
+DEPS_networkd=(libsystemd-dev systemd dbus-daemon)
 
 # deps_list [GROUP...]: the packages of the named groups (all groups by default), one a line.
 deps_list() {
