@@ -1,0 +1,174 @@
+// Bring-up and teardown of one tunnel; see tunnel.hpp. The steps follow `wgcore up`
+// (tools/wgcore/quick.cpp) minus what NM does itself: addresses, routes in the main table, DNS.
+#include "tunnel.hpp"
+
+#include <netdb.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <thread>
+
+#include "netlink/kernel.hpp"
+#include "routing/link.hpp"
+#include "routing/route.hpp"
+#include "routing/wgquick_routes.hpp"
+
+namespace wgcore::nm {
+
+std::string choose_iface_name(const std::string& hint, const std::function<bool(const std::string&)>& exists) {
+  if (config::valid_interface_name(hint) && !exists(hint)) return hint;
+  for (int i = 0;; ++i) {
+    std::string n = "wgc" + std::to_string(i);
+    if (!exists(n)) return n;
+  }
+}
+
+Result<Endpoint> resolve_endpoint(const config::EndpointSpec& spec) {
+  if (auto ip = IpAddr::parse(spec.host)) return Endpoint::make(*ip, spec.port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_protocol = IPPROTO_UDP;
+  addrinfo* res = nullptr;
+  int rc;
+  for (int i = 0; (rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &res)) == EAI_AGAIN && i < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  if (rc != 0) return make_error(EHOSTUNREACH, "endpoint " + spec.host + ": " + gai_strerror(rc));
+  Endpoint ep = Endpoint::from_sockaddr(res->ai_addr, res->ai_addrlen);
+  ::freeaddrinfo(res);
+  if (!ep.valid()) return make_error(EAFNOSUPPORT, "endpoint " + spec.host + ": no usable address");
+  return Endpoint::make(ep.ip(), spec.port);
+}
+
+Result<std::unique_ptr<Tunnel>> Tunnel::up(const TunnelRequest& req, RuleGuard& guard, const LogFn& log) {
+  std::unique_ptr<Tunnel> t(new Tunnel(guard, log));
+  if (Status st = t->bring_up(req); !st) {
+    (void)t->down();
+    return st.error();
+  }
+  return t;
+}
+
+Status Tunnel::bring_up(const TunnelRequest& req) {
+  const config::WgQuickConfig& cfg = req.config;
+  auto nl = routing::Netlink::open();
+  if (!nl) return nl.error();
+  nl_.emplace(std::move(*nl));
+  routing::Netlink& nl_ref = *nl_;
+
+  auto decision = choose_backend(req.backend);
+  if (!decision) return decision.error();
+  backend_ = decision->backend;
+  backend_reason_ = decision->reason;
+
+  iface_ = choose_iface_name(req.name_hint, [&](const std::string& n) {
+    struct stat st;
+    return routing::get_link(nl_ref, n).ok() ||
+           ::stat((std::string(uapi::kDefaultSocketDir) + "/" + n + ".sock").c_str(), &st) == 0;
+  });
+
+  // Everything that can fail without side effects first: endpoints, the device update, the MTU.
+  auto update = config::to_device_update(cfg, resolve_endpoint);
+  if (!update) return update.error();
+  std::vector<IpAddr> endpoints;
+  for (const auto& p : update->peers)
+    if (p.endpoint) endpoints.push_back(p.endpoint->ip());
+  if (!endpoints.empty()) gateway_ = endpoints.front();
+  mtu_ = cfg.mtu ? *cfg.mtu : routing::auto_mtu(nl_ref, endpoints);
+  plan_ = plan_ip(cfg);
+
+  Control* ctl = nullptr;
+  if (backend_ == BackendChoice::kKernel) {
+    (void)guard_.watch_link(iface_);  // best effort, as for rules (full_tunnel.cpp)
+    if (Status st = netlink::create_link(iface_); !st) {
+      (void)guard_.forget_link(iface_);
+      return make_error(st.error().code, "creating kernel WireGuard interface " + iface_ + ": " + st.error().message);
+    }
+    kernel_link_ = true;
+    auto k = netlink::open_kernel(iface_);
+    if (!k) return k.error();
+    kernel_ = std::move(*k);
+    ctl = kernel_.get();
+  } else {
+    DeviceOptions opts;
+    opts.name = iface_;
+    opts.mtu = int(mtu_);
+    auto dev = Device::create(opts);
+    if (!dev) return make_error(dev.error().code, "creating TUN interface " + iface_ + ": " + dev.error().message);
+    device_ = std::move(*dev);
+    ctl = device_.get();
+    if (Status st = guard_.hold_tun(iface_); st) tun_held_ = true;
+    else log_("warning: " + st.error().message);
+    // Stock `wg show IFACE` finds a userspace device by its UAPI socket, as with wgcored.
+    auto server = uapi::UapiServer::listen(iface_, *device_);
+    if (server) uapi_ = std::move(*server);
+    else log_("warning: no UAPI socket for " + iface_ + " (`wg show` will not see it): " + server.error().message);
+  }
+  if (Status st = ctl->apply(*update); !st) return make_error(st.error().code, "configuring " + iface_ + ": " + st.error().message);
+  if (Status st = routing::set_link_mtu(nl_ref, iface_, mtu_); !st) return st;
+  if (Status st = routing::set_link_up(nl_ref, iface_, true); !st) return st;
+
+  if (plan_.v4.full_tunnel || plan_.v6.full_tunnel) {
+    auto state = ctl->get();
+    if (!state) return state.error();
+    FullTunnel::Request fr;
+    fr.iface = iface_;
+    fr.v4 = plan_.v4.full_tunnel;
+    fr.v6 = plan_.v6.full_tunnel;
+    fr.fwmark = state->fwmark;
+    fr.set_fwmark = [ctl](std::uint32_t m) {
+      DeviceUpdate u;
+      u.fwmark = m;
+      return ctl->apply(u);
+    };
+    auto ft = FullTunnel::add(nl_ref, fr, guard_);
+    if (!ft) return ft.error();
+    full_ = std::move(*ft);
+    log_("full tunnel: default route in table " + std::to_string(full_->table()) + ", fwmark " +
+         std::to_string(full_->table()) + ", suppress_prefixlength 0 keeps the endpoints reachable");
+  } else if (plan_.fixed_table) {
+    auto table = routing::resolve_table(*plan_.fixed_table);
+    if (!table) return table.error();
+    for (const auto& p : fixed_table_routes(cfg)) {
+      routing::Route r;
+      r.dst = p;
+      r.dev = iface_;
+      r.table = *table;
+      if (Status st = routing::add_route(nl_ref, r); !st) return st;  // gone with the interface
+    }
+  }
+  return {};
+}
+
+bool Tunnel::alive() {
+  if (device_) return device_->running();
+  if (kernel_link_ && nl_) return routing::get_link(*nl_, iface_).ok();
+  return false;
+}
+
+Status Tunnel::down() {
+  Status first;
+  if (full_ && nl_) {
+    first = full_->remove(*nl_, guard_);
+    full_.reset();
+  }
+  uapi_.reset();    // stops serving and removes the socket
+  if (tun_held_) {
+    Status st = guard_.release_tun(iface_);
+    if (!st) log_("warning: " + st.error().message);
+    tun_held_ = false;
+  }
+  device_.reset();  // closes the TUN: the kernel deletes the interface and its routes
+  kernel_.reset();
+  if (kernel_link_) {
+    Status st = netlink::delete_link(iface_);
+    if (!st && st.error().code != ENODEV && first) first = st;
+    (void)guard_.forget_link(iface_);
+    kernel_link_ = false;
+  }
+  return first;
+}
+
+Tunnel::~Tunnel() { (void)down(); }
+
+}  // namespace wgcore::nm

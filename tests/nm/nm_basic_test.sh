@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Suite nm: import a wg-quick file with nmcli, `nmcli connection up`, ping a wireguard-go peer
+# over the tunnel (IPv4 and IPv6), `wg show` on the NM-managed interface, `nmcli connection
+# down`, and nothing of ours left (links, addresses, routes in every table, rules). Then two
+# wgcore connections (to wireguard-go and to wgcored) active at once, each in its own service
+# instance, and both down again.
+set -uo pipefail
+source "${WGCORE_SOURCE_ROOT}/tests/nm/nm_env.sh"
+
+nm_topology
+nm_start
+nm_base_up
+baseline="$(nm_state)"
+
+peer_start a wireguard-go 51821 203.0.113.2/26 fd00:77::2/112
+conf="${WGC_TEST_DIR}/wg0.conf"
+client_conf "$conf" "203.0.113.1/26, fd00:77::1/112" a 51821 "203.0.113.2/32, fd00:77::2/128" \
+  "DNS = 198.18.0.53, 2001:db8:100::53, corp.example" "MTU = 1380"
+peer_allow a "$CLIENT_PUB" "203.0.113.1/32,fd00:77::1/128"
+
+echo "=== nmcli session (transcript) ==="
+show_cmd nmc connection import type wgcore file "$conf" || fail "import"
+show_cmd nmc connection up wg0 || fail "nmcli connection up wg0"
+show_cmd nmc connection show --active
+show_cmd ns_exec "$NS_NM" ping -c 3 -W 2 203.0.113.2 || fail "no ping over the tunnel (IPv4)"
+show_cmd ns_exec "$NS_NM" ping -6 -c 2 -W 2 fd00:77::2 || fail "no ping over the tunnel (IPv6)"
+show_cmd nsenter -t "$NM_PID" -m -n wg show wg0 || fail "stock wg does not see the NM-managed interface"
+show_cmd ip -n "$NS_NM" addr show dev wg0
+show_cmd ip -n "$NS_NM" route show dev wg0
+state_up="$(nm_state)"
+show_cmd nmc -g IP4.DNS,IP4.DOMAIN,IP6.DNS connection show wg0
+dns="$(nmc -g IP4.DNS,IP4.DOMAIN,IP6.DNS connection show wg0 | tr -d "\\\\")"  # -g escapes the colons
+for want in 198.18.0.53 corp.example 2001:db8:100::53; do
+  grep -qF "$want" <<<"$dns" || fail "DNS ${want} not reported to NM: ${dns}"
+done
+ip -n "$NS_NM" link show wg0 | grep -q 'mtu 1380' || fail "MTU 1380 not applied"
+show_cmd nmc connection down wg0 || fail "nmcli connection down wg0"
+echo "=== end of transcript ==="
+
+wait_for 5 nm_inactive wg0 || fail "wg0 still active after down"
+grep -q 'inet 203.0.113.1/26' <<<"$(ip -n "$NS_NM" addr show dev wg0 2>/dev/null)$state_up" ||
+  fail "203.0.113.1/26 was not on wg0 while up"
+grep -q '^203.0.113.2 dev wg0' <<<"$state_up" || fail "no route to the peer's AllowedIPs on wg0 while up"
+grep -q 'fd00:77::2 dev wg0' <<<"$state_up" || fail "no IPv6 route to the peer's AllowedIPs on wg0 while up"
+[[ "$(peer_rx a)" -gt 0 ]] || fail "the peer received nothing"
+wait_for 5 nm_settled_to "$baseline" ||
+  fail "left behind after down: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
+pass "import, up (address, routes, DNS, MTU), ping v4+v6 through wireguard-go, wg show, down: nothing left behind"
+
+# --- two wgcore connections at once -------------------------------------------------------
+peer_start b wgcored 51822 203.0.113.66/26 fd00:77::1:2/112
+conf1="${WGC_TEST_DIR}/wg1.conf"
+client_conf "$conf1" "203.0.113.65/26, fd00:77::1:1/112" b 51822 "203.0.113.66/32, fd00:77::1:2/128"
+peer_allow b "$CLIENT_PUB" "203.0.113.65/32,fd00:77::1:1/128"
+nmc connection import type wgcore file "$conf1" >/dev/null || fail "import wg1"
+nmc connection up wg0 >/dev/null || fail "wg0 up (second time)"
+nmc connection up wg1 >/dev/null || fail "wg1 up while wg0 is up"
+show_cmd nmc -f NAME,TYPE,DEVICE,STATE connection show --active
+ns_exec "$NS_NM" ping -c 2 -W 2 203.0.113.2 >/dev/null || fail "wg0: no ping while wg1 is up"
+ns_exec "$NS_NM" ping -c 2 -W 2 203.0.113.66 >/dev/null || fail "wg1: no ping to the wgcored peer"
+ns_exec "$NS_NM" ping -6 -c 2 -W 2 fd00:77::1:2 >/dev/null || fail "wg1: no IPv6 ping"
+instances=()
+for p in $(nm_service_pid_for); do instances+=("$p"); done
+[[ ${#instances[@]} -eq 2 ]] || fail "expected 2 service instances, found ${#instances[@]}"
+for p in "${instances[@]}"; do
+  tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '--bus-name org.freedesktop.NetworkManager.wgcore.Connection_' ||
+    fail "instance $p was not started with --bus-name"
+done
+nmc connection down wg1 >/dev/null || fail "wg1 down"
+ns_exec "$NS_NM" ping -c 1 -W 2 203.0.113.2 >/dev/null || fail "wg0 broke when wg1 went down"
+pass "two wgcore connections at once (wireguard-go and wgcored peers), one service instance each"
+
+# --- a failing bring-up: wg1 asks for the UDP port wg0 already uses ----------------------------
+port="$(nsenter -t "$NM_PID" -m -n wg show wg0 listen-port)"
+nmc connection modify wg1 +vpn.data "listen-port=${port}" || fail "modify wg1"
+out="$(nmc connection up wg1 2>&1)" && fail "wg1 came up on a port in use"
+printf '$ nmcli connection up wg1   # ListenPort %s is taken by wg0\n%s\n' "$port" "$out"
+grep -q "failed" <<<"$out" || fail "nmcli did not report the failure: ${out}"
+grep "nm-wgcore-service.*'wg1'" "$NM_WORK/log/nm.log" | tail -n 1
+grep -q "nm-wgcore-service.*'wg1'.*in use" "$NM_WORK/log/nm.log" || fail "the reason (port in use) is not in NM's log"
+ip -n "$NS_NM" link show wg1 >/dev/null 2>&1 && fail "wg1 left behind after the failed bring-up"
+nmc connection down wg0 >/dev/null || fail "wg0 down"
+wait_for 5 nm_settled_to "$baseline" ||
+  fail "left behind after two connections: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
+pass "a failed bring-up is reported (nmcli + reason in NM's log) and leaves nothing; all down, nothing left"
+
+# --- the interface deleted under the service: NM is told, and everything goes -----------------
+nmc connection up wg0 >/dev/null || fail "wg0 up (third time)"
+ip -n "$NS_NM" link del wg0 || fail "ip link del wg0"
+wait_for 5 nm_inactive wg0 || fail "NM still shows wg0 active after its interface was deleted"
+grep -q "nm-wgcore-service: interface wg0 disappeared" "$NM_WORK/log/nm.log" || fail "the service did not report the vanished interface"
+wait_for 5 nm_settled_to "$baseline" ||
+  fail "left behind after ip link del: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
+pass "interface deleted from outside: the service reports it, NM deactivates, nothing left"
+grep -E 'nm-wgcore-service' "$NM_WORK/log/nm.log" | tail -n 8
