@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -16,12 +17,27 @@
 #include "wgcore/key.hpp"
 #include "wgcore/result.hpp"
 
+namespace wgcore {
+// Orders keys for the std::map<Key, ...> members below (std::less<Key> finds it by ADL). Plain
+// byte order, not constant time: meant for public keys only. Belongs in wgcore/key.hpp; it is
+// here until it moves there (remove this one then).
+inline bool operator<(const Key& a, const Key& b) noexcept {
+  for (std::size_t i = 0; i < Key::size(); ++i)
+    if (a[i] != b[i]) return a[i] < b[i];
+  return false;
+}
+}  // namespace wgcore
+
 namespace wgcore::routing::policy {
 
 enum class Action : std::uint8_t { kPermit, kDeny };
 
-// One line of an FRR prefix-list. FRR semantics: without ge/le only the exact prefix matches; with
-// them, prefixes inside `prefix` whose length is in [ge or prefix.len, le or max] match.
+// One line of an FRR prefix-list. FRR semantics (lib/plist.c prefix_list_entry_match): a candidate
+// must be of the entry's family and inside `prefix`; without ge/le only the exact length matches;
+// `le N` alone: length in [prefix.len, N]; `ge N` alone: [N, 32 or 128]; both: [ge, le].
+// `any` is 0.0.0.0/0 le 32 (::/0 le 128). Valid entries (what the parser accepts, as FRR's
+// "len < ge <= le"): ge > prefix.len, le >= prefix.len, ge <= le, both <= the family's bits;
+// `prefix` is stored canonical (FRR corrects "10.0.0.1/8" to 10.0.0.0/8 the same way).
 struct PrefixListEntry {
   std::uint32_t seq = 0;
   Action action = Action::kDeny;
@@ -44,6 +60,14 @@ struct PrefixList {
 // Parses one FRR configuration line, "ip prefix-list NAME [seq N] permit|deny PREFIX|any [ge N]
 // [le N]" or "ipv6 prefix-list ...", and merges it into `lists` (a missing seq takes the last seq
 // + 5, as FRR does). Errors name the offending token.
+// Details, as FRR 8 does them: seq is 1..4294967295; a missing seq is (highest seq / 5) * 5 + 5,
+// so 5 for the first entry; ge and le may come in either order, each at most once, and not after
+// `any`; a prefix needs its "/len" and is masked to it (10.0.0.1/8 becomes 10.0.0.0/8); a prefix
+// of the other family (an IPv6 prefix in `ip prefix-list`) is an error; an entry whose seq exists
+// replaces that entry; an entry matching the same prefix/ge/le/any as another seq is an error
+// ("duplicated prefix list value"); "ip prefix-list NAME description ..." creates the list and is
+// otherwise ignored. Empty lines and lines starting with '!' or '#' are accepted and ignored.
+// On error `lists` is unchanged.
 Status parse_prefix_list_line(std::string_view line, std::vector<PrefixList>& lists);
 
 struct PeerPolicy {
@@ -67,7 +91,29 @@ struct Facts {
 
 enum class Verdict : std::uint8_t { kAccept, kRefuse, kPending };
 
-// Which rule decided. Order of evaluation is the order listed (first refusal wins).
+// Which rule decided. Order of evaluation is the order listed (first refusal wins). Prefixes are
+// evaluated canonical (host bits cleared). What each rule means exactly:
+//  - kDefaultRoute: a /0 is refused unless allow_default. When allowed, a /0 skips the two
+//    "covers" rules below (a default route always contains them; routing it safely is the
+//    daemon's job, with fwmark policy routing as wg-quick does), but not the prefix-list.
+//  - kCoversEndpoint / kCoversLocal: the prefix contains the endpoint IP of ANY peer (the
+//    offering one included) / any local address; the detail names the lowest such address.
+//  - kHijack: the longest static AllowedIP (Facts) that contains or equals the prefix belongs to
+//    another peer: traffic for it goes to that peer today. Inside the offering peer's own static
+//    AllowedIPs (also when that is more specific than another peer's) is no hijack.
+//    A prefix EQUAL to one of the offering peer's own static AllowedIPs goes through the rules
+//    like any other, but is never installed or removed (it is already there and a withdrawal
+//    must not remove configuration): Entry::installed is false, and no Change is produced.
+//  - kOwnedByPeer: the exact prefix is accepted or pending for another peer. First come keeps
+//    it; re-evaluation (reload, facts) keeps current holders first, so a reload never moves a
+//    prefix between peers unless the holder loses it.
+//  - kNoPrefixList: the peer has no list name for the family, or the name is not defined (an
+//    undefined list refuses everything, unlike FRR route-maps where it permits).
+//  - kMaxPrefixes: accepted + pending of the peer reached max_prefixes (pending counts, so an
+//    approval can never exceed the limit).
+//  - kApprovalPending / kApproved: with require_approval, a permitted prefix waits; approve()
+//    accepts it. Approvals are remembered per (peer, prefix) across withdraw/re-offer and
+//    reloads, as long as the list still permits it.
 enum class Rule : std::uint8_t {
   kUnknownPeer,      // no PeerPolicy for this key
   kDefaultRoute,     // /0 without allow_default
@@ -107,20 +153,31 @@ struct Change {
   Key peer;
   IpPrefix prefix;
   bool install = false;  // true: add to AllowedIPs; false: remove from AllowedIPs
-  Decision decision;
+  Decision decision;  // a withdrawal carries the decision that had installed the prefix
 };
 
 // Stateful: remembers every prefix offered per peer and its decision, so limits, approvals and
 // re-evaluation after a policy reload are exact. Not thread-safe; one owner.
 class Engine {
  public:
+  Engine();
+  ~Engine();
+  Engine(const Engine&);
+  Engine& operator=(const Engine&);
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+
   // Replace configuration or facts; every offered prefix is re-evaluated and the resulting
-  // installs/removals returned (a reload applies only differences).
+  // installs/removals returned (a reload applies only differences): all removals first, then
+  // all installs, each in offer order, so a prefix moving between peers is never in two places.
+  // Prefix-list entries are sorted by seq here (lists built by code need not be); two lists of
+  // the same name and family are merged; the first PeerPolicy of a key counts.
   std::vector<Change> set_config(std::vector<PrefixList> lists, std::vector<PeerPolicy> peers);
   std::vector<Change> set_facts(Facts facts);
 
   // A route for `prefix` via `peer` appeared (or was re-announced). Returns the decision and
-  // appends to `changes` what must be installed (at most one install).
+  // appends to `changes` what must be installed (at most one install). A re-announcement keeps
+  // its place in offer order. A length beyond the family's bits is refused and not remembered.
   Decision offer(const Key& peer, const IpPrefix& prefix, std::vector<Change>& changes);
   // The route is gone. Appends the removal when it had been installed; then re-evaluates
   // the peer's refused-by-max-prefixes and other peers' refused-by-owned prefixes, in offer
@@ -136,6 +193,7 @@ class Engine {
   struct Entry {
     IpPrefix prefix;
     Decision decision;
+    bool installed = false;  // accepted and not equal to one of the peer's static AllowedIPs
   };
   // Every offered prefix of a peer with its current decision, in offer order.
   std::vector<Entry> entries(const Key& peer) const;
@@ -143,6 +201,15 @@ class Engine {
   PeerCounters counters(const Key& peer) const;
   const PeerPolicy* peer(const Key& key) const;
   const std::vector<PeerPolicy>& peers() const;
+
+  // Warnings raised since the last call, oldest first, then cleared: a peer's accepted + pending
+  // count reaching warn_prefixes, or reaching max_prefixes (once per crossing upwards).
+  // Example: "peer site-b: 80 prefixes accepted or pending, warn-prefixes 80 (max-prefixes 100)".
+  std::vector<std::string> take_warnings();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
 };
 
 }  // namespace wgcore::routing::policy
