@@ -10,6 +10,7 @@ namespace wgcore::routing::feed {
 namespace {
 
 constexpr std::size_t kFpmHeaderLen = 4;
+constexpr std::size_t kNetlinkHeaderLen = 16;  // sizeof(struct nlmsghdr)
 constexpr std::uint8_t kFpmVersion = 1;
 constexpr std::uint8_t kFpmTypeNetlink = 1;
 constexpr std::uint8_t kFpmTypeProtobuf = 2;
@@ -28,15 +29,26 @@ std::optional<Error> check_header(const std::uint8_t* h, std::size_t frame_len) 
   return std::nullopt;
 }
 
-// One frame's netlink message; EPROTO when its length disagrees with the frame's.
+// One frame's netlink messages. dplane_fpm_nl usually sends one, but a route update goes out
+// as RTM_DELROUTE + RTM_NEWROUTE in one frame (seen with FRR 8.4), so every message in the frame
+// is decoded. A length that leaves the frame is EPROTO (the stream is out of step); a bad
+// message is EBADMSG, skipped, and the frame's other messages are still decoded.
 Status decode_frame(rtnl::Bytes body, detail::RouteState& state, std::vector<RouteUpdate>& out) {
-  auto h = rtnl::read_header(body);
-  if (!h || h->len != body.size())
-    return make_error(EPROTO, "fpm: netlink message length " +
-                                  (h ? std::to_string(h->len) : std::string("(none)")) +
-                                  " does not fill its " + std::to_string(body.size()) +
-                                  "-byte frame");
-  return state.apply(body, out);
+  if (body.empty()) return make_error(EPROTO, "fpm: frame without a netlink message");
+  std::optional<Error> skipped;
+  while (!body.empty()) {
+    auto h = rtnl::read_header(body);
+    if (!h || h->len < kNetlinkHeaderLen || h->len > body.size())
+      return make_error(EPROTO, "fpm: netlink message length " +
+                                    (h ? std::to_string(h->len) : std::string("(none)")) +
+                                    " does not fit the " + std::to_string(body.size()) +
+                                    " bytes left in its frame");
+    if (Status st = state.apply(body.first(h->len), out); !st && !skipped) skipped = st.error();
+    // NLMSG_ALIGN: messages in one buffer start on 4-byte boundaries.
+    body = body.subspan(std::min<std::size_t>((h->len + 3u) & ~std::size_t{3}, body.size()));
+  }
+  if (skipped) return *skipped;
+  return {};
 }
 
 }  // namespace

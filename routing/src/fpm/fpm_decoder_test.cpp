@@ -172,8 +172,8 @@ TEST(FpmDecoder, BrokenFramingStopsTheStreamUntilReset) {
       {frame(route(RTM_NEWROUTE, "198.18.7.0", 24, 0), 1, 2), "protobuf"},
       {frame(route(RTM_NEWROUTE, "198.18.7.0", 24, 0), 1, 7), "type 7"},
       {Bytes{1, 1, 0, 3}, "length 3"},
-      {Bytes{1, 1, 0, 4}, "does not fill"},
-      {Bytes{1, 1, 0, 10, 1, 2, 3, 4, 5, 6}, "does not fill"},  // shorter than nlmsghdr
+      {Bytes{1, 1, 0, 4}, "without a netlink message"},
+      {Bytes{1, 1, 0, 10, 1, 2, 3, 4, 5, 6}, "does not fit"},  // shorter than nlmsghdr
   };
   for (auto& c : cases) {
     // nlmsg_len smaller than the frame is broken too; made from a good frame.
@@ -195,6 +195,21 @@ TEST(FpmDecoder, BrokenFramingStopsTheStreamUntilReset) {
   Status st = d.feed(lying, out);
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().code, EPROTO);
+}
+
+// FRR 8.4 sends a changed route as RTM_DELROUTE + RTM_NEWROUTE in ONE frame.
+TEST(FpmDecoder, EveryMessageOfAFrameIsDecoded) {
+  Bytes del = route(RTM_DELROUTE, "198.18.7.0", 24, 0);
+  del.resize((del.size() + 3) & ~std::size_t{3}, 0);  // NLMSG_ALIGN padding between messages
+  FpmDecoder d;
+  std::vector<RouteUpdate> out;
+  ASSERT_TRUE(d.feed(frame(route(RTM_NEWROUTE, "198.18.7.0", 24, 0)), out));
+  ASSERT_TRUE(d.feed(frame(cat({del, route(RTM_NEWROUTE, "198.18.8.0", 24, 0)})), out));
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[1].kind, RouteUpdate::Kind::kDelete);
+  EXPECT_EQ(out[1].prefix.to_string(), "198.18.7.0/24");
+  EXPECT_EQ(out[2].kind, RouteUpdate::Kind::kAdd);
+  EXPECT_EQ(out[2].prefix.to_string(), "198.18.8.0/24");
 }
 
 TEST(FpmDecoder, MalformedMessageIsSkippedAndTheRestDecoded) {

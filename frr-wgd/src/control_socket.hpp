@@ -1,0 +1,27 @@
+// The control socket: a UNIX stream socket (0600 in a 0700 directory) over which `frr-wgd show
+// ...`, `approve` and `reload` reach the daemon. One request per connection: the arguments on
+// one line separated by spaces; the answer is "status N\n" and then the output.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wgcore/result.hpp"
+
+namespace wgcore::frrwgd {
+
+struct Reply {
+  int status = 0;  // the client's exit status
+  std::string text;
+};
+
+// Creates the directory (0700) if needed, replaces a stale socket, listens (non-blocking).
+Result<int> control_listen(const std::string& path);
+// Accepts one pending connection and answers it (a slow client is cut off after 2 s).
+void control_serve_one(int listen_fd, const std::function<Reply(const std::vector<std::string>&)>& handler);
+// Client side.
+Result<Reply> control_request(const std::string& path, const std::vector<std::string>& args);
+
+}  // namespace wgcore::frrwgd

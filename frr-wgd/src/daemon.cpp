@@ -1,0 +1,611 @@
+#include "daemon.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include <ifaddrs.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "control/open.hpp"
+#include "exporter.hpp"
+#include "log.hpp"
+#include "routing/address.hpp"
+#include "routing/link.hpp"
+
+namespace wgcore::frrwgd {
+
+namespace policy = routing::policy;
+using routing::feed::RouteUpdate;
+
+std::vector<IpAddr> local_addresses() {
+  std::vector<IpAddr> out;
+  ifaddrs* ifa = nullptr;
+  if (getifaddrs(&ifa) != 0) return out;
+  for (auto* i = ifa; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+      out.push_back(IpAddr::v4_bytes(reinterpret_cast<const std::uint8_t*>(&sin->sin_addr)));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&sin6->sin6_addr)) continue;
+      out.push_back(IpAddr::v6_bytes(reinterpret_cast<const std::uint8_t*>(&sin6->sin6_addr)));
+    }
+  }
+  freeifaddrs(ifa);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+namespace {
+
+std::string peer_label(const InterfaceConfig& ic, const Key& k) {
+  if (const auto* p = ic.find_peer(k)) return p->name;
+  return to_base64(k);
+}
+
+}  // namespace
+
+Daemon::~Daemon() {
+  if (control_fd_ >= 0) {
+    close(control_fd_);
+    unlink(cfg_.control_socket.c_str());
+  }
+  if (signal_fd_ >= 0) close(signal_fd_);
+}
+
+std::vector<policy::PeerPolicy> Daemon::peer_policies(const InterfaceConfig& ic) const {
+  std::vector<policy::PeerPolicy> out;
+  for (const auto& p : ic.peers) out.push_back(p.policy());
+  return out;
+}
+
+std::vector<ImportPeer> Daemon::import_peers(const InterfaceConfig& ic) const {
+  std::vector<ImportPeer> out;
+  for (const auto& p : ic.peers) out.push_back({p.public_key, p.tunnel_addresses});
+  return out;
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::start(Config cfg) {
+  std::unique_ptr<Daemon> d(new Daemon());
+  d->cfg_ = std::move(cfg);
+  auto nl = routing::Netlink::open();
+  if (!nl) return nl.error();
+  d->nl_.emplace(std::move(*nl));
+  if (mkdir(d->cfg_.state_directory.c_str(), 0700) != 0 && errno != EEXIST)
+    return make_error(errno, d->cfg_.state_directory + ": " + strerror(errno));
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  d->signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (d->signal_fd_ < 0) return make_error(errno, std::string("signalfd: ") + strerror(errno));
+
+  for (const auto& ic : d->cfg_.interfaces)
+    if (auto st = d->open_site(ic); !st) return st.error();
+  if (auto st = d->open_import(); !st) return st.error();
+  auto fd = control_listen(d->cfg_.control_socket);
+  if (!fd) return fd.error();
+  d->control_fd_ = *fd;
+  d->next_refresh_ = Clock::now() + std::chrono::milliseconds(d->cfg_.refresh_interval_ms);
+  log::info("frr-wgd started: %zu interface(s), import %s, control socket %s", d->sites_.size(),
+            d->cfg_.import == ImportSource::kFpm        ? "fpm"
+            : d->cfg_.import == ImportSource::kRtnetlink ? "rtnetlink"
+                                                         : "none",
+            d->cfg_.control_socket.c_str());
+  return d;
+}
+
+Status Daemon::open_site(const InterfaceConfig& ic) {
+  auto s = std::make_unique<Site>();
+  s->cfg = ic;
+  auto control = open_interface(ic.name);
+  if (!control) return make_error(control.error().code, "interface " + ic.name + ": " + control.error().message);
+  s->control = std::move(*control);
+  auto link = routing::get_link(*nl_, ic.name);
+  if (!link) return make_error(link.error().code, "interface " + ic.name + ": " + link.error().message);
+  s->ifindex = link->index;
+  s->importer = Importer(s->ifindex, cfg_.export_protocol);
+  s->state_path = cfg_.state_directory + "/" + ic.name + ".imports";
+
+  // The previous run's imports: still ours (never static), kept until the first replay says
+  // which of them the routing daemon still has.
+  PrefixSets previous = load_imports(s->state_path);
+  std::set<std::pair<std::string, IpPrefix>> preferred;
+  for (const auto& [k, set] : previous)
+    for (const auto& p : set) preferred.insert({to_base64(k), p});
+  s->importer.set_preferred(std::move(preferred));
+  s->allowed.ours = std::move(previous);
+
+  auto state = s->control->get();
+  if (!state) return make_error(state.error().code, "interface " + ic.name + ": " + state.error().message);
+  s->allowed.set_device(*state);
+  for (const auto& p : ic.peers) {
+    bool found = false;
+    for (const auto& dp : state->peers) found = found || dp.public_key == p.public_key;
+    if (!found) log::warn("%s: peer %s (%s) is not configured on the device (yet)", ic.name.c_str(),
+                          p.name.c_str(), to_base64(p.public_key).c_str());
+  }
+  auto changes = s->engine.set_config(cfg_.prefix_lists, peer_policies(ic));
+  std::vector<Offer> offers;
+  s->importer.set_peers(import_peers(ic), offers);
+  log::info("%s: %zu peer(s), backend %s, ifindex %d, %zu import(s) from the previous run", ic.name.c_str(),
+            ic.peers.size(), s->control->backend().c_str(), s->ifindex,
+            [&] { std::size_t n = 0; for (auto& [k, v] : s->allowed.ours) n += v.size(); return n; }());
+  Site& ref = *s;
+  sites_.push_back(std::move(s));
+  apply_changes(ref, changes, "config");
+  refresh(ref);
+  if (cfg_.import == ImportSource::kNone) sync_site(ref);
+  return {};
+}
+
+Status Daemon::open_import() {
+  if (cfg_.import == ImportSource::kFpm) {
+    routing::feed::FpmServer::Callbacks cb;
+    cb.connected = [this] { on_fpm_connected(); };
+    cb.disconnected = [this] {
+      ++counters_.fpm_disconnects;
+      log::warn("fpm: zebra disconnected; imports stay until its replay after reconnecting");
+    };
+    cb.updates = [this](std::vector<RouteUpdate>& u) { on_routes(u); };
+    auto srv = routing::feed::FpmServer::listen(cfg_.fpm_address, cfg_.fpm_port, std::move(cb));
+    if (!srv) return make_error(srv.error().code, "fpm listen " + cfg_.fpm_address.to_string() + " port " +
+                                                      std::to_string(cfg_.fpm_port) + ": " + srv.error().message);
+    fpm_.emplace(std::move(*srv));
+    log::info("fpm: listening on %s port %u", cfg_.fpm_address.to_string().c_str(), unsigned(cfg_.fpm_port));
+  } else if (cfg_.import == ImportSource::kRtnetlink) {
+    for (auto& s : sites_) {
+      auto w = routing::feed::RtnetlinkWatch::open(s->ifindex, cfg_.watch_protocols);
+      if (!w) return make_error(w.error().code, s->cfg.name + ": rtnetlink watch: " + w.error().message);
+      s->watch.emplace(std::move(*w));
+      std::vector<RouteUpdate> updates;
+      if (auto st = s->watch->dump(updates); !st) return st.error();
+      Site* only = s.get();
+      for (auto& u : updates) {
+        std::vector<Offer> offers;
+        only->importer.update(u, offers);
+        process_offers(*only, offers);
+      }
+      counters_.route_updates += updates.size();
+      sync_site(*s);
+    }
+  }
+  return {};
+}
+
+void Daemon::close_import() {
+  fpm_.reset();
+  for (auto& s : sites_) s->watch.reset();
+}
+
+void Daemon::log_warnings(Site& s) {
+  for (const auto& w : s.engine.take_warnings()) log::warn("%s: %s", s.cfg.name.c_str(), w.c_str());
+}
+
+void Daemon::save_state(Site& s) {
+  if (auto st = save_imports(s.state_path, s.allowed.ours); !st)
+    log::error("%s: state file: %s", s.cfg.name.c_str(), st.error().message.c_str());
+}
+
+bool Daemon::commit(Site& s, const DeviceUpdate& u, AllowedIps before) {
+  if (u.peers.empty()) return true;
+  ++counters_.device_updates;
+  if (auto st = s.control->apply(u); !st) {
+    // The device is unchanged (apply is atomic): so is our view of it. The next refresh
+    // re-reads the device and repairs the difference.
+    ++counters_.device_errors;
+    log::error("%s: updating AllowedIPs failed: %s", s.cfg.name.c_str(), st.error().message.c_str());
+    s.allowed = std::move(before);
+    return false;
+  }
+  save_state(s);
+  return true;
+}
+
+void Daemon::apply_changes(Site& s, const std::vector<policy::Change>& changes, const char* why) {
+  if (changes.empty()) return;
+  for (const auto& c : changes)
+    log::info("%s: %s %s %s peer %s (%s): %s", s.cfg.name.c_str(), why, c.install ? "install" : "remove",
+              c.prefix.to_string().c_str(), c.install ? "for" : "from", peer_label(s.cfg, c.peer).c_str(),
+              c.decision.to_string(c.prefix, peer_label(s.cfg, c.peer)).c_str());
+  AllowedIps before = s.allowed;
+  DeviceUpdate u;
+  s.allowed.plan(changes, u);
+  commit(s, u, std::move(before));
+}
+
+void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
+  std::vector<policy::Change> changes;
+  for (const auto& o : offers) {
+    const std::string name = peer_label(s.cfg, o.peer);
+    if (o.withdraw) {
+      log::info("%s: withdraw %s from peer %s", s.cfg.name.c_str(), o.prefix.to_string().c_str(), name.c_str());
+      s.engine.withdraw(o.peer, o.prefix, changes);
+    } else {
+      auto d = s.engine.offer(o.peer, o.prefix, changes);
+      if (d.verdict == policy::Verdict::kRefuse)
+        log::warn("%s: %s", s.cfg.name.c_str(), d.to_string(o.prefix, name).c_str());
+      else
+        log::info("%s: %s", s.cfg.name.c_str(), d.to_string(o.prefix, name).c_str());
+    }
+  }
+  // The offers' decisions are logged above; the installs they cause need no second line.
+  if (!changes.empty()) {
+    AllowedIps before = s.allowed;
+    DeviceUpdate u;
+    s.allowed.plan(changes, u);
+    commit(s, u, std::move(before));
+  }
+  log_warnings(s);
+}
+
+void Daemon::on_routes(std::vector<RouteUpdate>& updates) {
+  last_feed_ = Clock::now();
+  counters_.route_updates += updates.size();
+  for (auto& s : sites_) {
+    std::vector<Offer> offers;
+    for (const auto& u : updates) {
+      std::size_t n = s->importer.update(u, offers);
+      if (n > 1) {
+        std::string names;
+        for (const auto& k : s->importer.candidates(u.prefix.canonical()))
+          names += (names.empty() ? "" : ", ") + peer_label(s->cfg, k);
+        log::info("%s: ecmp %s across %zu peers; offered in this order, the first accepted keeps it: %s",
+                  s->cfg.name.c_str(), u.prefix.canonical().to_string().c_str(), n, names.c_str());
+      }
+    }
+    process_offers(*s, offers);
+  }
+}
+
+void Daemon::on_fpm_connected() {
+  ++counters_.fpm_connects;
+  log::info("fpm: zebra connected; marking %zu route(s) until its replay is over",
+            [&] { std::size_t n = 0; for (auto& s : sites_) n += s->importer.routes(); return n; }());
+  for (auto& s : sites_) s->importer.mark();
+  sweep_pending_ = true;
+  last_feed_ = connected_at_ = Clock::now();
+}
+
+void Daemon::sweep_all() {
+  sweep_pending_ = false;
+  ++counters_.sweeps;
+  for (auto& s : sites_) {
+    std::vector<Offer> offers;
+    std::size_t n = s->importer.sweep(offers);
+    counters_.swept_routes += n;
+    log::info("%s: replay over: %zu route(s) known, %zu not replayed and withdrawn", s->cfg.name.c_str(),
+              s->importer.routes(), n);
+    process_offers(*s, offers);
+    if (!s->synced) sync_site(*s);
+  }
+}
+
+void Daemon::sync_site(Site& s) {
+  PrefixSets want;
+  for (const auto& p : s.cfg.peers) {
+    auto& set = want[p.public_key];
+    for (const auto& e : s.engine.entries(p.public_key))
+      if (e.installed) set.insert(e.prefix.canonical());
+  }
+  // Imports of peers no longer configured go too.
+  for (const auto& [k, set] : s.allowed.ours)
+    if (!want.count(k)) want[k];
+  AllowedIps before = s.allowed;
+  DeviceUpdate u;
+  s.allowed.reconcile(want, u);
+  if (!s.synced) {
+    std::size_t stale = 0;
+    for (const auto& p : u.peers)
+      for (const auto& op : p.allowed_ips)
+        if (op.kind == AllowedIpOp::Kind::kRemove) {
+          ++stale;
+          log::info("%s: remove %s from peer %s: imported by an earlier run, not announced any more",
+                    s.cfg.name.c_str(), op.prefix.to_string().c_str(), peer_label(s.cfg, p.public_key).c_str());
+        }
+    log::info("%s: in sync with the routing daemon (%zu stale import(s) removed)", s.cfg.name.c_str(), stale);
+  }
+  s.synced = true;
+  if (u.peers.empty()) save_state(s);
+  else commit(s, u, std::move(before));
+}
+
+void Daemon::refresh(Site& s) {
+  if (auto link = routing::get_link(*nl_, s.cfg.name); link && link->index != s.ifindex) {
+    log::info("%s: interface index changed %d -> %d", s.cfg.name.c_str(), s.ifindex, link->index);
+    s.ifindex = link->index;
+    s.importer.set_ifindex(link->index);
+  }
+  auto state = s.control->get();
+  if (!state) {
+    // The daemon behind the interface may have restarted: open it again next time.
+    log::error("%s: reading the device failed: %s", s.cfg.name.c_str(), state.error().message.c_str());
+    if (auto c = open_interface(s.cfg.name)) s.control = std::move(*c);
+    return;
+  }
+  s.allowed.set_device(*state);
+  policy::Facts f;
+  f.local_addresses = local_addresses();
+  for (const auto& p : state->peers)
+    if (p.endpoint && p.endpoint->valid()) f.peer_endpoints[p.public_key].push_back(p.endpoint->ip());
+  f.static_allowed_ips = s.allowed.static_allowed();
+  auto same = [](const policy::Facts& a, const policy::Facts& b) {
+    return a.local_addresses == b.local_addresses && a.peer_endpoints == b.peer_endpoints &&
+           a.static_allowed_ips == b.static_allowed_ips;
+  };
+  if (!same(f, s.facts)) {
+    s.facts = f;
+    auto changes = s.engine.set_facts(std::move(f));
+    apply_changes(s, changes, "facts");
+    log_warnings(s);
+  }
+  // Drift (someone removed an import by hand, or an update failed): put back what is accepted.
+  if (s.synced) {
+    PrefixSets want;
+    for (const auto& p : s.cfg.peers) {
+      auto& set = want[p.public_key];
+      for (const auto& e : s.engine.entries(p.public_key))
+        if (e.installed) set.insert(e.prefix.canonical());
+    }
+    DeviceUpdate u;
+    AllowedIps before = s.allowed;
+    s.allowed.reconcile(want, u);
+    if (!u.peers.empty()) {
+      log::warn("%s: AllowedIPs drifted from the accepted imports; repairing", s.cfg.name.c_str());
+      commit(s, u, std::move(before));
+    }
+  }
+  export_sync(s);
+}
+
+void Daemon::export_sync(Site& s) {
+  std::vector<routing::Route> want;
+  if (s.cfg.export_enabled) {
+    std::vector<IpPrefix> onlink;
+    if (auto a = routing::list_addresses(*nl_, s.cfg.name)) onlink = std::move(*a);
+    want = export_routes(s.cfg.name, s.cfg.export_table, cfg_.export_protocol, s.allowed.static_allowed(), onlink);
+  }
+  auto current = current_export_routes(*nl_, s.cfg.name, s.cfg.export_table, cfg_.export_protocol);
+  if (!current) {
+    ++counters_.export_errors;
+    log::error("%s: listing export routes: %s", s.cfg.name.c_str(), current.error().message.c_str());
+    return;
+  }
+  auto diff = diff_routes(want, *current);
+  for (const auto& r : diff.add) log::info("%s: export %s", s.cfg.name.c_str(), r.to_string().c_str());
+  for (const auto& r : diff.remove) log::info("%s: unexport %s", s.cfg.name.c_str(), r.to_string().c_str());
+  for (const auto& e : apply_diff(*nl_, diff)) {
+    ++counters_.export_errors;
+    log::error("%s: export: %s", s.cfg.name.c_str(), e.c_str());
+  }
+  s.exported = std::move(want);
+}
+
+void Daemon::remove_site(Site& s) {
+  PrefixSets want;
+  for (const auto& [k, set] : s.allowed.ours) want[k];
+  DeviceUpdate u;
+  s.allowed.reconcile(want, u);
+  if (!u.peers.empty())
+    if (auto st = s.control->apply(u); !st)
+      log::error("%s: removing imports failed: %s", s.cfg.name.c_str(), st.error().message.c_str());
+  s.cfg.export_enabled = false;
+  export_sync(s);
+  unlink(s.state_path.c_str());
+  log::info("%s: no longer managed; its imports and exports are removed", s.cfg.name.c_str());
+}
+
+Reply Daemon::reload() {
+  auto next = load_config(cfg_.path);
+  if (!next) {
+    ++counters_.reload_errors;
+    log::error("reload: %s; keeping the running configuration", next.error().message.c_str());
+    return {1, next.error().message + "\nreload refused; the running configuration stays\n"};
+  }
+  ++counters_.reloads;
+  Config old = std::move(cfg_);
+  cfg_ = std::move(*next);
+  std::string notes;
+  if (old.control_socket != cfg_.control_socket || old.state_directory != cfg_.state_directory) {
+    notes += "control-socket and state-directory changes take effect at the next start\n";
+    cfg_.control_socket = old.control_socket;
+    cfg_.state_directory = old.state_directory;
+  }
+  if (old.export_protocol != cfg_.export_protocol) {
+    // Our old routes would be orphaned under the old number: remove them first.
+    std::swap(old.export_protocol, cfg_.export_protocol);
+    for (auto& s : sites_) {
+      bool was = s->cfg.export_enabled;
+      s->cfg.export_enabled = false;
+      export_sync(*s);
+      s->cfg.export_enabled = was;
+    }
+    std::swap(old.export_protocol, cfg_.export_protocol);
+  }
+  // Interfaces that went away.
+  for (auto it = sites_.begin(); it != sites_.end();) {
+    if (!cfg_.find_interface((*it)->cfg.name)) {
+      remove_site(**it);
+      it = sites_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  // Changed interfaces: only their differences.
+  for (auto& s : sites_) {
+    const InterfaceConfig& ic = *cfg_.find_interface(s->cfg.name);
+    if (s->cfg.export_enabled && (!ic.export_enabled || ic.export_table != s->cfg.export_table)) {
+      s->cfg.export_enabled = false;  // withdraw from the old table before adopting the new one
+      export_sync(*s);
+    }
+    bool peers_changed = !(s->cfg.peers == ic.peers);
+    s->cfg = ic;
+    auto changes = s->engine.set_config(cfg_.prefix_lists, peer_policies(ic));
+    apply_changes(*s, changes, "reload");
+    if (peers_changed) {
+      std::vector<Offer> offers;
+      s->importer.set_peers(import_peers(ic), offers);
+      process_offers(*s, offers);
+    }
+    refresh(*s);
+  }
+  // New interfaces.
+  for (const auto& ic : cfg_.interfaces) {
+    bool have = false;
+    for (auto& s : sites_) have = have || s->cfg.name == ic.name;
+    if (have) continue;
+    if (auto st = open_site(ic); !st) {
+      notes += st.error().message + "\n";
+      log::error("reload: %s", st.error().message.c_str());
+    }
+  }
+  bool import_changed = old.import != cfg_.import || old.fpm_address != cfg_.fpm_address ||
+                        old.fpm_port != cfg_.fpm_port || old.watch_protocols != cfg_.watch_protocols;
+  if (import_changed) {
+    close_import();
+    if (auto st = open_import(); !st) {
+      notes += st.error().message + "\n";
+      log::error("reload: %s", st.error().message.c_str());
+    }
+  } else if (cfg_.import == ImportSource::kRtnetlink) {
+    for (auto& s : sites_)
+      if (!s->watch)
+        if (auto w = routing::feed::RtnetlinkWatch::open(s->ifindex, cfg_.watch_protocols)) {
+          s->watch.emplace(std::move(*w));
+          std::vector<RouteUpdate> updates;
+          if (s->watch->dump(updates)) {
+            std::vector<Offer> offers;
+            for (auto& u : updates) s->importer.update(u, offers);
+            process_offers(*s, offers);
+          }
+          sync_site(*s);
+        }
+  }
+  log::info("reload: %s applied", cfg_.path.c_str());
+  return {0, notes + "reloaded " + cfg_.path + "\n"};
+}
+
+Reply Daemon::approve(const std::vector<std::string>& args) {
+  // approve PEER PREFIX [INTERFACE]
+  if (args.size() < 3 || args.size() > 4) return {2, "usage: frr-wgd approve PEER PREFIX [INTERFACE]\n"};
+  auto prefix = IpPrefix::parse(args[2]);
+  if (!prefix) return {2, "bad prefix '" + args[2] + "'\n"};
+  for (auto& s : sites_) {
+    if (args.size() == 4 && s->cfg.name != args[3]) continue;
+    const PeerConfig* p = s->cfg.find_peer(args[1]);
+    if (!p) continue;
+    std::vector<policy::Change> changes;
+    auto d = s->engine.approve(p->public_key, prefix->canonical(), changes);
+    if (!d) return {1, prefix->canonical().to_string() + " is not pending for peer " + p->name + "\n"};
+    log::info("%s: operator approval: %s", s->cfg.name.c_str(), d->to_string(prefix->canonical(), p->name).c_str());
+    apply_changes(*s, changes, "approve");
+    log_warnings(*s);
+    return {0, d->to_string(prefix->canonical(), p->name) + "\n"};
+  }
+  return {1, "no peer '" + args[1] + "'\n"};
+}
+
+Reply Daemon::command(const std::vector<std::string>& args) {
+  if (args.empty()) return {2, "empty request\n"};
+  if (args[0] == "show") return show(args);
+  if (args[0] == "approve") return approve(args);
+  if (args[0] == "reload") return reload();
+  return {2, "unknown command '" + args[0] + "'\n"};
+}
+
+int Daemon::run() {
+  while (!stop_) {
+    std::vector<pollfd> fds;
+    fds.push_back({signal_fd_, POLLIN, 0});
+    fds.push_back({control_fd_, POLLIN, 0});
+    std::size_t feed_begin = fds.size();
+    if (fpm_)
+      for (int fd : fpm_->fds()) fds.push_back({fd, POLLIN, 0});
+    std::vector<Site*> watch_sites;
+    for (auto& s : sites_)
+      if (s->watch) {
+        fds.push_back({s->watch->fd(), POLLIN, 0});
+        watch_sites.push_back(s.get());
+      }
+    auto now = Clock::now();
+    auto deadline = next_refresh_;
+    auto sweep_at = std::max(last_feed_ + std::chrono::milliseconds(cfg_.sweep_delay_ms),
+                             connected_at_ + std::chrono::milliseconds(cfg_.replay_hold_ms));
+    if (sweep_pending_) deadline = std::min(deadline, sweep_at);
+    int timeout = int(std::max<long long>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
+    int n = poll(fds.data(), fds.size(), timeout);
+    if (n < 0 && errno != EINTR) {
+      log::error("poll: %s", strerror(errno));
+      return 1;
+    }
+    if (n > 0) {
+      if (fds[0].revents & POLLIN) {
+        signalfd_siginfo si;
+        while (read(signal_fd_, &si, sizeof si) == sizeof si) {
+          if (si.ssi_signo == SIGHUP) {
+            log::info("SIGHUP: reloading %s", cfg_.path.c_str());
+            (void)reload();
+          } else {
+            log::info("signal %u: stopping (imports and exports stay; a restart reconciles them)", si.ssi_signo);
+            stop_ = true;
+          }
+        }
+      }
+      if (fds[1].revents & POLLIN)
+        control_serve_one(control_fd_, [this](const std::vector<std::string>& a) { return command(a); });
+      bool fpm_ready = false;
+      std::size_t i = feed_begin;
+      if (fpm_) {
+        for (int fd : fpm_->fds()) {
+          (void)fd;
+          if (i < fds.size() && fds[i].revents) fpm_ready = true;
+          ++i;
+        }
+      }
+      if (fpm_ready && fpm_) {
+        if (auto st = fpm_->poll_once(0); !st) {
+          ++counters_.feed_errors;
+          log::error("fpm: %s", st.error().message.c_str());
+        }
+      }
+      for (Site* s : watch_sites) {
+        if (i < fds.size() && fds[i].revents) {
+          std::vector<RouteUpdate> updates;
+          if (auto st = s->watch->read(updates); !st) {
+            ++counters_.feed_errors;
+            log::error("%s: rtnetlink watch: %s", s->cfg.name.c_str(), st.error().message.c_str());
+          }
+          if (!updates.empty()) {
+            counters_.route_updates += updates.size();
+            std::vector<Offer> offers;
+            for (auto& u : updates) s->importer.update(u, offers);
+            process_offers(*s, offers);
+          }
+        }
+        ++i;
+      }
+    }
+    now = Clock::now();
+    if (sweep_pending_ && now >= last_feed_ + std::chrono::milliseconds(cfg_.sweep_delay_ms) &&
+        now >= connected_at_ + std::chrono::milliseconds(cfg_.replay_hold_ms))
+      sweep_all();
+    if (now >= next_refresh_) {
+      for (auto& s : sites_) refresh(*s);
+      next_refresh_ = now + std::chrono::milliseconds(cfg_.refresh_interval_ms);
+    }
+  }
+  return 0;
+}
+
+}  // namespace wgcore::frrwgd

@@ -1,0 +1,119 @@
+// The frr-wgd daemon: one poll loop wiring the route feed (FPM server or rtnetlink watch), the
+// trust policy engine, the WireGuard interfaces (Control API), the export routes, the control
+// socket and signals (SIGHUP reload, SIGTERM/SIGINT stop). Logic lives in the small modules it
+// calls (importer, allowed_sync, exporter, config); this file sequences them.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "allowed_sync.hpp"
+#include "config.hpp"
+#include "control_socket.hpp"
+#include "importer.hpp"
+#include "routing/netlink.hpp"
+#include "routing/policy.hpp"
+#include "routing/route.hpp"
+#include "routing/route_feed.hpp"
+#include "wgcore/control.hpp"
+
+namespace wgcore::frrwgd {
+
+using Clock = std::chrono::steady_clock;
+
+struct Counters {
+  std::uint64_t fpm_connects = 0;
+  std::uint64_t fpm_disconnects = 0;
+  std::uint64_t route_updates = 0;
+  std::uint64_t feed_errors = 0;
+  std::uint64_t sweeps = 0;
+  std::uint64_t swept_routes = 0;
+  std::uint64_t device_updates = 0;
+  std::uint64_t device_errors = 0;
+  std::uint64_t export_errors = 0;
+  std::uint64_t reloads = 0;
+  std::uint64_t reload_errors = 0;
+};
+
+// One WireGuard interface and everything frr-wgd keeps about it.
+struct Site {
+  InterfaceConfig cfg;
+  std::unique_ptr<Control> control;
+  int ifindex = 0;
+  routing::policy::Engine engine;
+  Importer importer{0, kDefaultExportProtocol};
+  AllowedIps allowed;
+  std::optional<routing::feed::RtnetlinkWatch> watch;
+  routing::policy::Facts facts;
+  std::vector<routing::Route> exported;   // our export routes as last synced
+  std::string state_path;
+  bool synced = false;  // the first full replay has been swept: the engine is authoritative
+};
+
+class Daemon {
+ public:
+  static Result<std::unique_ptr<Daemon>> start(Config cfg);
+  ~Daemon();
+  // Runs until SIGTERM/SIGINT; returns the exit status.
+  int run();
+  // A control-socket request (also used by tests).
+  Reply command(const std::vector<std::string>& args);
+
+ private:
+  Daemon() = default;
+  Status open_site(const InterfaceConfig& ic);
+  Status open_import();
+  void close_import();
+  std::vector<routing::policy::PeerPolicy> peer_policies(const InterfaceConfig& ic) const;
+  std::vector<ImportPeer> import_peers(const InterfaceConfig& ic) const;
+
+  // The engine's installs/removals onto the device (one update), and the state file.
+  // Applies `u` to the device; on failure restores `before` as the view of it.
+  bool commit(Site& s, const DeviceUpdate& u, AllowedIps before);
+  void apply_changes(Site& s, const std::vector<routing::policy::Change>& changes, const char* why);
+  void process_offers(Site& s, const std::vector<Offer>& offers);
+  void on_routes(std::vector<routing::feed::RouteUpdate>& updates);
+  void on_fpm_connected();
+  void sweep_all();
+  void sync_site(Site& s);  // first sweep done: make imports equal to the engine's
+  void refresh(Site& s);
+  void export_sync(Site& s);
+  void remove_site(Site& s);
+  void save_state(Site& s);
+  void log_warnings(Site& s);
+  Reply reload();
+  Reply approve(const std::vector<std::string>& args);
+
+  // show (daemon_show.cpp)
+  Reply show(const std::vector<std::string>& args);
+  std::string show_peers(bool json);
+  std::string show_imported(bool json, bool pending);
+  std::string show_refused(bool json);
+  std::string show_exported(bool json);
+  std::string show_counters(bool json);
+  std::string show_policy(bool json);
+  const PeerConfig* peer_config(const Site& s, const Key& k) const;
+
+  Config cfg_;
+  std::optional<routing::Netlink> nl_;
+  std::vector<std::unique_ptr<Site>> sites_;
+  std::optional<routing::feed::FpmServer> fpm_;
+  int control_fd_ = -1;
+  int signal_fd_ = -1;
+  bool stop_ = false;
+  Counters counters_;
+  // FPM replay tracking: sweep once no message came for sweep_delay after a (re)connect.
+  bool sweep_pending_ = false;
+  Clock::time_point last_feed_{};
+  Clock::time_point connected_at_{};
+  Clock::time_point next_refresh_{};
+  std::vector<routing::feed::RouteUpdate> pending_updates_;
+};
+
+// Addresses of this host (every interface), for the policy's "covers local" rule.
+std::vector<IpAddr> local_addresses();
+
+}  // namespace wgcore::frrwgd

@@ -1,0 +1,168 @@
+#!/bin/bash
+# frr suite: three sites with FRR 8.4 and frr-wgd. B's LAN reaches A's AllowedIPs and a LAN-to-LAN
+# ping crosses WireGuard; its withdrawal is gone in about a second; C's hijack attempts and default
+# route are refused with the rule in `show refused json` and the log, while a prefix C may announce
+# is accepted; 200 announcements against max-prefixes 100; A's static AllowedIPs exported to
+# C's BGP table (IPv4 and IPv6) and withdrawn with the peer's configuration; a SIGHUP reload
+# applies only differences and a broken file is refused.
+set -u
+source "$(dirname "$0")/lib.sh"
+
+sites_up
+pass "three sites up: BGP established, frr-wgd in sync"
+
+# --- import: B's LAN in A's AllowedIPs for peer B; LAN-to-LAN ping ---------------------------
+wait_for 10 has_allowed a b 198.18.2.0/24 || fail "198.18.2.0/24 not in A's AllowedIPs for peer B"
+wait_for 10 has_allowed b a 198.18.1.0/24 || fail "198.18.1.0/24 not in B's AllowedIPs for peer A"
+has_allowed a c 198.18.2.0/24 && fail "B's LAN in peer C's AllowedIPs"
+wait_for 10 ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 || fail "LAN A cannot reach LAN B"
+echo "--- ping from LAN A (198.18.1.2) to LAN B through WireGuard:"
+ns_exec "${LAN[a]}" ping -c3 -i0.2 -W1 198.18.2.2 || fail "LAN-to-LAN ping"
+fw a show imported json | jpy '
+e = [x for x in d if x["prefix"] == "198.18.2.0/24" and x["peer"] == "site-b"]
+sys.exit(0 if e and e[0]["rule"] == "prefix-list-permit" and e[0]["installed"] else 1)' ||
+  fail "show imported json lacks 198.18.2.0/24 from site-b"
+grep -q "accept 198.18.2.0/24 from peer site-b" "$WGC_TEST_DIR/frr-wgd-a.log" || fail "accept not logged"
+fw b show counters json | jpy 'sys.exit(0 if d["fpm_connects"] == 0 and d["route_updates"] > 0 else 1)' ||
+  fail "site B (rtnetlink watch) shows no route updates"
+pass "B's LAN imported into peer B's AllowedIPs on A (FPM), A's LAN into B's (rtnetlink watch); LAN-to-LAN ping works"
+
+# --- withdrawal within about a second ---------------------------------------------------------
+t0=$EPOCHREALTIME
+vty b 'configure terminal' 'router bgp 65002' 'address-family ipv4 unicast' 'no network 198.18.2.0/24' >/dev/null
+wait_for 5 not has_allowed a b 198.18.2.0/24 ||
+  fail "withdrawn 198.18.2.0/24 still in peer B's AllowedIPs after 5 s"
+dt=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')
+# About a second: BGP withdraw + zebra + FPM + policy + UAPI; 2 s leaves room for a busy machine.
+awk -v d="$dt" 'BEGIN { exit !(d <= 2.0) }' || fail "withdrawal took ${dt}s (want about 1 s)"
+ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 >/dev/null 2>&1 && fail "LAN B still reachable after the withdrawal"
+pass "withdrawal removed 198.18.2.0/24 from AllowedIPs in ${dt}s"
+vty b 'configure terminal' 'router bgp 65002' 'address-family ipv4 unicast' 'network 198.18.2.0/24' >/dev/null
+wait_for 10 has_allowed a b 198.18.2.0/24 || fail "re-announced 198.18.2.0/24 not imported again"
+wait_for 10 ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 || fail "LAN B unreachable after re-announcement"
+
+# --- C tries to hijack: B's LAN, a part of B's static network, a default route ----------------
+vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' \
+  'network 198.18.2.0/24' 'network 198.18.22.128/25' 'network 0.0.0.0/0' 'network 198.18.30.0/24' >/dev/null
+wait_for 10 has_allowed a c 198.18.30.0/24 || fail "198.18.30.0/24 (permitted for C) not accepted"
+refused_has() { # refused_has SITE PEER PREFIX RULE
+  fw "$1" show refused json | jpy "
+sys.exit(0 if any(x['peer'] == '$2' and x['prefix'] == '$3' and x['rule'] == '$4' for x in d) else 1)"
+}
+wait_for 10 refused_has a site-c 198.18.22.128/25 hijack || fail "198.18.22.128/25 from C not refused as hijack"
+wait_for 10 refused_has a site-c 0.0.0.0/0 default-route || fail "0.0.0.0/0 from C not refused as default-route"
+wait_for 10 refused_has a site-c 198.18.2.0/24 owned-by-peer || fail "B's LAN from C (ECMP) not refused as owned-by-peer"
+echo "--- frr-wgd show refused json at site A:"
+fw a show refused json
+echo "--- log:"
+grep -E "refuse (198.18.22.128/25|0.0.0.0/0|198.18.2.0/24) from peer site-c" "$WGC_TEST_DIR/frr-wgd-a.log" ||
+  fail "refusals not logged"
+grep -q "ecmp 198.18.2.0/24 across 2 peers; offered in this order, the first accepted keeps it: site-b, site-c" \
+  "$WGC_TEST_DIR/frr-wgd-a.log" || fail "ECMP across peers not logged"
+for p in 198.18.22.128/25 0.0.0.0/0; do
+  ns_exec "${NS[a]}" wg show "${IFN[a]}" allowed-ips | grep -qw "$p" && fail "$p reached A's AllowedIPs"
+done
+has_allowed a b 198.18.2.0/24 || fail "B lost its LAN to C's announcement"
+has_allowed a b 198.18.22.0/24 || fail "B lost its static network"
+has_allowed a c 198.18.2.0/24 && fail "C got B's LAN"
+ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 >/dev/null || fail "LAN B unreachable while C announces it"
+pass "hijack, ECMP claim and default route from C refused (rules hijack, owned-by-peer, default-route); 198.18.30.0/24 accepted"
+vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' \
+  'no network 198.18.2.0/24' 'no network 198.18.22.128/25' 'no network 0.0.0.0/0' 'no network 198.18.30.0/24' >/dev/null
+no_refusals() { [[ "$(fw a show refused json)" == "[]" ]]; }
+wait_for 10 no_refusals ||
+  fail "C's withdrawn refusals still listed"
+
+# --- max-prefixes: B announces 200 prefixes, the limit is 100 ---------------------------------
+counters_b() { fw a show counters json | jpy "
+p = [x for x in d['peers'] if x['peer'] == 'site-b'][0]
+print(p['accepted'], p['refused'], p['refused_by_rule'].get('max-prefixes', 0))"; }
+counters_are() { [[ "$(counters_b)" == "$1" ]]; }
+read -r base _ <<<"$(counters_b)"   # B's LAN prefixes (IPv4 and IPv6) already accepted
+[[ "$base" == 3 ]] || fail "site-b has $base accepted prefixes before the flood, want 3"
+cmds=('configure terminal' 'router bgp 65002' 'address-family ipv4 unicast')
+for i in $(seq 0 199); do cmds+=("network 198.19.$i.0/24"); done
+vty b "${cmds[@]}" >/dev/null
+over=$((200 - (100 - base)))
+wait_for 20 counters_are "100 $over $over" ||
+  fail "after 200 announcements: accepted/refused/max-prefixes = $(counters_b), want 100 $over $over"
+n=$(allowed_of a b | grep -c '^198\.19\.')
+[[ "$n" == $((100 - base)) ]] || fail "$n of 198.19.0.0/16 in peer B's AllowedIPs, want $((100 - base))"
+has_allowed a b 198.18.2.0/24 || fail "B's LAN lost under the flood"
+grep -q "warn-prefixes 80" "$WGC_TEST_DIR/frr-wgd-a.log" || fail "no warn-prefixes warning logged"
+[[ $(fw a show refused json | jpy 'print(sum(1 for x in d if x["rule"] == "max-prefixes"))') == "$over" ]] ||
+  fail "show refused json does not list $over max-prefixes refusals"
+pass "200 prefixes against max-prefixes 100: 100 accepted in all, $over refused and counted (accepted/refused/max-prefixes $(counters_b))"
+cmds=('configure terminal' 'router bgp 65002' 'address-family ipv4 unicast')
+for i in $(seq 0 199); do cmds+=("no network 198.19.$i.0/24"); done
+vty b "${cmds[@]}" >/dev/null
+wait_for 20 counters_are "$base 0 0" || fail "after withdrawing the 200: $(counters_b), want $base 0 0"
+[[ $(allowed_of a b | grep -c '^198\.19\.') == 0 ]] || fail "198.19.x left in AllowedIPs"
+pass "the 200 withdrawn: AllowedIPs back to B's LAN prefixes"
+
+# --- export: A's static AllowedIPs in C's BGP table -------------------------------------------
+in_bgp() { # in_bgp SITE FAMILY PREFIX ORIGIN_AS
+  vty "$1" "show bgp $2 unicast json" | jpy "
+r = d.get('routes', {}).get('$3', [])
+sys.exit(0 if any(p.get('bestpath') and p.get('path', '').split()[-1:] == ['$4'] for p in r) else 1)"
+}
+wait_for 10 in_bgp c ipv4 198.18.22.0/24 65001 || fail "198.18.22.0/24 (A's static for B) not in C's BGP table"
+wait_for 10 in_bgp c ipv6 2001:db8:122::/48 65001 || fail "2001:db8:122::/48 not in C's IPv6 BGP table"
+ip -n "${NS[a]}" route show table 10 proto 252 | grep -q '^198.18.22.0/24 dev' || fail "export route not in table 10"
+pass "A's static AllowedIPs exported: 198.18.22.0/24 and 2001:db8:122::/48 in C's BGP table"
+# A new static AllowedIP appears, and goes when the peer's configuration drops it.
+ns_exec "${NS[a]}" wg set "${IFN[a]}" peer "${PUB[c]}" allowed-ips "$(statics_of a c),198.18.33.0/24,2001:db8:133::/48" ||
+  fail "wg set"
+wait_for 10 in_bgp b ipv4 198.18.33.0/24 65001 || fail "new static 198.18.33.0/24 not exported to B"
+wait_for 10 in_bgp b ipv6 2001:db8:133::/48 65001 || fail "new static 2001:db8:133::/48 not exported to B"
+wait_for 5 has_allowed a c 198.18.3.0/24 || fail "frr-wgd did not restore C's import after wg set replaced the list"
+ns_exec "${NS[a]}" wg set "${IFN[a]}" peer "${PUB[c]}" allowed-ips "$(statics_of a c),198.18.3.0/24" || fail "wg set"
+wait_for 10 not in_bgp b ipv4 198.18.33.0/24 65001 ||
+  fail "removed static 198.18.33.0/24 still exported"
+ip -n "${NS[a]}" -6 route show proto 252 | grep -q 2001:db8:133 && fail "IPv6 export route left behind"
+pass "export follows the peers' configuration (added and withdrawn)"
+
+# --- reload: only differences; a broken file is refused ----------------------------------------
+conf="$(site_dir a)/frr-wgd.conf"
+cp "$conf" "$conf.good"
+sed -i '/SITE-C seq 10 permit 198.18.3.0\/24/d; /SITE-C seq 20/d' "$conf"
+before_lines=$(wc -l <"$WGC_TEST_DIR/frr-wgd-a.log")
+kill -HUP "${PID_FW[a]}"
+wait_for 5 not has_allowed a c 198.18.3.0/24 ||
+  fail "reload did not remove 198.18.3.0/24 (no longer permitted) from C"
+wait_for 5 refused_has a site-c 198.18.3.0/24 implicit-deny || fail "198.18.3.0/24 not refused after reload"
+changed=$(tail -n +"$((before_lines + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grep -cE ' (install|remove) ')
+[[ "$changed" == 1 ]] || fail "reload changed $changed AllowedIPs, want exactly 1"
+has_allowed a b 198.18.2.0/24 || fail "reload disturbed B's import"
+printf 'interface %s\n peer x public-key nonsense\n' "${IFN[a]}" >"$conf"
+out=$(fw a reload 2>&1) && fail "a broken configuration was accepted"
+grep -q "frr-wgd.conf:2: bad public key 'nonsense'" <<<"$out" || fail "reload error does not name file:line and token: $out"
+has_allowed a b 198.18.2.0/24 || fail "a refused reload disturbed the imports"
+cp "$conf.good" "$conf"
+fw a reload >/dev/null || fail "reload of the good configuration"
+wait_for 5 has_allowed a c 198.18.3.0/24 || fail "198.18.3.0/24 not back after reloading the old policy"
+pass "SIGHUP reload applied one difference; a broken file was refused with file:line (${out%%$'\n'*})"
+
+# --- approval mode ------------------------------------------------------------------------------
+sed -i 's/^  prefix-list ipv6 SITE-C6$/&\n  approval/' "$conf"
+fw a reload >/dev/null || fail "reload with approval"
+vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' 'network 198.18.31.0/24' >/dev/null
+pending_has() { fw a show pending json | jpy "sys.exit(0 if any(x['prefix'] == '$1' and x['rule'] == 'approval-pending' for x in d) else 1)"; }
+wait_for 10 pending_has 198.18.31.0/24 || fail "198.18.31.0/24 not pending approval: $(fw a show pending)"
+has_allowed a c 198.18.31.0/24 && fail "a pending prefix reached AllowedIPs"
+out=$(fw a approve site-c 198.18.31.0/24) || fail "approve failed: $out"
+wait_for 5 has_allowed a c 198.18.31.0/24 || fail "approved 198.18.31.0/24 not in AllowedIPs"
+fw a approve site-c 198.18.77.0/24 >/dev/null 2>&1 && fail "approving a prefix nobody announced succeeded"
+pass "approval: 198.18.31.0/24 pending until 'frr-wgd approve' ($out)"
+vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' 'no network 198.18.31.0/24' >/dev/null
+wait_for 5 not has_allowed a c 198.18.31.0/24 || fail "withdrawn approved prefix stays"
+cp "$conf.good" "$conf"
+fw a reload >/dev/null || fail "reload"
+
+# --- show frr-config --------------------------------------------------------------------------
+snippet=$(fw a show frr-config)
+for want in "ip import-table 10" "redistribute table 10" "fpm address 127.0.0.1 port 2620" "dplane_fpm_nl" \
+  "match interface ${IFN[a]}" "redistribute kernel route-map FRR-WGD" "router bgp 65001"; do
+  grep -qF "$want" <<<"$snippet" || fail "show frr-config lacks '$want'"
+done
+pass "show frr-config names import-table, redistribute, route-map and FPM"
