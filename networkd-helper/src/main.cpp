@@ -1,0 +1,209 @@
+// wgcore-networkd: serves systemd-networkd's Kind=wireguard .netdev files on the wgcore engine.
+// This file only wires the commands: daemon (default), status, check, convert.
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "common/log.hpp"
+#include "config/wgquick.hpp"
+#include "convert.hpp"
+#include "daemon.hpp"
+#include "netdev_files.hpp"
+#include "notify.hpp"
+#include "status.hpp"
+
+using namespace wgcore;
+using namespace wgcore::networkd;
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+void usage(FILE* out) {
+  fprintf(out,
+          "Usage: wgcore-networkd [OPTIONS] [run]\n"
+          "       wgcore-networkd [OPTIONS] status [--json]\n"
+          "       wgcore-networkd [OPTIONS] check\n"
+          "       wgcore-networkd convert WG-QUICK.conf [--output-dir DIR] [--name IFACE]\n"
+          "\n"
+          "Serves the Kind=wireguard .netdev files of systemd-networkd (/etc, /run,\n"
+          "/usr/local/lib, /usr/lib systemd/network, drop-ins and masking as networkd reads them)\n"
+          "on the wgcore engine; systemd-networkd configures the links with the .network files.\n"
+          "SIGHUP reloads, applying only the differences.\n"
+          "\n"
+          "  run        the daemon (default; Type=notify, watchdog)\n"
+          "  status     backend, networkd link state and handshakes of each netdev\n"
+          "  check      parse the files and print every warning and error; exit 1 on errors\n"
+          "  convert    write IFACE.netdev and IFACE.network from a wg-quick configuration\n"
+          "\n"
+          "  --root DIR          read DIR/etc/systemd/network etc. (tests, images)\n"
+          "  --backend B         auto (default), userspace or kernel\n"
+          "  --no-bus            do not call systemd-networkd over D-Bus\n"
+          "  --reresolve SECS    re-resolve hostname endpoints this often (default 300)\n"
+          "  --retry SECS        retry failed resolutions and device creation after (default 5)\n"
+          "  -v, --verbose       debug logging\n"
+          "  -h, --help          this help\n"
+          "      --version       print the version\n");
+}
+
+int cmd_check(const SearchPath& sp) {
+  Diagnostics d;
+  auto r = load_all(sp, current_environment(), d);
+  for (const auto& i : d.items()) printf("%s\n", i.text.c_str());
+  for (const auto& w : r.netdevs)
+    printf("%s: %s: ok (%zu peer(s))\n", w.name.c_str(), w.file.c_str(), w.peers.size());
+  for (const auto& i : d.items())
+    if (i.level == Diagnostic::Level::kError) return 1;
+  return 0;
+}
+
+int write_file(const std::string& path, const std::string& text, mode_t mode) {
+  std::string tmp = path + ".tmp";
+  mode_t old = umask(0777 & ~mode);
+  std::ofstream out(tmp, std::ios::trunc);
+  umask(old);
+  out << text;
+  out.close();
+  if (!out || chmod(tmp.c_str(), mode) != 0 || rename(tmp.c_str(), path.c_str()) != 0) {
+    fprintf(stderr, "wgcore-networkd: cannot write %s: %s\n", path.c_str(), strerror(errno));
+    return 1;
+  }
+  return 0;
+}
+
+int cmd_convert(const std::vector<std::string>& args) {
+  std::string file, dir = ".", name;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--output-dir" && i + 1 < args.size()) dir = args[++i];
+    else if (args[i] == "--name" && i + 1 < args.size()) name = args[++i];
+    else if (file.empty() && args[i][0] != '-') file = args[i];
+    else {
+      fprintf(stderr, "wgcore-networkd convert: unexpected argument '%s'\n", args[i].c_str());
+      return 1;
+    }
+  }
+  if (file.empty()) {
+    fprintf(stderr, "Usage: wgcore-networkd convert WG-QUICK.conf [--output-dir DIR] [--name IFACE]\n");
+    return 1;
+  }
+  if (name.empty()) {
+    auto loc = config::locate_config(file);
+    if (!loc) {
+      fprintf(stderr, "wgcore-networkd convert: %s\n", loc.error().message.c_str());
+      return 1;
+    }
+    name = loc->interface;
+    file = loc->path;
+  }
+  auto cfg = config::load_wgquick(file);
+  if (!cfg) {
+    fprintf(stderr, "wgcore-networkd convert: %s\n", cfg.error().message.c_str());
+    return 1;
+  }
+  auto out = convert_wgquick(*cfg, name);
+  for (const auto& n : out.notes) fprintf(stderr, "wgcore-networkd convert: %s: %s\n", file.c_str(), n.c_str());
+  // The .netdev holds the private key: not world-readable (systemd.netdev(5) suggests
+  // root:systemd-network 0640).
+  if (write_file(dir + "/" + name + ".netdev", out.netdev, 0640)) return 1;
+  if (write_file(dir + "/" + name + ".network", out.network, 0644)) return 1;
+  printf("%s/%s.netdev\n%s/%s.network\n", dir.c_str(), name.c_str(), dir.c_str(), name.c_str());
+  return 0;
+}
+
+int run_daemon(DaemonOptions opts) {
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  Daemon d(std::move(opts));
+  d.start();
+  notify("READY=1\nSTATUS=" + d.status_line());
+  logp(Prio::kInfo, "%s", d.status_line().c_str());
+  auto wd = watchdog_period();
+  auto period = std::chrono::milliseconds(1000);
+  if (wd && *wd < period) period = *wd;
+  for (;;) {
+    timespec ts{time_t(period.count() / 1000), long(period.count() % 1000) * 1000000L};
+    int sig = sigtimedwait(&sigs, nullptr, &ts);
+    if (sig == SIGTERM || sig == SIGINT) break;
+    if (sig == SIGHUP) {
+      timespec mono{};
+      clock_gettime(CLOCK_MONOTONIC, &mono);
+      notify("RELOADING=1\nMONOTONIC_USEC=" +
+             std::to_string(std::uint64_t(mono.tv_sec) * 1000000 + std::uint64_t(mono.tv_nsec) / 1000));
+      logp(Prio::kInfo, "Reloading");
+      d.reload();
+      notify("READY=1\nSTATUS=" + d.status_line());
+      logp(Prio::kInfo, "%s", d.status_line().c_str());
+    }
+    d.tick();
+    if (wd) notify("WATCHDOG=1");
+  }
+  notify("STOPPING=1\nSTATUS=Removing devices");
+  logp(Prio::kInfo, "Shutting down");
+  d.stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  DaemonOptions opts;
+  std::string command = "run";
+  std::vector<std::string> rest;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "-h" || a == "--help") {
+      usage(stdout);
+      return 0;
+    } else if (a == "--version") {
+      printf("wgcore-networkd %s\n", kVersion);
+      return 0;
+    } else if (a == "--root" && i + 1 < argc) {
+      opts.search = SearchPath::networkd(argv[++i]);
+    } else if (a == "--backend" && i + 1 < argc) {
+      auto b = parse_backend_choice(argv[++i]);
+      if (!b) {
+        fprintf(stderr, "wgcore-networkd: unknown backend '%s' (expected auto, userspace or kernel)\n", argv[i]);
+        return 1;
+      }
+      opts.backend = *b;
+    } else if (a == "--reresolve" && i + 1 < argc) {
+      opts.reresolve = std::chrono::seconds(std::max(1, atoi(argv[++i])));
+    } else if (a == "--retry" && i + 1 < argc) {
+      opts.retry = std::chrono::seconds(std::max(1, atoi(argv[++i])));
+    } else if (a == "--no-bus") {
+      opts.use_bus = false;
+    } else if (a == "-v" || a == "--verbose") {
+      set_log_verbose(true);
+      log::set_level(log::Level::kVerbose);
+    } else if (a == "--json") {
+      json = true;
+    } else if (command == "run" && rest.empty() &&
+               (a == "run" || a == "status" || a == "check" || a == "convert")) {
+      command = a;
+    } else if (command == "convert") {
+      rest.push_back(a);
+    } else {
+      fprintf(stderr, "wgcore-networkd: unexpected argument '%s'\n", a.c_str());
+      usage(stderr);
+      return 1;
+    }
+  }
+  if (command == "convert") return cmd_convert(rest);
+  if (command == "check") return cmd_check(opts.search);
+  if (command == "status") return cmd_status(opts.search, json, opts.use_bus);
+  log::set_tag("wgcore-networkd");
+  return run_daemon(std::move(opts));
+}
