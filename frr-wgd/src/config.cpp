@@ -7,6 +7,8 @@
 #include <map>
 #include <sstream>
 
+#include "common/text.hpp"
+
 namespace wgcore::frrwgd {
 
 namespace policy = routing::policy;
@@ -61,14 +63,7 @@ std::vector<std::string> tokenize(std::string_view line) {
 }
 
 std::optional<std::uint64_t> number(const std::string& s, std::uint64_t max) {
-  if (s.empty() || s.size() > 10) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + std::uint64_t(c - '0');
-  }
-  if (v > max) return std::nullopt;
-  return v;
+  return text::parse_decimal(s, max);
 }
 
 std::optional<std::uint8_t> protocol_number(const std::string& s) {

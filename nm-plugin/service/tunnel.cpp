@@ -2,11 +2,8 @@
 // (tools/wgcore/quick.cpp) minus what NM does itself: addresses, routes in the main table, DNS.
 #include "tunnel.hpp"
 
-#include <netdb.h>
 #include <sys/stat.h>
 
-#include <chrono>
-#include <thread>
 
 #include "netlink/kernel.hpp"
 #include "routing/link.hpp"
@@ -24,20 +21,9 @@ std::string choose_iface_name(const std::string& hint, const std::function<bool(
 }
 
 Result<Endpoint> resolve_endpoint(const config::EndpointSpec& spec) {
-  if (auto ip = IpAddr::parse(spec.host)) return Endpoint::make(*ip, spec.port);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_protocol = IPPROTO_UDP;
-  addrinfo* res = nullptr;
-  int rc;
-  for (int i = 0; (rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &res)) == EAI_AGAIN && i < 5; ++i)
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  if (rc != 0) return make_error(EHOSTUNREACH, "endpoint " + spec.host + ": " + gai_strerror(rc));
-  Endpoint ep = Endpoint::from_sockaddr(res->ai_addr, res->ai_addrlen);
-  ::freeaddrinfo(res);
-  if (!ep.valid()) return make_error(EAFNOSUPPORT, "endpoint " + spec.host + ": no usable address");
-  return Endpoint::make(ep.ip(), spec.port);
+  auto ep = config::resolve_system(spec, 5);
+  if (!ep) return make_error(ep.error().code, "endpoint " + spec.host + ": " + ep.error().message);
+  return ep;
 }
 
 Result<std::unique_ptr<Tunnel>> Tunnel::up(const TunnelRequest& req, RuleGuard& guard, const LogFn& log) {

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 
+#include "common/text.hpp"
 #include "vpn_keys.hpp"
 
 namespace wgcore::nm {
@@ -19,81 +20,19 @@ using config::RouteTable;
 using config::WgQuickConfig;
 using config::WgQuickPeer;
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
-
-std::string strip_spaces(std::string_view s) {
-  std::string out;
-  for (char c : s)
-    if (!std::isspace(static_cast<unsigned char>(c))) out += c;
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-// Comma- or space-separated words, empty words dropped (as wg-quick splits Address and DNS).
-std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
+using config::format_fwmark;
+using config::is_dns_server_word;
+using config::parse_fwmark;
+using text::iequals;
+using text::parse_decimal;
+using text::strip_spaces;
+using text::trim;
+std::vector<std::string> words(std::string_view s) { return text::split_words(s); }
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
   return out;
-}
-
-// Decimal digits only, no sign, at most max.
-std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + std::uint64_t(c - '0');
-    if (v > max) return std::nullopt;
-  }
-  return v;
-}
-
-// wg's strtoul(base 0) reading, plus "off".
-std::optional<std::uint32_t> parse_fwmark(std::string_view s) {
-  if (s == "off") return 0u;
-  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-    if (s.size() > 10) return std::nullopt;  // as libwgcore's reader
-    std::uint32_t v = 0;
-    auto [p, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), v, 16);
-    if (ec != std::errc() || p != s.data() + s.size()) return std::nullopt;
-    return v;
-  }
-  auto v = parse_decimal(s, 0xffffffffu);
-  if (!v) return std::nullopt;
-  return std::uint32_t(*v);
-}
-
-std::string fwmark_text(std::uint32_t m) {
-  if (m == 0) return "off";
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%x", m);
-  return buf;
 }
 
 // Search domains are DNS names; anything else ('#', '=', control characters) would not survive
@@ -105,39 +44,15 @@ bool is_domain_name(std::string_view w) {
   return true;
 }
 
-bool is_dns_server_word(std::string_view w) {
-  // wg-quick: ^[0-9.]+$ or anything with a ':' is a server; everything else a search domain.
-  bool digits_dots = !w.empty();
-  for (char c : w)
-    if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) digits_dots = false;
-  return digits_dots || w.find(':') != std::string_view::npos;
-}
-
+// wg's endpoint syntax, and only characters that keep the exported line's meaning: a host name
+// or an address (with a %scope inside brackets), no '#', '=' or spaces.
 std::optional<config::EndpointSpec> parse_endpoint(std::string_view s) {
-  config::EndpointSpec e;
-  std::string_view port;
-  if (!s.empty() && s.front() == '[') {
-    auto close = s.find(']');
-    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':')
-      return std::nullopt;
-    e.host = std::string(s.substr(1, close - 1));
-    port = s.substr(close + 2);
-  } else {
-    auto colon = s.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
-    e.host = std::string(s.substr(0, colon));
-    port = s.substr(colon + 1);
-    if (e.host.find(':') != std::string::npos) return std::nullopt;  // IPv6 needs brackets
-  }
-  auto p = parse_decimal(port, 65535);
-  if (e.host.empty() || !p) return std::nullopt;
-  // A host name or an address (with a %scope inside brackets); nothing that would change the
-  // meaning of the exported line ('#', '=', spaces).
-  for (char c : e.host)
+  auto e = config::parse_endpoint_spec(s);
+  if (!e) return std::nullopt;
+  for (char c : e->host)
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == ':' ||
           c == '%'))
       return std::nullopt;
-  e.port = std::uint16_t(*p);
   return e;
 }
 
@@ -287,7 +202,7 @@ Profile profile_from_wgquick(const WgQuickConfig& c, std::uint32_t secret_flags_
   if (c.mtu) p.data[kKeyMtu] = std::to_string(*c.mtu);
   if (c.table) p.data[kKeyTable] = c.table->to_string();
   if (c.listen_port) p.data[kKeyListenPort] = std::to_string(*c.listen_port);
-  if (c.fwmark) p.data[kKeyFwmark] = fwmark_text(*c.fwmark);
+  if (c.fwmark) p.data[kKeyFwmark] = format_fwmark(*c.fwmark);
   // The flags item exists even without a key in the file: NM then asks for it at activation.
   p.data[flags_key(kSecretPrivateKey)] = flags;
   if (c.private_key) p.secrets[kSecretPrivateKey] = to_base64(*c.private_key);
@@ -504,7 +419,7 @@ Result<std::string> export_wgquick(const Profile& profile) {
   // format_wgquick writes FwMark in hex; put back the profile's own spelling of the same value.
   auto it = profile.data.find(kKeyFwmark);
   if (cfg->fwmark && it != profile.data.end()) {
-    const std::string canonical = "FwMark = " + fwmark_text(*cfg->fwmark) + "\n";
+    const std::string canonical = "FwMark = " + format_fwmark(*cfg->fwmark) + "\n";
     if (auto pos = text.find(canonical); pos != std::string::npos)
       text.replace(pos, canonical.size(), "FwMark = " + std::string(trim(it->second)) + "\n");
   }

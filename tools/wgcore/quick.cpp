@@ -4,7 +4,6 @@
 #include "quick.hpp"
 
 #include <fcntl.h>
-#include <netdb.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -140,22 +139,11 @@ void unset_dns(const config::WgQuickConfig& c, const std::string& iface) {
   run({"resolvconf", "-d", name, "-f"});
 }
 
+// wg's wording; it retries temporary resolver failures for a while (the network may be coming up).
 Result<Endpoint> resolve_endpoint(const config::EndpointSpec& spec) {
-  if (auto ip = IpAddr::parse(spec.host)) return Endpoint::make(*ip, spec.port);
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_protocol = IPPROTO_UDP;
-  addrinfo* res = nullptr;
-  int rc;
-  // wg retries temporary resolver failures (the network may still be coming up).
-  for (int i = 0; (rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &res)) == EAI_AGAIN && i < 15; ++i)
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-  if (rc != 0) return make_error(EHOSTUNREACH, "Name or service not known: " + spec.host + ": " + gai_strerror(rc));
-  Endpoint ep = Endpoint::from_sockaddr(res->ai_addr, res->ai_addrlen);
-  ::freeaddrinfo(res);
-  if (!ep.valid()) return make_error(EAFNOSUPPORT, "no usable address for " + spec.host);
-  return Endpoint::make(ep.ip(), spec.port);
+  auto ep = config::resolve_system(spec, 15);
+  if (!ep) return make_error(ep.error().code, ep.error().message + ": " + spec.host);
+  return ep;
 }
 
 std::string self_dir() {

@@ -72,6 +72,14 @@ struct KeyHash {
   std::size_t operator()(const Key& k) const noexcept;
 };
 
+// Orders public keys for ordered containers (std::map<Key, ...>, sorted output). Plain byte
+// order, not constant time: for public keys only, never to compare secrets.
+inline bool operator<(const Key& a, const Key& b) noexcept {
+  for (std::size_t i = 0; i < Key::size(); ++i)
+    if (a[i] != b[i]) return a[i] < b[i];
+  return false;
+}
+
 // Generic helpers shared by key and config code.
 std::string base64_encode(std::span<const std::uint8_t> in);
 std::optional<std::size_t> base64_decode(std::string_view in, std::span<std::uint8_t> out);

@@ -5,6 +5,8 @@
 // and section names case-insensitively.
 #include "config/wgquick.hpp"
 
+#include <netdb.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,59 +16,21 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
+
+#include "common/text.hpp"
 
 namespace wgcore::config {
 
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
+using text::iequals;
+using text::parse_decimal;
+using text::strip_spaces;
+using text::trim;
+std::vector<std::string> words(std::string_view s) { return text::split_words(s); }
 
-std::string strip_spaces(std::string_view s) {
-  std::string out;
-  for (char c : s)
-    if (!std::isspace(static_cast<unsigned char>(c))) out += c;
-  return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
-
-// Splits on commas and whitespace, dropping empty words (bash's ${value//,/ } word splitting).
-std::vector<std::string> words(std::string_view s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',' || std::isspace(static_cast<unsigned char>(c))) {
-      if (!cur.empty()) out.push_back(std::move(cur));
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(std::move(cur));
-  return out;
-}
-
-// Decimal digits only, no sign, at most max.
-std::optional<std::uint64_t> parse_decimal(std::string_view s, std::uint64_t max) {
-  if (s.empty() || s.size() > 20) return std::nullopt;
-  std::uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + std::uint64_t(c - '0');
-    if (v > max) return std::nullopt;
-  }
-  return v;
-}
+}  // namespace
 
 // wg reads the fwmark with strtoul(base 0): decimal or 0x hex.
 std::optional<std::uint32_t> parse_fwmark(std::string_view s) {
@@ -112,13 +76,15 @@ std::optional<EndpointSpec> parse_endpoint_spec(std::string_view s) {
   return e;
 }
 
-bool is_dns_server_word(const std::string& w) {
+bool is_dns_server_word(std::string_view w) {
   // wg-quick: ^[0-9.]+$ or anything with a ':' is a server; everything else a search domain.
   bool digits_dots = !w.empty();
   for (char c : w)
     if (!(std::isdigit(static_cast<unsigned char>(c)) || c == '.')) digits_dots = false;
-  return digits_dots || w.find(':') != std::string::npos;
+  return digits_dots || w.find(':') != std::string_view::npos;
 }
+
+namespace {
 
 class Parser {
  public:
@@ -322,14 +288,15 @@ class Parser {
   bool have_public_key_ = false;
 };
 
-std::string fwmark_text(std::uint32_t m) {
+
+}  // namespace
+
+std::string format_fwmark(std::uint32_t m) {
   if (m == 0) return "off";
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%x", m);
   return buf;
 }
-
-}  // namespace
 
 std::string RouteTable::to_string() const {
   switch (kind) {
@@ -372,7 +339,7 @@ std::string format_wgquick(const WgQuickConfig& c) {
   for (const auto& h : c.pre_down) line("PreDown", h);
   for (const auto& h : c.post_down) line("PostDown", h);
   if (c.listen_port) line("ListenPort", std::to_string(*c.listen_port));
-  if (c.fwmark) line("FwMark", fwmark_text(*c.fwmark));
+  if (c.fwmark) line("FwMark", format_fwmark(*c.fwmark));
   if (c.private_key) line("PrivateKey", to_base64(*c.private_key));
   for (const auto& p : c.peers) {
     s += "\n[Peer]\n";
@@ -421,6 +388,28 @@ Result<Endpoint> resolve_numeric(const EndpointSpec& spec) {
   auto ip = IpAddr::parse(spec.host);
   if (!ip) return make_error(EINVAL, "endpoint " + spec.to_string() + ": not a numeric address");
   return Endpoint::make(*ip, spec.port);
+}
+
+Result<Endpoint> resolve_system(const EndpointSpec& spec, int eagain_retries) {
+  if (auto ip = IpAddr::parse(spec.host)) return Endpoint::make(*ip, spec.port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_protocol = IPPROTO_UDP;
+  addrinfo* res = nullptr;
+  int rc;
+  // Temporary failures are retried a second apart, as wg does (the network may be coming up).
+  for (int i = 0; (rc = ::getaddrinfo(spec.host.c_str(), nullptr, &hints, &res)) == EAI_AGAIN &&
+                  i < eagain_retries;
+       ++i)
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  if (rc != 0) return make_error(EHOSTUNREACH, gai_strerror(rc));
+  Endpoint ep;
+  for (addrinfo* ai = res; ai != nullptr && !ep.valid(); ai = ai->ai_next)
+    ep = Endpoint::from_sockaddr(ai->ai_addr, ai->ai_addrlen);
+  ::freeaddrinfo(res);
+  if (!ep.valid()) return make_error(EAFNOSUPPORT, "no usable address");
+  return Endpoint::make(ep.ip(), spec.port);
 }
 
 Result<DeviceUpdate> to_device_update(const WgQuickConfig& c, const Resolver& resolve) {

@@ -79,6 +79,21 @@ Status save_wgquick(const std::string& path, const WgQuickConfig& config);
 // Resolves an endpoint to a numeric one. The default accepts numeric hosts only.
 using Resolver = std::function<Result<Endpoint>(const EndpointSpec&)>;
 Result<Endpoint> resolve_numeric(const EndpointSpec& spec);
+// Numeric hosts as they are; names through getaddrinfo (the first usable address), retrying a
+// temporary failure (EAI_AGAIN) up to eagain_retries times a second apart. Blocks. The error
+// message is the resolver's own ("Name or service not known"); callers add the host and their
+// own wording.
+Result<Endpoint> resolve_system(const EndpointSpec& spec, int eagain_retries);
+
+// The pieces of the format other readers of the same values share (NM profiles, networkd).
+// FwMark as wg reads it (strtoul base 0: decimal or 0x hex) plus "off" = 0; and as wg-quick
+// save writes it ("off" or 0x hex).
+std::optional<std::uint32_t> parse_fwmark(std::string_view s);
+std::string format_fwmark(std::uint32_t mark);
+// "host:port" or "[v6]:port", the last ':' separating the port, as wg splits it.
+std::optional<EndpointSpec> parse_endpoint_spec(std::string_view s);
+// wg-quick's DNS= rule: ^[0-9.]+$ or anything with ':' is a server, else a search domain.
+bool is_dns_server_word(std::string_view w);
 // What `wg setconf` would apply: replace_peers, each peer's allowed IPs replaced, keys, port,
 // fwmark and keepalive as given.
 Result<DeviceUpdate> to_device_update(const WgQuickConfig& config,

@@ -17,17 +17,6 @@
 #include "wgcore/key.hpp"
 #include "wgcore/result.hpp"
 
-namespace wgcore {
-// Orders keys for the std::map<Key, ...> members below (std::less<Key> finds it by ADL). Plain
-// byte order, not constant time: meant for public keys only. Belongs in wgcore/key.hpp; it is
-// here until it moves there (remove this one then).
-inline bool operator<(const Key& a, const Key& b) noexcept {
-  for (std::size_t i = 0; i < Key::size(); ++i)
-    if (a[i] != b[i]) return a[i] < b[i];
-  return false;
-}
-}  // namespace wgcore
-
 namespace wgcore::routing::policy {
 
 enum class Action : std::uint8_t { kPermit, kDeny };
