@@ -98,6 +98,69 @@ meson_setup() {
   fi
 }
 
+# --- sanitizers --------------------------------------------------------------------------------
+
+# The unit tests (meson test names) whose code runs on several threads: ThreadSanitizer runs these.
+# shellcheck disable=SC2034  # used by scripts/test
+WGC_TSAN_TESTS=(device uapi linux_io crypto)
+
+# sanitizer_reports_reset DIR: an empty DIR for the log_path= files of one sanitizer stage.
+sanitizer_reports_reset() {
+  rm -rf "$1"
+  mkdir -p "$1"
+}
+
+# sanitizer_reports_check DIR WHAT: fail (return 1) and print them when any process of the stage
+# wrote a sanitizer report into DIR.
+sanitizer_reports_check() {
+  local dir="$1" what="$2" f
+  local -a files=()
+  for f in "$dir"/*; do
+    [[ -s "$f" ]] && files+=("$f")
+  done
+  if [[ ${#files[@]} -eq 0 ]]; then
+    log "${what}: no sanitizer reports"
+    return 0
+  fi
+  printf 'FAILED: %s: %d sanitizer report(s) in %s (counted as 1 failure)\n' "$what" "${#files[@]}" "$dir" >&2
+  for f in "${files[@]}"; do
+    printf -- '--- %s\n' "$f" >&2
+    head -n 60 "$f" >&2
+  done
+  return 1
+}
+
+# build_test_inputs DIR SUITE...: compile in DIR every build output that a test of the SUITEs
+# names in its command line or environment (WGCORED, WGCORE_CLI, helper binaries), besides the
+# targets meson test builds by itself (a test's `depends` may not list every binary it runs).
+build_test_inputs() {
+  local dir="$1"
+  shift
+  local -a outputs
+  mapfile -t outputs < <(meson introspect --tests "$dir" | python3 -c '
+import json, os, subprocess, sys
+build = os.path.realpath(sys.argv[1])
+suites = set(sys.argv[2:])
+known = set()
+for line in subprocess.run(["ninja", "-C", build, "-t", "targets", "all"], capture_output=True,
+                           text=True).stdout.splitlines():
+    known.add(line.split(":", 1)[0])
+wanted = set()
+for t in json.load(sys.stdin):
+    if not any(s.split(":", 1)[-1] in suites for s in t.get("suite", [])):
+        continue
+    for word in list(t.get("cmd", [])) + list((t.get("env") or {}).values()):
+        path = os.path.realpath(word) if word.startswith("/") else ""
+        if path.startswith(build + "/"):
+            rel = os.path.relpath(path, build)
+            if rel in known:
+                wanted.add(rel)
+print("\n".join(sorted(wanted)))' "$dir" "$@")
+  [[ ${#outputs[@]} -eq 0 ]] && return 0
+  log "compiling in ${dir}: ${outputs[*]}"
+  ninja -C "$dir" "${outputs[@]}"
+}
+
 # build_main: configure and compile the main build directory, build/ under the source root.
 build_main() {
   log "configuring build/"

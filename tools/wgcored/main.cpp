@@ -9,10 +9,12 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "common/log.hpp"
 #include "device/device.hpp"
+#include "privileges.hpp"
 #include "uapi/uapi_server.hpp"
 
 namespace {
@@ -21,22 +23,30 @@ constexpr const char* kVersion = "0.1.0";
 
 void usage(FILE* out) {
   fprintf(out,
-          "Usage: wgcored [-f/--foreground] INTERFACE-NAME\n"
+          "Usage: wgcored [OPTIONS] INTERFACE-NAME\n"
           "\n"
-          "Creates the TUN interface INTERFACE-NAME and runs a userspace WireGuard device on it,\n"
-          "configured through the UAPI socket /var/run/wireguard/INTERFACE-NAME.sock (use `wg`).\n"
-          "Daemonizes unless -f/--foreground or WG_PROCESS_FOREGROUND=1. Logs to stderr at\n"
-          "LOG_LEVEL=verbose|debug|error|silent (default error). Exits, removing the interface,\n"
-          "on SIGTERM/SIGINT or when the interface is deleted.\n"
+          "Creates the TUN interface INTERFACE-NAME (or attaches to a persistent one) and runs a\n"
+          "userspace WireGuard device on it, configured through the UAPI socket\n"
+          "/var/run/wireguard/INTERFACE-NAME.sock (use `wg`). Daemonizes unless -f/--foreground or\n"
+          "WG_PROCESS_FOREGROUND=1. Logs to stderr at LOG_LEVEL=verbose|debug|error|silent\n"
+          "(default error). Exits, removing the interface, on SIGTERM/SIGINT or when the interface\n"
+          "is deleted. After setup it drops every capability but CAP_NET_ADMIN (fwmark) and\n"
+          "CAP_NET_BIND_SERVICE (ports below 1024), which later configuration changes need.\n"
           "\n"
-          "  -f, --foreground   stay in the foreground\n"
-          "  -h, --help         this help\n"
-          "      --version      print the version\n");
+          "  -f, --foreground      stay in the foreground\n"
+          "      --user USER       run as USER (name or uid) after setup\n"
+          "      --group GROUP     run as GROUP (name or gid) after setup (default: USER's group)\n"
+          "      --drop-all-caps   keep no capability at all (fwmark and ports < 1024 then fail)\n"
+          "      --socket-dir DIR  UAPI socket directory (default /var/run/wireguard; stock `wg`\n"
+          "                        looks only there)\n"
+          "  -h, --help            this help\n"
+          "      --version         print the version\n");
 }
 
 // Creates the device and serves it until a signal or the interface goes away. `ready` is a
 // pipe to the parent when daemonized: one byte 0 on success, else the error text.
-int run(const std::string& iface, int ready) {
+int run(const std::string& iface, const std::string& socket_dir,
+        const wgcored::PrivilegeOptions& privs, int ready) {
   auto report = [&](const std::string& msg) {
     if (ready >= 0) {
       std::string out = msg.empty() ? std::string(1, '\0') : msg;
@@ -65,7 +75,13 @@ int run(const std::string& iface, int ready) {
     report(msg);
     return 1;
   }
-  auto server = wgcore::uapi::UapiServer::listen((*dev)->name(), **dev);
+  if (auto err = wgcored::prepare_socket_dir(socket_dir); !err.empty()) {
+    std::string msg = "Failed to prepare the uapi socket directory: " + err;
+    wgcore::log::error("%s", msg.c_str());
+    report(msg);
+    return 1;
+  }
+  auto server = wgcore::uapi::UapiServer::listen((*dev)->name(), **dev, socket_dir);
   if (!server) {
     std::string msg = "Failed to listen on uapi socket: " + server.error().message;
     wgcore::log::error("%s", msg.c_str());
@@ -74,6 +90,19 @@ int run(const std::string& iface, int ready) {
   }
   wgcore::log::verbose("Device started");
   wgcore::log::verbose("UAPI listener started");
+  // Setup is done: the TUN is open, UDP is bound and the socket listens. Nothing after this
+  // needs more than CAP_NET_ADMIN and CAP_NET_BIND_SERVICE; a failed drop is fatal, never a
+  // daemon with more rights than it was asked to keep.
+  if (auto err = wgcored::drop_privileges(privs); !err.empty()) {
+    std::string msg = "Failed to drop privileges: " + err;
+    wgcore::log::error("%s", msg.c_str());
+    report(msg);
+    return 1;
+  }
+  wgcore::log::verbose("Privileges dropped (uid %u, gid %u, CAP_NET_ADMIN and "
+                       "CAP_NET_BIND_SERVICE %s)",
+                       unsigned(getuid()), unsigned(getgid()),
+                       privs.drop_all_caps ? "dropped" : "kept if held");
   report("");
 
   int status = 0;
@@ -97,10 +126,38 @@ int run(const std::string& iface, int ready) {
 int main(int argc, char** argv) {
   bool foreground = false;
   std::string iface;
+  std::string socket_dir = wgcore::uapi::kDefaultSocketDir;
+  wgcored::PrivilegeOptions privs;
+  std::optional<gid_t> user_gid;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    auto value = [&](const char* opt) -> const char* {
+      if (i + 1 >= argc) {
+        fprintf(stderr, "wgcored: %s needs a value\n", opt);
+        exit(1);
+      }
+      return argv[++i];
+    };
     if (a == "-f" || a == "--foreground") {
       foreground = true;
+    } else if (a == "--user") {
+      uid_t uid = 0;
+      if (auto err = wgcored::parse_user(value("--user"), uid, user_gid); !err.empty()) {
+        fprintf(stderr, "wgcored: %s\n", err.c_str());
+        return 1;
+      }
+      privs.uid = uid;
+    } else if (a == "--group") {
+      gid_t gid = 0;
+      if (auto err = wgcored::parse_group(value("--group"), gid); !err.empty()) {
+        fprintf(stderr, "wgcored: %s\n", err.c_str());
+        return 1;
+      }
+      privs.gid = gid;
+    } else if (a == "--drop-all-caps") {
+      privs.drop_all_caps = true;
+    } else if (a == "--socket-dir") {
+      socket_dir = value("--socket-dir");
     } else if (a == "-h" || a == "--help") {
       usage(stdout);
       return 0;
@@ -126,12 +183,20 @@ int main(int argc, char** argv) {
     fprintf(stderr, "wgcored: interface name '%s' is longer than 15 characters\n", iface.c_str());
     return 1;
   }
+  if (privs.uid && !privs.gid) {
+    if (!user_gid) {
+      fprintf(stderr, "wgcored: user %u has no passwd entry: give --group too\n",
+              unsigned(*privs.uid));
+      return 1;
+    }
+    privs.gid = user_gid;
+  }
   const char* fg = getenv("WG_PROCESS_FOREGROUND");
   if (fg && std::string(fg) == "1") foreground = true;
   wgcore::log::set_level(wgcore::log::level_from_env());
   wgcore::log::set_tag(iface);
 
-  if (foreground) return run(iface, -1);
+  if (foreground) return run(iface, socket_dir, privs, -1);
 
   // Daemonize before any thread exists: the child does the work and tells the parent through a
   // pipe whether the device came up, so `wg-quick up` sees failures in our exit status.
@@ -167,5 +232,5 @@ int main(int argc, char** argv) {
     dup2(null, 1);
     if (null > 2) close(null);
   }
-  return run(iface, fds[1]);
+  return run(iface, socket_dir, privs, fds[1]);
 }

@@ -47,7 +47,13 @@ Status Device::start() {
   auto tun = io::TunDevice::create(opts_.name);
   if (!tun) return tun.error();
   tun_ = std::move(*tun);
-  if (auto st = tun_.set_mtu(opts_.mtu); !st) return st;
+  if (auto st = tun_.set_mtu(opts_.mtu); !st) {
+    // A daemon run as the owner of a persistent TUN (`ip tuntap add ... user U`) has no
+    // CAP_NET_ADMIN: the MTU is then the administrator's, and the housekeeping timer follows it.
+    auto current = tun_.mtu();
+    if (st.error().code != EPERM || !current) return st;
+    opts_.mtu = *current;
+  }
   engine_.set_mtu(std::size_t(opts_.mtu));
   auto loop = io::EventLoop::create();
   if (!loop) return loop.error();

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/secure_string.hpp"
 #include "uapi/uapi_text.hpp"
 #include "uapi/unix_socket.hpp"
 
@@ -49,16 +50,21 @@ bool socket_is_live(const sockaddr_un& addr) {
 }
 
 // Reads lines from a connection through a fixed buffer, never holding more than the caller's
-// limit of one line, and gives up when the server is stopping.
+// limit of one line, and gives up when the server is stopping. Set requests carry keys: the
+// buffer is zeroed when the connection ends (a thread's stack outlives it in glibc's cache),
+// and lines go into SecretStrings.
 class ConnReader {
  public:
   enum class Status { kLine, kEof, kTooLong, kStopped, kError };
 
   ConnReader(int fd, int stop_fd) : fd_(fd), stop_fd_(stop_fd) {}
+  ~ConnReader() { secure_zero(buf_, sizeof buf_); }
+  ConnReader(const ConnReader&) = delete;
+  ConnReader& operator=(const ConnReader&) = delete;
 
   // A line without its '\n'. At EOF a non-empty unterminated tail is returned as kLine once,
   // then kEof. On kTooLong the line's bytes read so far are discarded.
-  Status read_line(std::string& line, std::size_t max) {
+  Status read_line(SecretString& line, std::size_t max) {
     line.clear();
     for (;;) {
       for (std::size_t i = begin_; i < end_; ++i) {
@@ -255,6 +261,9 @@ void UapiServer::accept_loop() {
     auto done = std::make_shared<std::atomic<bool>>(false);
     conns_.push_back(Conn{std::thread([this, fd, done] {
                             serve(fd);
+                            // Keys passed through this thread's frames (parsing, Control calls)
+                            // and glibc reuses the stack for the next thread.
+                            burn_stack();
                             ::close(fd);
                             done->store(true);
                           }),
@@ -264,13 +273,13 @@ void UapiServer::accept_loop() {
 
 void UapiServer::serve(int fd) {
   ConnReader in(fd, stop_fd_);
-  std::string op, line, body;
+  SecretString op, line, body, answer;
   for (;;) {
     if (in.read_line(op, kMaxOpLineBytes) != ConnReader::Status::kLine) return;
     if (op == "get=1") {
       char c = 0;
       if (in.read_byte(c) != ConnReader::Status::kLine) return;
-      std::string answer;
+      answer.clear();
       if (c != '\n') {
         answer = format_errno(kErrInvalid);  // "trailing character in UAPI get"
       } else {
@@ -278,10 +287,16 @@ void UapiServer::serve(int fd) {
           std::lock_guard lock(ctl_mu_);
           return ctl_.get();
         }();
-        if (state)
-          answer = format_get(*state) + format_errno(0);
-        else
+        if (state) {
+          // format_get's result is one exact-size block holding the keys in hex: copy it into
+          // the zeroing string and wipe it.
+          std::string text = format_get(*state);
+          answer.assign(text);
+          secure_zero(text.data(), text.size());
+          answer += format_errno(0);
+        } else {
           answer = format_errno(state.error().code ? state.error().code : kErrUnknown);
+        }
       }
       if (!write_all(fd, stop_fd_, answer)) return;
     } else if (op == "set=1") {

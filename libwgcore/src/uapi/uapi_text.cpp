@@ -8,6 +8,7 @@
 #include <limits>
 #include <optional>
 
+#include "common/secure_string.hpp"
 #include "core/crypto/x25519.hpp"
 
 namespace wgcore::uapi {
@@ -92,16 +93,27 @@ Error no_equals(int line) {
   return make_error(kErrProtocol, "line " + std::to_string(line) + ": no '=' in line");
 }
 
-void put(std::string& out, std::string_view key, std::string_view value) {
+// Built in a SecretString: get answers and set requests carry keys, and a growing string would
+// otherwise leave copies of them in the blocks it frees.
+void put(SecretString& out, std::string_view key, std::string_view value) {
   out.append(key);
   out += '=';
   out.append(value);
   out += '\n';
 }
 
-void put_key(std::string& out, std::string_view key, const Key& k) { put(out, key, to_hex(k)); }
+void put_key(SecretString& out, std::string_view key, const Key& k) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char hex[2 * kKeyLen];
+  for (std::size_t i = 0; i < kKeyLen; ++i) {
+    hex[2 * i] = kHex[k[i] >> 4];
+    hex[2 * i + 1] = kHex[k[i] & 15];
+  }
+  put(out, key, std::string_view(hex, sizeof hex));
+  secure_zero(hex, sizeof hex);
+}
 
-void put_num(std::string& out, std::string_view key, std::uint64_t v) {
+void put_num(SecretString& out, std::string_view key, std::uint64_t v) {
   char buf[24];
   auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, v);
   (void)ec;
@@ -211,7 +223,7 @@ Result<DeviceUpdate> parse_set(std::string_view body) {
 }
 
 std::string format_set(const DeviceUpdate& u) {
-  std::string out;
+  SecretString out;
   if (u.private_key) put_key(out, "private_key", *u.private_key);
   if (u.listen_port) put_num(out, "listen_port", *u.listen_port);
   if (u.fwmark) put_num(out, "fwmark", *u.fwmark);
@@ -243,11 +255,11 @@ std::string format_set(const DeviceUpdate& u) {
       }
     }
   }
-  return out;
+  return std::string(out.data(), out.size());
 }
 
 std::string format_get(const DeviceState& s) {
-  std::string out;
+  SecretString out;
   out.reserve(200 + s.peers.size() * 400);
   if (s.private_key && !s.private_key->is_zero()) put_key(out, "private_key", *s.private_key);
   if (s.listen_port) put_num(out, "listen_port", s.listen_port);
@@ -268,7 +280,7 @@ std::string format_get(const DeviceState& s) {
     for (const auto& [reason, n] : p.drops) put_num(out, std::string(kDropKeyPrefix) + reason, n);
     for (const auto& a : p.allowed_ips) put(out, "allowed_ip", a.to_string());
   }
-  return out;
+  return std::string(out.data(), out.size());
 }
 
 Result<DeviceState> parse_get(std::string_view text) {

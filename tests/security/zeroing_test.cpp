@@ -1,0 +1,346 @@
+// Key material is zeroed before its memory is freed. This binary replaces the global operator
+// new/delete and OpenSSL's allocator (CRYPTO_set_mem_functions) with versions that, while armed,
+// search every block being freed for the secrets the test registered: the static private keys,
+// the PSK, every 32-byte draw of the (recorded) random generator — ephemeral keys and the cookie
+// secret, raw and clamped — and the session keys the handshake derived. Two engines handshake,
+// exchange data and rekey; then the peer is removed, the private key replaced and both engines
+// destroyed. No freed block may contain any of them. A self-test proves the hooks see a leak.
+#include <malloc.h>
+#include <openssl/crypto.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <new>
+
+#include "common/secure_string.hpp"
+#include "core/crypto/x25519.hpp"
+#include "core/engine.hpp"
+#include "core/testing/fakes.hpp"
+#include "uapi/uapi_text.hpp"
+
+// ---- the allocator hooks (no allocation inside them) -------------------------------------------
+namespace leakscan {
+
+constexpr int kMaxSecrets = 256;
+constexpr std::size_t kNeedle = 32;
+struct Secret {
+  unsigned char bytes[kNeedle];
+  const char* label;
+  std::atomic<int> hits;
+  std::size_t first_hit_block;
+};
+Secret g_secrets[kMaxSecrets];
+std::atomic<int> g_count{0};
+std::atomic<bool> g_armed{false};
+std::atomic<long> g_blocks_scanned{0};
+
+void add(const unsigned char* bytes, const char* label) {
+  int i = g_count.load();
+  if (i >= kMaxSecrets) std::abort();
+  std::memcpy(g_secrets[i].bytes, bytes, kNeedle);
+  g_secrets[i].label = label;
+  g_secrets[i].hits = 0;
+  g_count.store(i + 1);
+}
+
+void reset() {
+  g_armed = false;
+  for (int i = 0; i < g_count.load(); ++i) OPENSSL_cleanse(g_secrets[i].bytes, kNeedle);
+  g_count = 0;
+  g_blocks_scanned = 0;
+}
+
+void scan(const void* block, std::size_t size) {
+  if (!block || !g_armed.load(std::memory_order_relaxed)) return;
+  g_blocks_scanned.fetch_add(1, std::memory_order_relaxed);
+  const auto* p = static_cast<const unsigned char*>(block);
+  int n = g_count.load();
+  if (size < kNeedle) return;
+  for (int i = 0; i < n; ++i) {
+    if (memmem(p, size, g_secrets[i].bytes, kNeedle)) {
+      if (g_secrets[i].hits.fetch_add(1) == 0) g_secrets[i].first_hit_block = size;
+    }
+  }
+}
+
+int total_hits() {
+  int t = 0;
+  for (int i = 0; i < g_count.load(); ++i) t += g_secrets[i].hits.load();
+  return t;
+}
+
+std::string report() {
+  std::string r;
+  for (int i = 0; i < g_count.load(); ++i)
+    if (g_secrets[i].hits.load())
+      r += std::string(g_secrets[i].label) + " in " + std::to_string(g_secrets[i].hits.load()) +
+           " freed block(s), first of " + std::to_string(g_secrets[i].first_hit_block) + " bytes; ";
+  return r;
+}
+
+void free_block(void* p) {
+  if (!p) return;
+  scan(p, malloc_usable_size(p));
+  std::free(p);
+}
+
+void* ossl_malloc(std::size_t n, const char*, int) { return std::malloc(n); }
+void* ossl_realloc(void* p, std::size_t n, const char*, int) {
+  // realloc may move the block and free the old one behind our back: do it by hand.
+  if (!p) return std::malloc(n);
+  void* q = std::malloc(n ? n : 1);
+  if (!q) return nullptr;
+  std::size_t old = malloc_usable_size(p);
+  std::memcpy(q, p, old < n ? old : n);
+  free_block(p);
+  return q;
+}
+void ossl_free(void* p, const char*, int) { free_block(p); }
+
+// Before any OpenSSL allocation (static initialisation of this binary).
+const bool g_openssl_hooked = CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) == 1;
+
+}  // namespace leakscan
+
+void* operator new(std::size_t n) {
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n ? n : 1); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return std::malloc(n ? n : 1); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  void* p = nullptr;
+  if (posix_memalign(&p, std::max(sizeof(void*), std::size_t(a)), n ? n : 1) != 0) throw std::bad_alloc();
+  return p;
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
+void operator delete(void* p) noexcept { leakscan::free_block(p); }
+void operator delete[](void* p) noexcept { leakscan::free_block(p); }
+void operator delete(void* p, std::size_t) noexcept { leakscan::free_block(p); }
+void operator delete[](void* p, std::size_t) noexcept { leakscan::free_block(p); }
+void operator delete(void* p, std::align_val_t) noexcept { leakscan::free_block(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { leakscan::free_block(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { leakscan::free_block(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { leakscan::free_block(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { leakscan::free_block(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { leakscan::free_block(p); }
+
+namespace wgcore {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Every 32-byte draw is a potential secret (ephemeral keys, the cookie secret): registered raw
+// and clamped (x25519_generate clamps the draw it stores).
+class RecordingRandom : public Random {
+ public:
+  explicit RecordingRandom(std::uint64_t seed) : inner_(seed) {}
+  void fill(std::span<std::uint8_t> out) override {
+    inner_.fill(out);
+    if (out.size() == kKeyLen) {
+      leakscan::add(out.data(), "random 32-byte draw (raw)");
+      Key clamped(std::span<const std::uint8_t, kKeyLen>(out.data(), kKeyLen));
+      crypto::x25519_clamp(clamped);
+      leakscan::add(clamped.data(), "random 32-byte draw (clamped: ephemeral/static key)");
+      ++draws;
+    }
+  }
+  int draws = 0;
+
+ private:
+  fakes::SeededRandom inner_;
+};
+
+class Wire;
+
+class Node : public EngineSink {
+ public:
+  Node(Wire& wire, fakes::ManualClock& clock, std::uint64_t seed, const char* addr)
+      : wire_(wire), rng(seed), engine(std::make_unique<Engine>(clock, rng, *this)),
+        address(*Endpoint::parse(addr)) {}
+  void send_to_peer(Peer& peer, std::span<const std::uint8_t> d) override;
+  void send_to_endpoint(const Endpoint& to, const Endpoint&, std::span<const std::uint8_t> d) override;
+  void deliver(Peer&, std::span<const std::uint8_t>) override { ++delivered; }
+
+  Wire& wire_;
+  RecordingRandom rng;
+  std::unique_ptr<Engine> engine;
+  Endpoint address;
+  int delivered = 0;
+};
+
+class Wire {
+ public:
+  struct Datagram {
+    Endpoint from, to;
+    std::vector<std::uint8_t> bytes;
+  };
+  std::deque<Datagram> in_flight;
+  std::vector<Node*> nodes;
+  void run() {
+    while (!in_flight.empty()) {
+      Datagram g = std::move(in_flight.front());
+      in_flight.pop_front();
+      for (Node* n : nodes)
+        if (n->address == g.to) n->engine->receive(g.bytes, g.from, g.to, false);
+    }
+  }
+};
+
+void Node::send_to_peer(Peer& peer, std::span<const std::uint8_t> d) {
+  wire_.in_flight.push_back({address, *peer.endpoint, {d.begin(), d.end()}});
+}
+void Node::send_to_endpoint(const Endpoint& to, const Endpoint&, std::span<const std::uint8_t> d) {
+  wire_.in_flight.push_back({address, to, {d.begin(), d.end()}});
+}
+
+std::vector<std::uint8_t> ipv4(const char* src, const char* dst) {
+  std::vector<std::uint8_t> p(60);
+  p[0] = 0x45;
+  p[3] = 60;
+  p[8] = 64;
+  p[9] = 17;
+  std::memcpy(&p[12], IpAddr::parse(src)->bytes.data(), 4);
+  std::memcpy(&p[16], IpAddr::parse(dst)->bytes.data(), 4);
+  return p;
+}
+
+Key known_key(std::uint8_t seed) {
+  Key k;
+  for (std::size_t i = 0; i < kKeyLen; ++i) k[i] = std::uint8_t(seed * 31 + i * 7 + 1);
+  crypto::x25519_clamp(k);
+  return k;
+}
+
+class ZeroingTest : public ::testing::Test {
+ protected:
+  void SetUp() override { leakscan::reset(); }
+  void TearDown() override { leakscan::reset(); }
+};
+
+TEST_F(ZeroingTest, HooksSeeAKeyInAFreedBlock) {
+  ASSERT_TRUE(leakscan::g_openssl_hooked) << "OpenSSL allocated before the hooks were installed";
+  Key k = known_key(9);
+  leakscan::add(k.data(), "self-test key");
+  leakscan::g_armed = true;
+  auto* v = new std::vector<std::uint8_t>(k.data(), k.data() + kKeyLen);
+  delete v;
+  EXPECT_EQ(leakscan::total_hits(), 1) << "operator delete hook";
+  void* o = OPENSSL_malloc(100);
+  std::memcpy(static_cast<char*>(o) + 50, k.data(), 32);
+  OPENSSL_free(o);
+  EXPECT_EQ(leakscan::total_hits(), 2) << "OpenSSL free hook";
+}
+
+TEST_F(ZeroingTest, EngineSessionLeavesNoKeyInFreedMemory) {
+  ASSERT_TRUE(leakscan::g_openssl_hooked);
+  fakes::ManualClock clock;
+  Wire wire;
+  std::weak_ptr<Keypair> old_keypair;
+  {
+    Node a(wire, clock, 1, "198.51.100.1:51820"), b(wire, clock, 2, "198.51.100.2:51820");
+    wire.nodes = {&a, &b};
+    const Key priv_a = known_key(1), priv_b = known_key(2), psk = known_key(3), priv_a2 = known_key(4);
+    leakscan::add(priv_a.data(), "static private key a");
+    leakscan::add(priv_b.data(), "static private key b");
+    leakscan::add(psk.data(), "preshared key");
+    leakscan::g_armed = true;  // from here on, every free is searched
+
+    a.engine->set_private_key(priv_a);
+    b.engine->set_private_key(priv_b);
+    Peer* a_b = a.engine->add_peer(b.engine->identity().public_key);
+    Peer* b_a = b.engine->add_peer(a.engine->identity().public_key);
+    a.engine->set_preshared_key(*a_b, psk);
+    b.engine->set_preshared_key(*b_a, psk);
+    a.engine->set_endpoint(*a_b, b.address);
+    b.engine->set_endpoint(*b_a, a.address);
+    a.engine->add_allowed_ip(*a_b, *IpPrefix::parse("203.0.113.2/32"));
+    b.engine->add_allowed_ip(*b_a, *IpPrefix::parse("203.0.113.1/32"));
+
+    for (int round = 0; round < 5; ++round) {
+      for (int i = 0; i < 30; ++i) {
+        a.engine->send_packet(ipv4("203.0.113.1", "203.0.113.2"));
+        wire.run();
+        b.engine->send_packet(ipv4("203.0.113.2", "203.0.113.1"));
+        wire.run();
+      }
+      ASSERT_TRUE(a_b->keypairs.current()) << "no session in round " << round;
+      leakscan::add(a_b->keypairs.current()->sending_key.data(), "session key a->b");
+      leakscan::add(a_b->keypairs.current()->receiving_key.data(), "session key b->a");
+      // A new handshake each round (past REKEY_TIMEOUT, alternating initiators), so keypairs
+      // rotate through next/current/previous and old ones are freed during the run.
+      clock.advance(6s);
+      if (round % 2 == 0)
+        a.engine->initiate_handshake(*a_b);
+      else
+        b.engine->initiate_handshake(*b_a);
+      wire.run();
+      a.engine->run_timers();
+      b.engine->run_timers();
+      wire.run();
+    }
+    EXPECT_GT(a.delivered, 100);
+    EXPECT_GT(b.delivered, 100);
+    EXPECT_GE(a.rng.draws + b.rng.draws, 6) << "ephemeral keys should have been drawn";
+    old_keypair = a_b->keypairs.current();
+
+    // Forget: the peer on a (PSK, handshake, keypairs), then a's identity, then everything.
+    a.engine->remove_peer(a_b);
+    a.engine->set_private_key(priv_a2);
+    EXPECT_TRUE(old_keypair.expired()) << "the removed peer's keypair is still referenced";
+    a.engine.reset();
+    b.engine.reset();
+  }
+  leakscan::g_armed = false;
+  EXPECT_GT(leakscan::g_blocks_scanned.load(), 100);
+  EXPECT_EQ(leakscan::total_hits(), 0) << leakscan::report();
+  std::printf("[ zeroing ] %d secrets registered, %ld freed blocks searched, %d hits\n",
+              leakscan::g_count.load(), leakscan::g_blocks_scanned.load(), leakscan::total_hits());
+}
+
+// The UAPI text layer: a set body carrying a private key and a PSK in hex is parsed, and a get
+// answer formatted from the resulting state; no freed block may keep the hex text (the caller
+// wipes the answer it receives, as the server does).
+TEST_F(ZeroingTest, UapiTextLeavesNoKeyTextInFreedMemory) {
+  const Key priv = known_key(5), psk = known_key(6), pub = known_key(7);
+  std::string priv_hex = to_hex(priv), psk_hex = to_hex(psk);
+  // Needles: the first 32 characters of each hex text.
+  leakscan::add(reinterpret_cast<const unsigned char*>(priv_hex.data()), "private key hex text");
+  leakscan::add(reinterpret_cast<const unsigned char*>(psk_hex.data()), "preshared key hex text");
+  leakscan::add(reinterpret_cast<const unsigned char*>(priv_hex.data() + 32), "private key hex (2nd half)");
+  leakscan::add(priv.data(), "private key");
+  leakscan::add(psk.data(), "preshared key");
+  leakscan::g_armed = true;
+  {
+    SecretString body;
+    body += "private_key=";
+    body += priv_hex;
+    body += "\nlisten_port=51820\npublic_key=" + to_hex(pub) + "\npreshared_key=";
+    body += psk_hex;
+    body += "\nallowed_ip=203.0.113.9/32\n";
+    auto update = uapi::parse_set(body);
+    ASSERT_TRUE(update) << update.error().message;
+    DeviceState state;
+    state.private_key = *update->private_key;
+    state.listen_port = 51820;
+    PeerState peer;
+    peer.public_key = pub;
+    peer.preshared_key = *update->peers.at(0).preshared_key;
+    for (int i = 0; i < 40; ++i) state.peers.push_back(peer);  // a long answer that must grow
+    std::string answer = uapi::format_get(state);
+    EXPECT_NE(answer.find(psk_hex), std::string::npos);
+    secure_zero(answer.data(), answer.size());
+  }
+  leakscan::g_armed = false;
+  EXPECT_EQ(leakscan::total_hits(), 0) << leakscan::report();
+  secure_zero(priv_hex.data(), priv_hex.size());
+  secure_zero(psk_hex.data(), psk_hex.size());
+}
+
+}  // namespace
+}  // namespace wgcore
