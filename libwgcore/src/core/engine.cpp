@@ -96,7 +96,7 @@ Peer* Engine::add_peer(const Key& public_key) {
   Peer* raw = &peers_.try_emplace(id, id, public_key).first->second;
   noise::precompute_static_static(raw->handshake, identity_);
   raw->cookie.init(public_key);
-  by_key_.insert(public_key, raw);
+  by_key_.insert(raw);
   return raw;
 }
 
