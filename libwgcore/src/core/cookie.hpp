@@ -10,6 +10,7 @@
 
 #include "core/environment.hpp"
 #include "core/messages.hpp"
+#include "core/optional_time.hpp"
 #include "wgcore/ip.hpp"
 #include "wgcore/key.hpp"
 
@@ -67,7 +68,7 @@ class CookieMaker {
   Key mac1_key_;
   Key cookie_key_;
   std::array<std::uint8_t, proto::kCookieLen> cookie_{};
-  std::optional<Time> cookie_birth_;
+  OptionalTime cookie_birth_;
   Mac last_mac1_sent_{};
   bool have_sent_mac1_ = false;
 };

@@ -30,4 +30,16 @@ const char* to_string(DropReason r) {
   return "unknown";
 }
 
+DropCounters::Block* DropCounters::install() noexcept {
+  // Allocation failure here ends the process, as it would for any other small allocation.
+  auto* fresh = new Block();
+  Block* expected = nullptr;
+  if (block_.compare_exchange_strong(expected, fresh, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+    return fresh;
+  }
+  delete fresh;
+  return expected;
+}
+
 }  // namespace wgcore

@@ -34,22 +34,41 @@ enum class DropReason : std::uint8_t {
 inline constexpr std::size_t kDropReasons = 21;
 const char* to_string(DropReason r);  // snake_case, stable: used as JSON keys
 
+// Counters for every reason, allocated on the first drop: most peers never drop anything, and
+// 21 counters inline would be a sixth of an idle peer's memory (docs/performance-microbench.md).
+// add() may run on several datapath threads at once; the first ones race to install the block
+// and the losers free theirs.
 class DropCounters {
  public:
+  DropCounters() = default;
+  DropCounters(const DropCounters&) = delete;
+  DropCounters& operator=(const DropCounters&) = delete;
+  ~DropCounters() { delete block_.load(std::memory_order_relaxed); }
+
   void add(DropReason r, std::uint64_t n = 1) noexcept {
-    c_[static_cast<std::size_t>(r)].fetch_add(n, std::memory_order_relaxed);
+    Block* b = block_.load(std::memory_order_acquire);
+    if (b == nullptr) b = install();
+    b->c[static_cast<std::size_t>(r)].fetch_add(n, std::memory_order_relaxed);
   }
   std::uint64_t get(DropReason r) const noexcept {
-    return c_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+    const Block* b = block_.load(std::memory_order_acquire);
+    return b ? b->c[static_cast<std::size_t>(r)].load(std::memory_order_relaxed) : 0;
   }
   std::uint64_t total() const noexcept {
+    const Block* b = block_.load(std::memory_order_acquire);
+    if (b == nullptr) return 0;
     std::uint64_t t = 0;
-    for (const auto& c : c_) t += c.load(std::memory_order_relaxed);
+    for (const auto& c : b->c) t += c.load(std::memory_order_relaxed);
     return t;
   }
 
  private:
-  std::array<std::atomic<std::uint64_t>, kDropReasons> c_{};
+  struct Block {
+    std::array<std::atomic<std::uint64_t>, kDropReasons> c{};
+  };
+  Block* install() noexcept;
+
+  std::atomic<Block*> block_{nullptr};
 };
 
 }  // namespace wgcore

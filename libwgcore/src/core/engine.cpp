@@ -83,21 +83,20 @@ void Engine::set_private_key(const std::optional<Key>& key) {
     checker_ = CookieChecker{};
   }
   for (auto& [id, p] : peers_) {
-    noise::precompute_static_static(p->handshake, identity_);
-    expire_current_keypairs(*p);
+    noise::precompute_static_static(p.handshake, identity_);
+    expire_current_keypairs(p);
   }
 }
 
 Peer* Engine::add_peer(const Key& public_key) {
   if (Peer* p = find_peer(public_key)) return p;
   if (identity_.valid && public_key == identity_.public_key) return nullptr;
-  auto peer = std::make_unique<Peer>(next_peer_id_++, public_key);
-  peer->handshake.remote_static = public_key;
-  noise::precompute_static_static(peer->handshake, identity_);
-  peer->cookie.init(public_key);
-  Peer* raw = peer.get();
-  by_key_.insert(public_key, raw);
-  peers_.emplace(raw->id(), std::move(peer));
+  // The Peer lives in the map node itself (one allocation, not two): node addresses are stable.
+  const std::uint64_t id = next_peer_id_++;
+  Peer* raw = &peers_.try_emplace(id, id, public_key).first->second;
+  noise::precompute_static_static(raw->handshake, identity_);
+  raw->cookie.init(public_key);
+  by_key_.insert(raw);
   return raw;
 }
 
@@ -117,7 +116,7 @@ void Engine::remove_peer(Peer* peer) {
 }
 
 void Engine::clear_peers() {
-  while (!peers_.empty()) remove_peer(peers_.begin()->second.get());
+  while (!peers_.empty()) remove_peer(&peers_.begin()->second);
 }
 
 void Engine::set_preshared_key(Peer& peer, const std::optional<Key>& psk) {
@@ -296,7 +295,7 @@ void Engine::send_to_peer(Peer& peer, std::span<const std::uint8_t> inner) {
     return;
   }
   if (peer.staged.size() >= proto::kMaxStagedPackets) {
-    peer.staged.erase(peer.staged.begin());  // the oldest goes, as in the kernel
+    peer.staged.erase_front(1);  // the oldest goes, as in the kernel
     count_drop(DropReason::kStagedOverflow, &peer);
   }
   peer.staged.emplace_back(inner.begin(), inner.end());
@@ -331,7 +330,7 @@ void Engine::send_staged(Peer& peer) {
     }
     encrypt_and_send(peer, *hold, peer.staged[sent]);
   }
-  peer.staged.erase(peer.staged.begin(), peer.staged.begin() + std::ptrdiff_t(sent));
+  peer.staged.erase_front(sent);
   keep_key_fresh_after_send(peer);
   reschedule(peer);
 }
@@ -579,7 +578,7 @@ void Engine::run_timers() {
     schedule_.erase(schedule_.begin());
     auto it = peers_.find(id);
     if (it == peers_.end()) continue;
-    Peer& peer = *it->second;
+    Peer& peer = it->second;
     peer.scheduled_at.reset();
     process_timers(peer, now);
     reschedule(peer);

@@ -91,7 +91,7 @@ class Engine {
   // Peers in the order they were added.
   template <class F>
   void for_each_peer(F&& f) const {
-    for (const auto& [id, p] : peers_) f(*p);
+    for (const auto& [id, p] : peers_) f(p);
   }
 
   // ---- datapath ----
@@ -150,7 +150,7 @@ class Engine {
   Identity identity_;
   CookieChecker checker_;
   RateLimiter ratelimiter_;
-  std::map<std::uint64_t, std::unique_ptr<Peer>> peers_;
+  std::map<std::uint64_t, Peer> peers_;  // by id, so in the order they were added
   PeerMap<Peer> by_key_;
   Index index_;
   AllowedIps<Peer> allowedips_;

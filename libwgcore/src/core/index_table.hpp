@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -162,31 +163,50 @@ class IndexTable {
   std::vector<std::uint32_t> free_;  // handles of removed entries, reused first
 };
 
-// Public key -> peer. Filled from configuration only, so a plain hash map is enough; lookups
-// happen once per handshake initiation.
+// Public key -> peer. Filled from configuration only, so a plain hash table is enough; lookups
+// happen once per handshake initiation. The key is the peer's own `public_key()`, not a copy: the
+// table holds just the pointer (half the node size of a map from Key, which counts per idle peer;
+// docs/performance-microbench.md). A peer's key must not change while it is in the table.
 template <class Peer>
 class PeerMap {
  public:
-  // False (and no change) if the key is already present.
-  bool insert(const Key& public_key, Peer* peer) {
-    return map_.emplace(public_key, peer).second;
+  // False (and no change) if a peer with the same key is already present.
+  bool insert(Peer* peer) { return set_.insert(peer).second; }
+  bool remove(const Key& public_key) {
+    const auto it = set_.find(public_key);
+    if (it == set_.end()) return false;
+    set_.erase(it);
+    return true;
   }
-  bool remove(const Key& public_key) { return map_.erase(public_key) != 0; }
   Peer* find(const Key& public_key) const noexcept {
-    const auto it = map_.find(public_key);
-    return it == map_.end() ? nullptr : it->second;
+    const auto it = set_.find(public_key);
+    return it == set_.end() ? nullptr : *it;
   }
-  std::size_t size() const noexcept { return map_.size(); }
-  bool empty() const noexcept { return map_.empty(); }
-  void clear() noexcept { map_.clear(); }
+  std::size_t size() const noexcept { return set_.size(); }
+  bool empty() const noexcept { return set_.empty(); }
+  void clear() noexcept { set_.clear(); }
   // Calls f(const Key&, Peer*) for every peer, in no particular order. f must not change the map.
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& [key, peer] : map_) f(key, peer);
+    for (Peer* peer : set_) f(peer->public_key(), peer);
   }
 
  private:
-  std::unordered_map<Key, Peer*, KeyHash> map_;
+  // Transparent, so find() takes a Key without building a Peer.
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(const Key& k) const noexcept { return KeyHash{}(k); }
+    std::size_t operator()(const Peer* p) const noexcept { return KeyHash{}(p->public_key()); }
+  };
+  struct Equal {
+    using is_transparent = void;
+    bool operator()(const Peer* a, const Peer* b) const noexcept {
+      return a->public_key() == b->public_key();
+    }
+    bool operator()(const Key& a, const Peer* b) const noexcept { return a == b->public_key(); }
+    bool operator()(const Peer* a, const Key& b) const noexcept { return a->public_key() == b; }
+  };
+  std::unordered_set<Peer*, Hash, Equal> set_;
 };
 
 }  // namespace wgcore

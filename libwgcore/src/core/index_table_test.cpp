@@ -17,6 +17,8 @@ namespace {
 
 struct Peer {
   int id;
+  Key key{};  // PeerMap keys a peer by its own public_key()
+  const Key& public_key() const { return key; }
 };
 struct Handshake {
   int id;
@@ -412,12 +414,13 @@ Key key_of(std::uint32_t n) {
 
 TEST(PeerMap, InsertFindRemove) {
   PeerMap<Peer> m;
-  Peer a{1}, b{2};
+  Peer a{1, key_of(1)}, b{2, key_of(1)};
   EXPECT_EQ(m.find(key_of(1)), nullptr);
-  EXPECT_TRUE(m.insert(key_of(1), &a));
-  EXPECT_FALSE(m.insert(key_of(1), &b));  // duplicate key keeps the first peer
+  EXPECT_TRUE(m.insert(&a));
+  EXPECT_FALSE(m.insert(&b));  // duplicate key keeps the first peer
   EXPECT_EQ(m.find(key_of(1)), &a);
-  EXPECT_TRUE(m.insert(key_of(2), &b));
+  b.key = key_of(2);
+  EXPECT_TRUE(m.insert(&b));
   EXPECT_EQ(m.find(key_of(2)), &b);
   EXPECT_EQ(m.size(), 2u);
   // Keys differing only in the last byte are distinct.
@@ -438,7 +441,8 @@ TEST(PeerMap, ManyPeersAndForEach) {
   std::vector<Peer> peers(kN);
   for (std::uint32_t i = 0; i < kN; ++i) {
     peers[i].id = int(i);
-    ASSERT_TRUE(m.insert(key_of(i), &peers[i]));
+    peers[i].key = key_of(i);
+    ASSERT_TRUE(m.insert(&peers[i]));
   }
   for (std::uint32_t i = 0; i < kN; i += 3) ASSERT_TRUE(m.remove(key_of(i)));
   std::vector<int> visits(kN, 0);

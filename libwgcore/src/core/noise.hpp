@@ -11,6 +11,7 @@
 #include "core/crypto/tai64n.hpp"
 #include "core/environment.hpp"
 #include "core/messages.hpp"
+#include "core/optional_time.hpp"
 #include "wgcore/key.hpp"
 
 namespace wgcore {
@@ -49,7 +50,7 @@ struct Handshake {
   crypto::Tai64n latest_timestamp{};
   std::uint32_t local_index = 0;
   std::uint32_t remote_index = 0;
-  std::optional<Time> last_initiation_consumption;
+  OptionalTime last_initiation_consumption;
 
   // Forgets the session in progress (not the peer's keys or the timestamp high-water mark).
   void clear() noexcept;

@@ -48,21 +48,21 @@ void PeerTimers::session_derived(Time now) {
 }
 
 void PeerTimers::stop_all() {
-  for (auto& d : deadline_) d.reset();
+  deadline_.fill(kUnarmed);
   need_another_keepalive = false;
 }
 
 std::optional<Time> PeerTimers::next_deadline() const {
   std::optional<Time> best;
-  for (const auto& d : deadline_)
-    if (d && (!best || *d < *best)) best = d;
+  for (const Time d : deadline_)
+    if (d != kUnarmed && (!best || d < *best)) best = d;
   return best;
 }
 
 bool PeerTimers::take_if_due(TimerKind k, Time now) {
   auto& d = deadline_[idx(k)];
-  if (!d || *d > now) return false;
-  d.reset();
+  if (d == kUnarmed || d > now) return false;
+  d = kUnarmed;
   return true;
 }
 

@@ -58,13 +58,16 @@ class PeerTimers {
   void stop_all();
 
   // ---- expiry ----
-  bool pending(TimerKind k) const { return deadline_[idx(k)].has_value(); }
-  std::optional<Time> deadline(TimerKind k) const { return deadline_[idx(k)]; }
+  bool pending(TimerKind k) const { return deadline_[idx(k)] != kUnarmed; }
+  std::optional<Time> deadline(TimerKind k) const {
+    const Time d = deadline_[idx(k)];
+    return d == kUnarmed ? std::nullopt : std::optional<Time>(d);
+  }
   std::optional<Time> next_deadline() const;
   // Disarms and returns true when k is due at `now`.
   bool take_if_due(TimerKind k, Time now);
   void arm(TimerKind k, Time at) { deadline_[idx(k)] = at; }
-  void disarm(TimerKind k) { deadline_[idx(k)].reset(); }
+  void disarm(TimerKind k) { deadline_[idx(k)] = kUnarmed; }
 
   // ---- state the handlers use ----
   int handshake_attempts = 0;
@@ -72,7 +75,15 @@ class PeerTimers {
 
  private:
   static std::size_t idx(TimerKind k) { return static_cast<std::size_t>(k); }
-  std::array<std::optional<Time>, kTimerKinds> deadline_{};
+  // Time::min() marks an unarmed timer: half the size of std::optional<Time>, which matters per
+  // idle peer (docs/performance-microbench.md). No deadline is ever that far in the past.
+  static constexpr Time kUnarmed = Time::min();
+  static constexpr std::array<Time, kTimerKinds> all_unarmed() {
+    std::array<Time, kTimerKinds> a{};
+    a.fill(kUnarmed);
+    return a;
+  }
+  std::array<Time, kTimerKinds> deadline_ = all_unarmed();
 };
 
 }  // namespace wgcore

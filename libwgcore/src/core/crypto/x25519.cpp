@@ -1,9 +1,19 @@
-// X25519 (RFC 7748) through OpenSSL's raw-key EVP_PKEY interface, with WireGuard's clamping
-// and its rejection of all-zero shared secrets (low-order peer points).
+// X25519 (RFC 7748) through OpenSSL's EVP_PKEY interface, with WireGuard's clamping and its
+// rejection of all-zero shared secrets (low-order peer points).
+//
+// Cost (bench/handshake_bench, docs/performance-microbench.md): importing a raw private key
+// with EVP_PKEY_new_raw_private_key also derives its public key, one more scalar
+// multiplication that a Diffie-Hellman never uses. x25519() therefore imports the private key
+// through EVP_PKEY_fromdata together with a public half, which OpenSSL then stores instead of
+// computing; the derivation reads only the private half of our key and the public half of the
+// peer's. The import contexts are per thread and reused, so a call allocates only the two
+// short-lived keys. Private key copies inside OpenSSL are cleansed by EVP_PKEY_free.
 #include "core/crypto/x25519.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/params.h>
 
 #include "core/environment.hpp"
 
@@ -26,8 +36,32 @@ struct Owned {
   Owned& operator=(const Owned&) = delete;
 };
 
-EVP_PKEY* private_key(const Key& priv) noexcept {
-  return EVP_PKEY_new_raw_private_key_ex(nullptr, "X25519", nullptr, priv.data(), priv.size());
+// One X25519 key-management context per thread for EVP_PKEY_fromdata, created on first use.
+struct ThreadImport {
+  EVP_PKEY_CTX* ctx = EVP_PKEY_CTX_new_from_name(nullptr, "X25519", nullptr);
+  ThreadImport() = default;
+  ThreadImport(const ThreadImport&) = delete;
+  ThreadImport& operator=(const ThreadImport&) = delete;
+  ~ThreadImport() { EVP_PKEY_CTX_free(ctx); }
+};
+
+// A key holding `priv` for derivation only: `stand_in_pub` is stored as its public half
+// without being checked, which spares the base-point multiplication. Never export it.
+EVP_PKEY* private_key_for_derive(const Key& priv, const Key& stand_in_pub) noexcept {
+  thread_local ThreadImport import;
+  if (import.ctx == nullptr || EVP_PKEY_fromdata_init(import.ctx) != 1) return nullptr;
+  // OSSL_PARAM wants non-const pointers; OpenSSL only copies out of them.
+  OSSL_PARAM params[] = {
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PRIV_KEY,
+                                        const_cast<std::uint8_t*>(priv.data()), priv.size()),
+      OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+                                        const_cast<std::uint8_t*>(stand_in_pub.data()),
+                                        stand_in_pub.size()),
+      OSSL_PARAM_construct_end(),
+  };
+  EVP_PKEY* key = nullptr;
+  if (EVP_PKEY_fromdata(import.ctx, &key, EVP_PKEY_KEYPAIR, params) != 1) return nullptr;
+  return key;
 }
 
 }  // namespace
@@ -45,10 +79,16 @@ Key x25519_generate(Random& rng) {
 }
 
 bool x25519_public(Key& pub, const Key& priv) noexcept {
-  Owned<EVP_PKEY, PkeyDeleter> key(private_key(priv));
-  if (key.p == nullptr) return false;
-  std::size_t len = pub.size();
-  if (EVP_PKEY_get_raw_public_key(key.p, pub.data(), &len) != 1 || len != pub.size()) {
+  // X25519(priv, 9) through the same derivation as a Diffie-Hellman: OpenSSL 3.0's own
+  // public-from-private path (a fixed-base multiplication in portable 32-bit code) costs more
+  // than its Montgomery ladder in x86-64 assembly. OpenSSL clamps the scalar, so the product
+  // with the base point is never all zero and x25519()'s low-order check cannot trip here.
+  static const Key kBasePoint = [] {
+    Key k;
+    k[0] = 9;
+    return k;
+  }();
+  if (!x25519(pub, priv, kBasePoint)) {
     pub.clear();
     return false;
   }
@@ -57,7 +97,7 @@ bool x25519_public(Key& pub, const Key& priv) noexcept {
 
 bool x25519(Key& shared, const Key& priv, const Key& pub) noexcept {
   shared.clear();
-  Owned<EVP_PKEY, PkeyDeleter> mine(private_key(priv));
+  Owned<EVP_PKEY, PkeyDeleter> mine(private_key_for_derive(priv, pub));
   Owned<EVP_PKEY, PkeyDeleter> theirs(
       EVP_PKEY_new_raw_public_key_ex(nullptr, "X25519", nullptr, pub.data(), pub.size()));
   if (mine.p == nullptr || theirs.p == nullptr) return false;
