@@ -603,6 +603,17 @@ bool verify_wireguard(WireGuardNetdev& w, Diagnostics& d, const KeyFileReader& r
                         "[WireGuardPeer] section from line " + std::to_string(p.line) + ".");
       continue;
     }
+    // One peer per public key: a second section for the same key would make the device
+    // configuration depend on merge rules (and a reload diff ambiguous), so it is refused.
+    auto same = std::find_if(kept.begin(), kept.end(),
+                             [&](const PeerConfig& q) { return *q.public_key == *p.public_key; });
+    if (same != kept.end()) {
+      d.netdev(Level::kWarning, w.name,
+               p.file + ": WireGuardPeer section with the same PublicKey= as the section from line " +
+                   std::to_string(same->line) + ". Ignoring [WireGuardPeer] section from line " +
+                   std::to_string(p.line) + ".");
+      continue;
+    }
     if (!p.preshared_key_file.empty()) {
       auto k = reader(p.preshared_key_file);
       if (!k) {

@@ -172,6 +172,23 @@ TEST(Netdev, PeerWithoutPublicKeyIsDroppedOthersKept) {
                         "PublicKey= configured. Ignoring [WireGuardPeer] section from line 6.\n");
 }
 
+// Found by fuzz_netdev: two sections for one key made a reload of an unchanged file non-empty.
+TEST(Netdev, SecondSectionForTheSamePublicKeyIsIgnored) {
+  Diagnostics d;
+  auto p = parse(std::string("[NetDev]\nName=wg0\nKind=wireguard\n[WireGuard]\nPrivateKey=") + kPriv +
+                     "\n[WireGuardPeer]\nPublicKey=" + kPub1 + "\nAllowedIPs=10.1.0.0/16\n" +
+                     "[WireGuardPeer]\nPublicKey=" + kPub1 + "\nAllowedIPs=10.2.0.0/16\n",
+                 d);
+  ASSERT_TRUE(p && p->wireguard);
+  Diagnostics v;
+  ASSERT_TRUE(verify_wireguard(*p->wireguard, v, read_key_file));
+  ASSERT_EQ(p->wireguard->peers.size(), 1u);
+  EXPECT_EQ(p->wireguard->peers[0].allowed_ips[0].to_string(), "10.1.0.0/16");
+  EXPECT_EQ(v.joined(), "wg0: /etc/systemd/network/10-wg0.netdev: WireGuardPeer section with the same "
+                        "PublicKey= as the section from line 6. Ignoring [WireGuardPeer] section from "
+                        "line 9.\n");
+}
+
 TEST(Netdev, PrivateKeyFileWinsAndItsFailureDropsTheNetdev) {
   Diagnostics d;
   auto p = parse(std::string("[NetDev]\nName=wg0\nKind=wireguard\n[WireGuard]\nPrivateKey=") + kPriv +
