@@ -118,27 +118,21 @@ struct SourceFacts {
 SourceFacts scan_source(std::string_view text) {
   SourceFacts f;
   bool in_peer = false;
-  int n = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t nl = text.find('\n', pos);
-    std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-    pos = nl == std::string_view::npos ? text.size() : nl + 1;
-    ++n;
+  wgcore::text::for_each_line(text, [&](std::string_view line, int n) {
     std::string_view stripped = line.substr(0, line.find('#'));
     auto eq = stripped.find('=');
     std::string_view key = trim(stripped.substr(0, eq));
     if (!key.empty() && key.front() == '[') {
       in_peer = iequals(strip_spaces(stripped), "[Peer]");
       if (in_peer) f.public_key_line.push_back(0);
-      continue;
+      return true;
     }
-    if (eq == std::string_view::npos) continue;
+    if (eq == std::string_view::npos) return true;
     std::string_view value = stripped.substr(eq + 1);
     std::string wkey = strip_spaces(key);
     if (in_peer) {
       if (iequals(wkey, "PublicKey") && !f.public_key_line.empty()) f.public_key_line.back() = n;
-      continue;
+      return true;
     }
     if (iequals(key, "PreUp") || iequals(key, "PostUp") || iequals(key, "PreDown") ||
         iequals(key, "PostDown")) {
@@ -148,7 +142,8 @@ SourceFacts scan_source(std::string_view text) {
     } else if (iequals(wkey, "FwMark")) {
       f.fwmark = strip_spaces(value);
     }
-  }
+    return true;
+  });
   return f;
 }
 

@@ -91,15 +91,12 @@ class Parser {
   explicit Parser(std::string_view file) : file_(file) {}
 
   Result<WgQuickConfig> run(std::string_view text) {
-    int n = 0;
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-      std::size_t nl = text.find('\n', pos);
-      std::string_view line = text.substr(pos, nl == std::string_view::npos ? text.npos : nl - pos);
-      pos = nl == std::string_view::npos ? text.size() : nl + 1;
-      ++n;
-      if (auto st = parse_line(line, n); !st) return st.error();
-    }
+    Status failed;
+    wgcore::text::for_each_line(text, [&](std::string_view line, int n) {
+      failed = parse_line(line, n);
+      return failed.ok();
+    });
+    if (!failed) return failed.error();
     if (auto st = finish_peer(); !st) return st.error();
     return std::move(cfg_);
   }
