@@ -50,22 +50,38 @@ Result<std::unique_ptr<NetworkdBus>> NetworkdBus::open() {
 
 NetworkdBus::~NetworkdBus() { sd_bus_flush_close_unref(bus_); }
 
-Result<int> NetworkdBus::link_index(const std::string& ifname) {
+namespace {
+
+struct LinkObject {
+  int ifindex = 0;
+  std::string path;  // the link's D-Bus object, for its properties
+};
+
+// Manager.GetLinkByName: the one call both the index and the state start from.
+Result<LinkObject> get_link_by_name(sd_bus* bus, const std::string& ifname) {
   sd_bus_error err = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
-  int r = call(bus_, kPath, kManager, "GetLinkByName", &err, &reply, "s",
-                             ifname.c_str());
+  int r = call(bus, kPath, kManager, "GetLinkByName", &err, &reply, "s", ifname.c_str());
   if (r < 0) {
     Error e = bus_error(r, err, "GetLinkByName(" + ifname + ")");
     sd_bus_error_free(&err);
     return e;
   }
-  int ifindex = 0;
-  const char* path = nullptr;
-  r = sd_bus_message_read(reply, "io", &ifindex, &path);
+  LinkObject link;
+  const char* p = nullptr;
+  r = sd_bus_message_read(reply, "io", &link.ifindex, &p);
+  link.path = p ? p : "";
   sd_bus_message_unref(reply);
   if (r < 0) return make_error(-r, "GetLinkByName: bad reply");
-  return ifindex;
+  return link;
+}
+
+}  // namespace
+
+Result<int> NetworkdBus::link_index(const std::string& ifname) {
+  auto link = get_link_by_name(bus_, ifname);
+  if (!link) return link.error();
+  return link->ifindex;
 }
 
 Status NetworkdBus::reconfigure(const std::string& ifname) {
@@ -82,21 +98,11 @@ Status NetworkdBus::reconfigure(const std::string& ifname) {
 }
 
 Result<LinkState> NetworkdBus::link_state(const std::string& ifname) {
-  sd_bus_error err = SD_BUS_ERROR_NULL;
-  sd_bus_message* reply = nullptr;
-  int r = call(bus_, kPath, kManager, "GetLinkByName", &err, &reply, "s",
-                             ifname.c_str());
-  if (r < 0) {
-    Error e = bus_error(r, err, "GetLinkByName(" + ifname + ")");
-    sd_bus_error_free(&err);
-    return e;
-  }
+  auto link = get_link_by_name(bus_, ifname);
+  if (!link) return link.error();
   LinkState st;
-  const char* p = nullptr;
-  r = sd_bus_message_read(reply, "io", &st.ifindex, &p);
-  std::string path = p ? p : "";
-  sd_bus_message_unref(reply);
-  if (r < 0) return make_error(-r, "GetLinkByName: bad reply");
+  st.ifindex = link->ifindex;
+  const std::string& path = link->path;
   auto prop = [&](const char* name, std::string& out) -> Status {
     char* v = nullptr;
     sd_bus_error e2 = SD_BUS_ERROR_NULL;
