@@ -24,6 +24,9 @@ constexpr std::size_t kHandshakeBudget = 64;
 constexpr auto kHousekeepingPeriod = std::chrono::seconds(1);
 // Room for jumbo-frame MTUs; offloads (64 KiB super-packets) come with the performance work.
 constexpr std::size_t kPayloadCapacity = 9216;
+// UDP GRO receive buffers: each holds up to 64 KiB of coalesced datagrams (about 44 full-size
+// WireGuard packets), so one recvmmsg of them moves more than a thousand datagrams.
+constexpr std::size_t kGroBuffers = 32;
 
 Endpoint local_endpoint(const io::LocalAddr& l, std::uint16_t port) {
   return l.set ? Endpoint::make(l.ip, port) : Endpoint();
@@ -52,7 +55,11 @@ Status Device::start() {
   auto loop = io::EventLoop::create();
   if (!loop) return loop.error();
   loop_ = std::move(*loop);
+  if (opts_.offloads) gro_pool_ = std::make_unique<io::PacketPool>(kGroBuffers, io::kGroBufferBytes);
+  udp_.set_offloads(opts_.offloads);
   if (auto st = udp_.bind(0, 0); !st) return st;
+  log::verbose("offloads: UDP GSO %s, UDP GRO %s", udp_.gso() ? "on" : "off",
+               udp_.gro() ? "on" : "off");
   config_.name = tun_.name();
 
   if (auto st = loop_->add(tun_.fd(), EPOLLIN, [this](std::uint32_t) { on_tun_readable(); }); !st)
@@ -159,30 +166,55 @@ bool Device::under_load() {
   return last_under_load_ && now - *last_under_load_ < std::chrono::seconds(1);
 }
 
+void Device::on_datagram(io::Packet* p, std::span<std::uint8_t> datagram, bool own_buffer) {
+  auto type = proto::classify(datagram.data(), datagram.size());
+  bool handshake = type == proto::MessageType::kHandshakeInitiation ||
+                   type == proto::MessageType::kHandshakeResponse;
+  if (!handshake) {
+    engine_.receive(datagram, p->remote, local_endpoint(p->local, udp_.local_port()), false);
+    return;
+  }
+  if (handshakes_.size() >= proto::kMaxQueuedIncomingHandshakes) {
+    engine_.count_drop(DropReason::kRateLimited);
+    return;
+  }
+  // Queued for later: a datagram sharing a GRO buffer gets a buffer of its own.
+  io::Packet* q = own_buffer ? p : take_packet();
+  if (!q || datagram.size() > q->room()) {
+    if (q && q != p) pool_.put(q);
+    engine_.count_drop(DropReason::kRateLimited);
+    return;
+  }
+  if (q != p) {
+    std::memcpy(q->data(), datagram.data(), datagram.size());
+    q->set_len(datagram.size());
+    q->remote = p->remote;
+    q->local = p->local;
+  }
+  handshakes_.push_back(q);
+}
+
 void Device::on_udp_readable(int family) {
   io::PacketBatch batch;
+  io::PacketPool& pool = udp_.gro() && gro_pool_ ? *gro_pool_ : pool_;
+  const bool own = &pool == &pool_;
   for (int round = 0; round < 8; ++round) {
-    batch.resize(pool_.get(batch.slots()));
+    batch.resize(pool.get(batch.slots()));
     if (batch.empty()) break;
     auto r = udp_.recv_batch(family, batch.span());
     for (std::size_t i = 0; i < r.count; ++i) {
       io::Packet* p = batch[i];
-      auto type = proto::classify(p->data(), p->len());
-      bool handshake = type == proto::MessageType::kHandshakeInitiation ||
-                       type == proto::MessageType::kHandshakeResponse;
-      if (handshake) {
-        if (handshakes_.size() < proto::kMaxQueuedIncomingHandshakes) {
-          handshakes_.push_back(p);
-          batch[i] = nullptr;
-        } else {
-          engine_.count_drop(DropReason::kRateLimited);
-        }
+      std::size_t seg = p->gso_size ? p->gso_size : p->len();
+      if (seg == p->len()) {
+        on_datagram(p, p->bytes(), own);
+        if (own && !handshakes_.empty() && handshakes_.back() == p) batch[i] = nullptr;
         continue;
       }
-      engine_.receive(p->bytes(), p->remote, local_endpoint(p->local, udp_.local_port()), false);
+      for (std::size_t off = 0; off < p->len(); off += seg)
+        on_datagram(p, p->bytes().subspan(off, std::min(seg, p->len() - off)), false);
     }
     for (io::Packet*& p : batch)
-      if (p) pool_.put(p);
+      if (p) pool.put(p);
     batch.clear();
     flush_tun();
     flush_udp();
@@ -350,6 +382,7 @@ Status Device::rebind(std::uint16_t port, std::uint32_t fwmark) {
   // Bind the new sockets while the old ones are still open (the port differs, or is random), so
   // a port in use leaves the device exactly as it was.
   io::UdpSockets fresh;
+  fresh.set_offloads(opts_.offloads);
   if (auto st = fresh.bind(port, fwmark); !st) return st;
   watch_udp(false);
   udp_ = std::move(fresh);

@@ -12,6 +12,7 @@
 
 #include "core/engine.hpp"
 #include "linux/event_loop.hpp"
+#include "linux/offload.hpp"
 #include "linux/packet.hpp"
 #include "linux/tun.hpp"
 #include "linux/udp.hpp"
@@ -23,6 +24,8 @@ struct DeviceOptions {
   std::string name;      // TUN interface name (at most 15 bytes)
   int mtu = 1420;        // wireguard-go's default; wg-quick sets its own
   std::size_t pool_packets = 1024;
+  // Kernel offloads (UDP GSO/GRO); the default follows WGCORE_OFFLOADS (on unless "0").
+  bool offloads = io::offloads_enabled_by_env();
 };
 
 class Device final : public Control, private EngineSink {
@@ -53,6 +56,8 @@ class Device final : public Control, private EngineSink {
   // ---- loop-thread work ----
   void on_tun_readable();
   void on_udp_readable(int family);
+  // One received datagram (a whole buffer, or one segment of a UDP GRO buffer).
+  void on_datagram(io::Packet* p, std::span<std::uint8_t> datagram, bool own_buffer);
   void process_handshakes();
   void on_timer();
   void finish_turn();  // flush queued I/O, re-arm the engine's timer
@@ -81,6 +86,8 @@ class Device final : public Control, private EngineSink {
   io::EventLoop::TimerId engine_timer_ = 0;
   io::EventLoop::TimerId housekeeping_timer_ = 0;
   io::PacketPool pool_;
+  // Receive buffers of io::kGroBufferBytes for UDP GRO; null when offloads are off.
+  std::unique_ptr<io::PacketPool> gro_pool_;
   Engine engine_;
   DeviceState config_;  // what was configured (allowed-IP order, keepalive, psk)
   io::PacketBatch out_udp_;

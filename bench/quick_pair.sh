@@ -1,0 +1,28 @@
+#!/bin/bash
+# quick_pair.sh: a fast A/B throughput check for datapath work (issue 9). One pair of the given
+# implementation in fresh namespaces (tests/lib/wg_pair.sh), one iperf3 TCP run of SECONDS a->b
+# with pings every 10 ms alongside; prints "IMPL Gbit/s ping_avg_ms ping_loss%". With PROFILE=1
+# records `perf record -g` of side a's daemon (the sender) into $PROFILE_OUT (default
+# /tmp/quick_pair.perf). Extra environment (e.g. WGCORE_OFFLOADS=0) reaches the daemons.
+# Use: sudo bench/quick_pair.sh wgcored|wireguard-go [SECONDS]
+set -euo pipefail
+impl="$1" secs="${2:-5}"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tests/lib/wg_pair.sh
+source "${here}/../tests/lib/wg_pair.sh"
+WGC_LOG_LEVEL=error
+pair_setup "$impl" "$impl" 4
+pair_configure both
+wait_for 10 ns_exec "$NS_A" ping -c1 -W1 "$TUN_B4" || fail "no ping through the tunnel"
+ns_spawn "$NS_A" pinger sh -c "ping -i 0.01 -c $((secs * 100 - 50)) -q $TUN_B4 >${WGC_TEST_DIR}/ping.txt 2>&1"
+ping_pid=$WGC_LAST_PID
+if [[ "${PROFILE:-0}" == 1 ]]; then
+  perf record -g -o "${PROFILE_OUT:-/tmp/quick_pair.perf}" -p "$PID_A" -- sleep "$((secs - 1))" >/dev/null 2>&1 &
+  perf_pid=$!
+fi
+bps="$(iperf_tcp "$NS_A" "$NS_B" "$TUN_B4" "$secs")"
+[[ -n "${perf_pid:-}" ]] && wait "$perf_pid"
+wait_for 10 sh -c "grep -q rtt ${WGC_TEST_DIR}/ping.txt || grep -q loss ${WGC_TEST_DIR}/ping.txt" || true
+avg="$(sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p' "${WGC_TEST_DIR}/ping.txt")"
+loss="$(sed -n 's|.* \([0-9.]*\)% packet loss.*|\1|p' "${WGC_TEST_DIR}/ping.txt")"
+printf '%s %.3f Gbit/s ping_avg %s ms loss %s%%\n' "$impl" "$(echo "$bps / 1000000000" | bc -l)" "${avg:-?}" "${loss:-?}"
