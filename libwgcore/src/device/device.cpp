@@ -27,6 +27,9 @@ constexpr std::size_t kPayloadCapacity = 9216;
 // UDP GRO receive buffers: each holds up to 64 KiB of coalesced datagrams (about 44 full-size
 // WireGuard packets), so one recvmmsg of them moves more than a thousand datagrams.
 constexpr std::size_t kGroBuffers = 32;
+// TUN read buffers with TSO: a 64 KiB super-packet plus its virtio-net header each.
+constexpr std::size_t kTsoBuffers = 16;
+constexpr std::size_t kTsoBufferBytes = 65536 + 64;
 
 Endpoint local_endpoint(const io::LocalAddr& l, std::uint16_t port) {
   return l.set ? Endpoint::make(l.ip, port) : Endpoint();
@@ -47,9 +50,15 @@ Result<std::unique_ptr<Device>> Device::create(const DeviceOptions& opts) {
 }
 
 Status Device::start() {
-  auto tun = io::TunDevice::create(opts_.name);
+  io::TunOptions tun_opts;
+  tun_opts.offloads = opts_.offloads;
+  auto tun = io::TunDevice::create(opts_.name, tun_opts);
   if (!tun) return tun.error();
   tun_ = std::move(*tun);
+  if (tun_.vnet_hdr()) {
+    tun_pool_ = std::make_unique<io::PacketPool>(kTsoBuffers, kTsoBufferBytes);
+    tso_scratch_.resize(kTsoBufferBytes);
+  }
   if (auto st = tun_.set_mtu(opts_.mtu); !st) return st;
   engine_.set_mtu(std::size_t(opts_.mtu));
   auto loop = io::EventLoop::create();
@@ -58,8 +67,8 @@ Status Device::start() {
   if (opts_.offloads) gro_pool_ = std::make_unique<io::PacketPool>(kGroBuffers, io::kGroBufferBytes);
   udp_.set_offloads(opts_.offloads);
   if (auto st = udp_.bind(0, 0); !st) return st;
-  log::verbose("offloads: UDP GSO %s, UDP GRO %s", udp_.gso() ? "on" : "off",
-               udp_.gro() ? "on" : "off");
+  log::verbose("offloads: UDP GSO %s, UDP GRO %s, TUN TSO/checksum %s", udp_.gso() ? "on" : "off",
+               udp_.gro() ? "on" : "off", tun_.vnet_hdr() ? "on" : "off");
   config_.name = tun_.name();
 
   if (auto st = loop_->add(tun_.fd(), EPOLLIN, [this](std::uint32_t) { on_tun_readable(); }); !st)
@@ -138,12 +147,29 @@ io::Packet* Device::take_packet() { return pool_.get(); }
 
 void Device::on_tun_readable() {
   io::PacketBatch batch;
+  io::PacketPool& pool = tun_pool_ ? *tun_pool_ : pool_;
   for (int round = 0; round < 8; ++round) {
-    batch.resize(pool_.get(batch.slots()));
+    batch.resize(pool.get(batch.slots()));
     if (batch.empty()) break;
     auto r = tun_.read_batch(batch.span());
-    for (std::size_t i = 0; i < r.count; ++i) engine_.send_packet(batch[i]->bytes());
-    pool_.put(batch.span());
+    for (std::size_t i = 0; i < r.count; ++i) {
+      io::Packet* p = batch[i];
+      const io::VnetHdr& h = p->vnet;
+      if (h.gso_type != io::VnetHdr::kGsoNone) {
+        // A TSO super-packet: segment it ourselves, each segment a datagram of its own.
+        int n = io::tso_segment(p->bytes(), h, tso_scratch_, [](void* self, std::span<const std::uint8_t> seg) {
+          static_cast<Device*>(self)->engine_.send_packet(seg);
+        }, this);
+        if (n < 0) engine_.count_drop(DropReason::kInvalidInnerPacket);
+        continue;
+      }
+      if ((h.flags & io::VnetHdr::kNeedsCsum) && !io::finish_checksum(p->bytes(), h)) {
+        engine_.count_drop(DropReason::kInvalidInnerPacket);
+        continue;
+      }
+      engine_.send_packet(p->bytes());
+    }
+    pool.put(batch.span());
     batch.clear();
     if (r.error && r.error != EAGAIN && r.error != EINTR) {
       // EBADFD/EIO: the interface was deleted under us (`ip link del`, wg-quick down).

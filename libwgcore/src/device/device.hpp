@@ -24,7 +24,7 @@ struct DeviceOptions {
   std::string name;      // TUN interface name (at most 15 bytes)
   int mtu = 1420;        // wireguard-go's default; wg-quick sets its own
   std::size_t pool_packets = 1024;
-  // Kernel offloads (UDP GSO/GRO); the default follows WGCORE_OFFLOADS (on unless "0").
+  // Kernel offloads (UDP GSO/GRO, TUN TSO and checksum offload); the default follows WGCORE_OFFLOADS (on unless "0").
   bool offloads = io::offloads_enabled_by_env();
 };
 
@@ -88,6 +88,10 @@ class Device final : public Control, private EngineSink {
   io::PacketPool pool_;
   // Receive buffers of io::kGroBufferBytes for UDP GRO; null when offloads are off.
   std::unique_ptr<io::PacketPool> gro_pool_;
+  // TUN read buffers for 64 KiB TSO super-packets, and the segment being built; only with the
+  // TUN's virtio-net header.
+  std::unique_ptr<io::PacketPool> tun_pool_;
+  std::vector<std::uint8_t> tso_scratch_;
   Engine engine_;
   DeviceState config_;  // what was configured (allowed-IP order, keepalive, psk)
   io::PacketBatch out_udp_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/messages.hpp"
+#include "linux/vnet.hpp"
 #include "wgcore/ip.hpp"
 
 namespace wgcore::io {
@@ -103,6 +104,7 @@ class Packet {
     state = 0;
     error = 0;
     gso_size = 0;
+    vnet = VnetHdr{};
     source_cleared = false;
   }
 
@@ -115,6 +117,8 @@ class Packet {
   // Receive with UDP GRO: the buffer holds several datagrams of this size back to back (the
   // last may be shorter); 0 when it holds exactly one.
   std::uint16_t gso_size = 0;
+  // TUN read with offloads: the virtio-net header that came with the packet (TSO, checksum).
+  VnetHdr vnet;
   bool source_cleared = false;  // send found the sticky source unusable and sent without it
 
  private:
