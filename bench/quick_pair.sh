@@ -3,7 +3,7 @@
 # implementation in fresh namespaces (tests/lib/wg_pair.sh), one iperf3 TCP run of SECONDS a->b
 # with pings every 10 ms alongside; prints throughput, ping average and loss, and each daemon's
 # CPU seconds (utime+stime) per GB received, which shared-machine load disturbs much less. With PROFILE=1
-# records `perf record -g` of side a's daemon (the sender) into $PROFILE_OUT (default
+# records `perf record -g` of side a's daemon (the sender; PROFILE_SIDE=b: the receiver) into $PROFILE_OUT (default
 # /tmp/quick_pair.perf). Extra environment (e.g. WGCORE_OFFLOADS=0) reaches the daemons.
 # Use: sudo bench/quick_pair.sh wgcored|wireguard-go [SECONDS]
 set -euo pipefail
@@ -14,11 +14,17 @@ source "${here}/../tests/lib/wg_pair.sh"
 WGC_LOG_LEVEL=error
 pair_setup "$impl" "$impl" 4
 pair_configure both
+# Experiment knob: TXQLEN=N sets both tunnel interfaces' transmit queue length (packets, or
+# super-packets with TSO) to see how much of the RTT under load that queue holds.
+if [[ -n "${TXQLEN:-}" ]]; then
+  ip -n "$NS_A" link set "$IF_A" txqueuelen "$TXQLEN"
+  ip -n "$NS_B" link set "$IF_B" txqueuelen "$TXQLEN"
+fi
 wait_for 10 ns_exec "$NS_A" ping -c1 -W1 "$TUN_B4" || fail "no ping through the tunnel"
 ns_spawn "$NS_A" pinger sh -c "ping -i 0.01 -c $((secs * 100 - 50)) -q $TUN_B4 >${WGC_TEST_DIR}/ping.txt 2>&1"
 ping_pid=$WGC_LAST_PID
 if [[ "${PROFILE:-0}" == 1 ]]; then
-  perf record -g -o "${PROFILE_OUT:-/tmp/quick_pair.perf}" -p "$PID_A" -- sleep "$((secs - 1))" >/dev/null 2>&1 &
+  perf record -g -o "${PROFILE_OUT:-/tmp/quick_pair.perf}" -p "$([[ "${PROFILE_SIDE:-a}" == b ]] && echo "$PID_B" || echo "$PID_A")" -- sleep "$((secs - 1))" >/dev/null 2>&1 &
   perf_pid=$!
 fi
 # utime+stime of a daemon in clock ticks (all threads).
