@@ -7,6 +7,10 @@
 # /tmp/quick_pair.perf). Extra environment (e.g. WGCORE_OFFLOADS=0) reaches the daemons.
 # Use: sudo bench/quick_pair.sh wgcored|wireguard-go [SECONDS]
 set -euo pipefail
+if [[ $# -lt 1 || "$1" == -h || "$1" == --help ]]; then
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  exit 0
+fi
 impl="$1" secs="${2:-5}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/lib/wg_pair.sh

@@ -340,7 +340,10 @@ void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint
   Time now = clock_.now();
   std::uint64_t counter = kp.sending_counter.fetch_add(1, std::memory_order_relaxed);
   std::size_t padded = proto::padded_length(inner.size(), mtu_);
-  std::uint8_t* buf = scratch_.data();
+  std::size_t total = proto::kDataHeaderLen + padded + proto::kAeadTagLen;
+  // Straight into the sink's packet buffer when it offers one: one copy of the payload less.
+  std::span<std::uint8_t> direct = sink_.datagram_buffer(peer, total);
+  std::uint8_t* buf = direct.size() >= total ? direct.data() : scratch_.data();
   proto::store_le32(buf, std::uint32_t(proto::MessageType::kData));
   proto::store_le32(buf + 4, kp.remote_index);
   proto::store_le64(buf + 8, counter);
@@ -349,8 +352,10 @@ void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint
   std::memset(body + inner.size(), 0, padded - inner.size());
   crypto::aead_seal({body, padded + proto::kAeadTagLen}, {body, padded}, counter, {},
                     kp.sending_key.span());
-  std::size_t total = proto::kDataHeaderLen + padded + proto::kAeadTagLen;
-  sink_.send_to_peer(peer, {buf, total});
+  if (buf == scratch_.data())
+    sink_.send_to_peer(peer, {buf, total});
+  else
+    sink_.commit_to_peer(peer, total);
   peer.tx_bytes += total;
   peer.timers.any_authenticated_packet_traversal(now, peer.persistent_keepalive_interval);
   peer.timers.any_authenticated_packet_sent();

@@ -44,6 +44,19 @@ class EngineSink {
   virtual ~EngineSink() = default;
   // A datagram for the peer's current endpoint (leaving from peer.local_source when known).
   virtual void send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) = 0;
+  // Optional zero-copy path for data packets: a writable buffer of at least `size` bytes that
+  // becomes a datagram to the peer once the engine has filled it and called commit_to_peer
+  // (before asking for another). An empty span (the default) makes the engine build the
+  // datagram in its own scratch and call send_to_peer.
+  virtual std::span<std::uint8_t> datagram_buffer(Peer& peer, std::size_t size) {
+    (void)peer;
+    (void)size;
+    return {};
+  }
+  virtual void commit_to_peer(Peer& peer, std::size_t size) {
+    (void)peer;
+    (void)size;
+  }
   // A datagram for an address that is not (yet) an authenticated peer: cookie replies.
   virtual void send_to_endpoint(const Endpoint& to, const Endpoint& local,
                                 std::span<const std::uint8_t> datagram) = 0;

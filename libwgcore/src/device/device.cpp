@@ -47,7 +47,7 @@ Endpoint local_endpoint(const io::LocalAddr& l, std::uint16_t port) {
 Device::Device(const DeviceOptions& opts)
     : opts_(opts),
       pool_(opts.pool_packets, kPayloadCapacity),
-      engine_(system_clock(), system_random(), *this),
+      engine_(clock_, system_random(), *this),
       stopped_future_(stopped_promise_.get_future().share()) {}
 
 Result<std::unique_ptr<Device>> Device::create(const DeviceOptions& opts) {
@@ -107,6 +107,7 @@ Device::~Device() {
     (void)loop_->remove(tun_.fd());
   }
   for (io::Packet* p : handshakes_) pool_.put(p);
+  if (lent_) pool_.put(lent_);
 }
 
 void Device::stop() {
@@ -161,6 +162,7 @@ void Device::on_tun_readable() {
     batch.resize(pool.get(batch.slots().first(per_read)));
     if (batch.empty()) break;
     auto r = tun_.read_batch(batch.span());
+    clock_.hold();
     for (std::size_t i = 0; i < r.count; ++i) bytes += batch[i]->len();
     for (std::size_t i = 0; i < r.count; ++i) {
       io::Packet* p = batch[i];
@@ -179,6 +181,7 @@ void Device::on_tun_readable() {
       }
       engine_.send_packet(p->bytes());
     }
+    clock_.release();
     pool.put(batch.span());
     batch.clear();
     if (r.error && r.error != EAGAIN && r.error != EINTR) {
@@ -241,6 +244,7 @@ void Device::on_udp_readable(int family) {
     if (batch.empty()) break;
     auto r = udp_.recv_batch(family, batch.span());
     for (std::size_t i = 0; i < r.count; ++i) bytes += batch[i]->len();
+    clock_.hold();
     for (std::size_t i = 0; i < r.count; ++i) {
       io::Packet* p = batch[i];
       std::size_t seg = p->gso_size ? p->gso_size : p->len();
@@ -252,6 +256,7 @@ void Device::on_udp_readable(int family) {
       for (std::size_t off = 0; off < p->len(); off += seg)
         on_datagram(p, p->bytes().subspan(off, std::min(seg, p->len() - off)), false);
     }
+    clock_.release();
     for (io::Packet*& p : batch)
       if (p) pool.put(p);
     batch.clear();
@@ -323,6 +328,25 @@ void Device::send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) {
   }
   std::memcpy(p->data(), datagram.data(), datagram.size());
   p->set_len(datagram.size());
+  p->remote = *peer.endpoint;
+  if (peer.local_source && peer.local_source->family() == peer.endpoint->family())
+    p->local = io::LocalAddr::of(peer.local_source->ip());
+  p->user = &peer;
+  out_udp_.push_back(p);
+  if (out_udp_.full()) flush_udp();
+}
+
+std::span<std::uint8_t> Device::datagram_buffer(Peer& peer, std::size_t size) {
+  if (!peer.endpoint) return {};  // send_to_peer counts the drop
+  if (!lent_) lent_ = take_packet();
+  if (!lent_ || size > lent_->room()) return {};
+  return {lent_->data(), lent_->room()};
+}
+
+void Device::commit_to_peer(Peer& peer, std::size_t size) {
+  io::Packet* p = std::exchange(lent_, nullptr);
+  if (!p) return;
+  p->set_len(size);
   p->remote = *peer.endpoint;
   if (peer.local_source && peer.local_source->family() == peer.endpoint->family())
     p->local = io::LocalAddr::of(peer.local_source->ip());
