@@ -64,7 +64,7 @@ Status Device::start() {
   tun_ = std::move(*tun);
   if (tun_.vnet_hdr()) {
     tun_pool_ = std::make_unique<io::PacketPool>(kTsoBuffers, kTsoBufferBytes);
-    tso_scratch_.resize(kTsoBufferBytes);
+    tso_scratch_.resize(256);  // headers only: IPv6 40 + TCP 60 at most
   }
   if (auto st = tun_.set_mtu(opts_.mtu); !st) return st;
   engine_.set_mtu(std::size_t(opts_.mtu));
@@ -169,9 +169,12 @@ void Device::on_tun_readable() {
       const io::VnetHdr& h = p->vnet;
       if (h.gso_type != io::VnetHdr::kGsoNone) {
         // A TSO super-packet: segment it ourselves, each segment a datagram of its own.
-        int n = io::tso_segment(p->bytes(), h, tso_scratch_, [](void* self, std::span<const std::uint8_t> seg) {
-          static_cast<Device*>(self)->engine_.send_packet(seg);
-        }, this);
+        int n = io::tso_segment(
+            p->bytes(), h, tso_scratch_,
+            [](void* self, std::span<const std::uint8_t> hdr, std::span<const std::uint8_t> payload) {
+              static_cast<Device*>(self)->engine_.send_packet(hdr, payload);
+            },
+            this);
         if (n < 0) engine_.count_drop(DropReason::kInvalidInnerPacket);
         continue;
       }

@@ -117,7 +117,7 @@ int tso_segment(std::span<const std::uint8_t> pkt, const VnetHdr& h, std::span<s
   const std::size_t hdr = ip_len + tcp_len;
   if (tcp_len < 20 || pkt.size() < hdr) return -1;
   const std::size_t mss = h.gso_size;
-  if (scratch.size() < hdr + mss) return -1;
+  if (scratch.size() < hdr) return -1;
 
   const std::size_t payload = pkt.size() - hdr;
   const std::uint32_t seq0 = ld32(ip + ip_len + 4);
@@ -132,7 +132,7 @@ int tso_segment(std::span<const std::uint8_t> pkt, const VnetHdr& h, std::span<s
     const std::size_t len = payload - off < mss ? payload - off : mss;
     const bool last = off + len >= payload;
     std::memcpy(out, ip, hdr);
-    std::memcpy(out + hdr, ip + hdr + off, len);
+    const std::uint8_t* data = ip + hdr + off;
     const std::size_t total = hdr + len;
     if (v4) {
       st16(out + 2, std::uint16_t(total));
@@ -151,8 +151,11 @@ int tso_segment(std::span<const std::uint8_t> pkt, const VnetHdr& h, std::span<s
     st16(tcp + 16, 0);
     const std::size_t l4 = tcp_len + len;
     std::uint64_t sum = addr_sum + htons(std::uint16_t(IPPROTO_TCP)) + htons(std::uint16_t(l4));
-    st_csum(tcp + 16, fold_csum(csum_add(sum, tcp, l4)));
-    emit(ctx, {out, total});
+    // TCP headers are a multiple of 4 bytes, so the payload starts at an even offset and the
+    // two sums add up.
+    sum = csum_add(csum_add(sum, tcp, tcp_len), data, len);
+    st_csum(tcp + 16, fold_csum(sum));
+    emit(ctx, {out, hdr}, {data, len});
     ++n;
     off += len;
   } while (off < payload);

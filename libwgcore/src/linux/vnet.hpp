@@ -43,11 +43,13 @@ bool finish_checksum(std::span<std::uint8_t> pkt, const VnetHdr& h);
 // Splits a TSO super-packet (IPv4 or IPv6 + TCP, VnetHdr gso_type TCPV4/TCPV6) into segments of
 // at most gso_size payload bytes, each with its own IP header (total/payload length, IPv4 ID +i
 // and header checksum), TCP sequence number, flags (FIN/PSH only on the last, CWR only on the
-// first) and full TCP checksum. Each segment is built in `scratch` (at least hdr + gso_size
-// bytes) and passed to emit(ctx, segment) before the next one overwrites it. Returns the number
-// of segments, or -1 (nothing emitted) if the packet is malformed, uses IPv4 options/IPv6
+// first) and full TCP checksum. Each segment's headers are built in `scratch` (at least the
+// IP+TCP header length) and passed as emit(ctx, headers, payload), the payload pointing into
+// pkt (not copied), before the next segment overwrites the headers. Returns the number of
+// segments, or -1 (nothing emitted) if the packet is malformed, uses IPv4 options/IPv6
 // extension headers we do not segment, or the scratch is too small.
-using SegmentFn = void (*)(void* ctx, std::span<const std::uint8_t> segment);
+using SegmentFn = void (*)(void* ctx, std::span<const std::uint8_t> headers,
+                           std::span<const std::uint8_t> payload);
 int tso_segment(std::span<const std::uint8_t> pkt, const VnetHdr& h, std::span<std::uint8_t> scratch,
                 SegmentFn emit, void* ctx);
 
