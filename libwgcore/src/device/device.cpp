@@ -220,7 +220,13 @@ void Device::on_datagram(io::Packet* p, std::span<std::uint8_t> datagram, bool o
     engine_.count_drop(DropReason::kRateLimited);
     return;
   }
-  // Queued for later: a datagram sharing a GRO buffer gets a buffer of its own.
+  // Queued for later: a datagram sharing a GRO buffer gets a buffer of its own, but never from
+  // the last quarter of the pool: a handshake flood arriving coalesced must not take the
+  // buffers the data path (and the legitimate peers' handshakes) need.
+  if (!own_buffer && pool_.available() <= pool_.count() / 4) {
+    engine_.count_drop(DropReason::kRateLimited);
+    return;
+  }
   io::Packet* q = own_buffer ? p : take_packet();
   if (!q || datagram.size() > q->room()) {
     if (q && q != p) pool_.put(q);
@@ -240,13 +246,21 @@ void Device::on_udp_readable(int family) {
   io::PacketBatch batch;
   io::PacketPool& pool = udp_.gro() && gro_pool_ ? *gro_pool_ : pool_;
   const bool own = &pool == &pool_;
-  const std::size_t per_read = own ? batch.slots().size() : kBigBuffersPerRead;
-  std::size_t bytes = 0;
-  for (int round = 0; round < 8 && bytes < kTurnBudgetBytes; ++round) {
+  std::size_t per_read = own ? batch.slots().size() : kBigBuffersPerRead;
+  std::size_t bytes = 0, datagrams = 0;
+  // Bounded by bytes (latency of the other direction) and by datagrams (1024, what 8 rounds of
+  // 128 always moved): small datagrams in 64 KiB GRO buffers (a handshake flood, ACKs) must
+  // still be drained fast, or the socket overflows and drops legitimate handshakes with them.
+  for (int round = 0; round < 64 && bytes < kTurnBudgetBytes && datagrams < 1024; ++round) {
     batch.resize(pool.get(batch.slots().first(per_read)));
     if (batch.empty()) break;
     auto r = udp_.recv_batch(family, batch.span());
-    for (std::size_t i = 0; i < r.count; ++i) bytes += batch[i]->len();
+    std::size_t read_bytes = 0;
+    for (std::size_t i = 0; i < r.count; ++i) read_bytes += batch[i]->len();
+    bytes += read_bytes;
+    datagrams += r.count;
+    // Uncoalesced small datagrams in big buffers: read the whole GRO pool at once.
+    if (!own && r.count == per_read && read_bytes < per_read * 16384) per_read = kGroBuffers;
     clock_.hold();
     for (std::size_t i = 0; i < r.count; ++i) {
       io::Packet* p = batch[i];
