@@ -47,6 +47,10 @@ wire_pair_setup() {
   ns_sysctl "$NS_M" net.ipv6.conf.default.disable_ipv6 1
   ns_veth "$NS_A" veth0 "$NS_M" wirea "${UNDER_A4}/24"
   ns_veth "$NS_B" veth0 "$NS_M" wireb "${UNDER_B4}/24"
+  # wire.py copies frames with a plain packet socket: UDP GSO super-frames must be split before
+  # they reach it (gso_max_segs 1 makes the kernel segment them in software).
+  ip -n "$NS_A" link set veth0 gso_max_segs 1 || fail "gso_max_segs on ${NS_A} veth0"
+  ip -n "$NS_B" link set veth0 gso_max_segs 1 || fail "gso_max_segs on ${NS_B} veth0"
   ip -n "$NS_M" link set wirea promisc on || fail "promisc on wirea"
   ip -n "$NS_M" link set wireb promisc on || fail "promisc on wireb"
   WIRE_CTL="${WGC_TEST_DIR}/wire.sock"

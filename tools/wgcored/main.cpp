@@ -32,6 +32,8 @@ void usage(FILE* out) {
           "(default error). Exits, removing the interface, on SIGTERM/SIGINT or when the interface\n"
           "is deleted. After setup it drops every capability but CAP_NET_ADMIN (fwmark) and\n"
           "CAP_NET_BIND_SERVICE (ports below 1024), which later configuration changes need.\n"
+          "Kernel offloads (UDP GSO/GRO, TUN TSO and checksum offload) are used where the kernel has\n"
+          "them; WGCORE_OFFLOADS=0 turns them all off.\n"
           "\n"
           "  -f, --foreground      stay in the foreground\n"
           "      --user USER       run as USER (name or uid) after setup\n"

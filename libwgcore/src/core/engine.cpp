@@ -261,7 +261,9 @@ void Engine::send_handshake_response(Peer& peer) {
   reschedule(peer);
 }
 
-void Engine::send_packet(std::span<const std::uint8_t> inner) {
+void Engine::send_packet(std::span<const std::uint8_t> inner) { send_packet(inner, {}); }
+
+void Engine::send_packet(std::span<const std::uint8_t> inner, std::span<const std::uint8_t> tail) {
   const std::uint8_t* dst = nullptr;
   Peer* peer = nullptr;
   if (inner.size() >= 20 && (inner[0] >> 4) == 4) {
@@ -278,18 +280,23 @@ void Engine::send_packet(std::span<const std::uint8_t> inner) {
     count_drop(DropReason::kNoRoute);
     return;
   }
-  send_to_peer(*peer, inner);
+  send_to_peer(*peer, inner, tail);
 }
 
 void Engine::send_to_peer(Peer& peer, std::span<const std::uint8_t> inner) {
-  if (inner.size() > kMaxInner) {
+  send_to_peer(peer, inner, {});
+}
+
+void Engine::send_to_peer(Peer& peer, std::span<const std::uint8_t> inner,
+                          std::span<const std::uint8_t> tail) {
+  if (inner.size() + tail.size() > kMaxInner) {
     count_drop(DropReason::kInvalidInnerPacket, &peer);
     return;
   }
   // Fast path: a usable session and nothing queued ahead of this packet; no copy, no allocation.
   const KeypairPtr& kp = peer.keypairs.current();
   if (peer.staged.empty() && kp && kp->can_send(clock_.now()) && peer.endpoint) {
-    encrypt_and_send(peer, *kp, inner);
+    encrypt_and_send(peer, *kp, inner, tail);
     keep_key_fresh_after_send(peer);
     reschedule(peer);
     return;
@@ -298,7 +305,8 @@ void Engine::send_to_peer(Peer& peer, std::span<const std::uint8_t> inner) {
     peer.staged.erase_front(1);  // the oldest goes, as in the kernel
     count_drop(DropReason::kStagedOverflow, &peer);
   }
-  peer.staged.emplace_back(inner.begin(), inner.end());
+  auto& staged = peer.staged.emplace_back(inner.begin(), inner.end());
+  staged.insert(staged.end(), tail.begin(), tail.end());
   send_staged(peer);
 }
 
@@ -335,25 +343,33 @@ void Engine::send_staged(Peer& peer) {
   reschedule(peer);
 }
 
-void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint8_t> inner) {
+void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint8_t> inner,
+                              std::span<const std::uint8_t> tail) {
   Time now = clock_.now();
   std::uint64_t counter = kp.sending_counter.fetch_add(1, std::memory_order_relaxed);
-  std::size_t padded = proto::padded_length(inner.size(), mtu_);
-  std::uint8_t* buf = scratch_.data();
+  const std::size_t len = inner.size() + tail.size();
+  std::size_t padded = proto::padded_length(len, mtu_);
+  std::size_t total = proto::kDataHeaderLen + padded + proto::kAeadTagLen;
+  // Straight into the sink's packet buffer when it offers one: one copy of the payload less.
+  std::span<std::uint8_t> direct = sink_.datagram_buffer(peer, total);
+  std::uint8_t* buf = direct.size() >= total ? direct.data() : scratch_.data();
   proto::store_le32(buf, std::uint32_t(proto::MessageType::kData));
   proto::store_le32(buf + 4, kp.remote_index);
   proto::store_le64(buf + 8, counter);
   std::uint8_t* body = buf + proto::kDataHeaderLen;
   if (!inner.empty()) std::memcpy(body, inner.data(), inner.size());
-  std::memset(body + inner.size(), 0, padded - inner.size());
+  if (!tail.empty()) std::memcpy(body + inner.size(), tail.data(), tail.size());
+  std::memset(body + len, 0, padded - len);
   crypto::aead_seal({body, padded + proto::kAeadTagLen}, {body, padded}, counter, {},
                     kp.sending_key.span());
-  std::size_t total = proto::kDataHeaderLen + padded + proto::kAeadTagLen;
-  sink_.send_to_peer(peer, {buf, total});
+  if (buf == scratch_.data())
+    sink_.send_to_peer(peer, {buf, total});
+  else
+    sink_.commit_to_peer(peer, total);
   peer.tx_bytes += total;
   peer.timers.any_authenticated_packet_traversal(now, peer.persistent_keepalive_interval);
   peer.timers.any_authenticated_packet_sent();
-  if (!inner.empty()) peer.timers.data_sent_lazy(now, [this] { return jitter(); });
+  if (len != 0) peer.timers.data_sent_lazy(now, [this] { return jitter(); });
 }
 
 void Engine::keep_key_fresh_after_send(Peer& peer) {

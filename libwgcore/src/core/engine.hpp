@@ -44,6 +44,19 @@ class EngineSink {
   virtual ~EngineSink() = default;
   // A datagram for the peer's current endpoint (leaving from peer.local_source when known).
   virtual void send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) = 0;
+  // Optional zero-copy path for data packets: a writable buffer of at least `size` bytes that
+  // becomes a datagram to the peer once the engine has filled it and called commit_to_peer
+  // (before asking for another). An empty span (the default) makes the engine build the
+  // datagram in its own scratch and call send_to_peer.
+  virtual std::span<std::uint8_t> datagram_buffer(Peer& peer, std::size_t size) {
+    (void)peer;
+    (void)size;
+    return {};
+  }
+  virtual void commit_to_peer(Peer& peer, std::size_t size) {
+    (void)peer;
+    (void)size;
+  }
   // A datagram for an address that is not (yet) an authenticated peer: cookie replies.
   virtual void send_to_endpoint(const Endpoint& to, const Endpoint& local,
                                 std::span<const std::uint8_t> datagram) = 0;
@@ -97,8 +110,12 @@ class Engine {
   // ---- datapath ----
   // An outbound inner IPv4/IPv6 packet from the tunnel, routed to a peer through AllowedIPs.
   void send_packet(std::span<const std::uint8_t> inner);
+  // The same for a packet in two pieces (headers built elsewhere, payload in place), so a
+  // segmenter need not copy the payload to make it contiguous; `inner` holds the IP header.
+  void send_packet(std::span<const std::uint8_t> inner, std::span<const std::uint8_t> tail);
   // An outbound inner packet for a given peer (staged until a session exists).
   void send_to_peer(Peer& peer, std::span<const std::uint8_t> inner);
+  void send_to_peer(Peer& peer, std::span<const std::uint8_t> inner, std::span<const std::uint8_t> tail);
   void send_keepalive(Peer& peer);
   // Starts a handshake now unless one was sent less than REKEY_TIMEOUT ago.
   void initiate_handshake(Peer& peer) { send_handshake_initiation(peer, false); }
@@ -124,7 +141,8 @@ class Engine {
   void send_handshake_initiation(Peer& peer, bool is_retry);
   void send_handshake_response(Peer& peer);
   void send_staged(Peer& peer);
-  void encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint8_t> inner);
+  void encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint8_t> inner,
+                        std::span<const std::uint8_t> tail = {});
   void keep_key_fresh_after_send(Peer& peer);
   void keep_key_fresh_after_receive(Peer& peer);
   void handshake_complete(Peer& peer);

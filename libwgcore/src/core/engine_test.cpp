@@ -201,6 +201,22 @@ TEST_F(EngineTest, BothDirectionsAndIpv6) {
   EXPECT_EQ(net.count(proto::MessageType::kHandshakeInitiation), 1);
 }
 
+// A packet handed over in two pieces (headers, payload: how the TSO segmenter sends) arrives
+// as the same packet, both when staged before the handshake and on the fast path after it.
+TEST_F(EngineTest, TwoPieceSendIsTheSamePacket) {
+  auto first = ipv4("10.0.0.1", "10.0.0.2", 300, 5);
+  auto second = ipv4("10.0.0.1", "10.0.0.2", 1200, 9);
+  for (const auto* pkt : {&first, &second}) {
+    std::span<const std::uint8_t> all(*pkt);
+    a.engine.send_packet(all.first(40), all.subspan(40));
+    net.run();
+  }
+  ASSERT_EQ(b.delivered.size(), 2u);
+  EXPECT_EQ(b.delivered[0], first);
+  EXPECT_EQ(b.delivered[1], second);
+  EXPECT_EQ(a.engine.drops().total(), 0u);
+}
+
 TEST_F(EngineTest, ByteCountersMatchWhatCrossedTheWire) {
   a_to_b(100);
   b_to_a(10);

@@ -12,6 +12,7 @@
 
 #include "core/engine.hpp"
 #include "linux/event_loop.hpp"
+#include "linux/offload.hpp"
 #include "linux/packet.hpp"
 #include "linux/tun.hpp"
 #include "linux/udp.hpp"
@@ -23,6 +24,22 @@ struct DeviceOptions {
   std::string name;      // TUN interface name (at most 15 bytes)
   int mtu = 1420;        // wireguard-go's default; wg-quick sets its own
   std::size_t pool_packets = 1024;
+  // Kernel offloads (UDP GSO/GRO, TUN TSO and checksum offload); the default follows WGCORE_OFFLOADS (on unless "0").
+  bool offloads = io::offloads_enabled_by_env();
+};
+
+// The engine's clock: the system clock, except that a datapath round holds one reading for all
+// its packets (a round is bounded to well under a millisecond of work), which saves several
+// clock_gettime calls per packet. Wall time is never held.
+class TurnClock final : public Clock {
+ public:
+  Time now() const override { return held_ ? *held_ : system_clock().now(); }
+  WallTime wall_now() const override { return system_clock().wall_now(); }
+  void hold() { held_ = system_clock().now(); }
+  void release() { held_.reset(); }
+
+ private:
+  std::optional<Time> held_;
 };
 
 class Device final : public Control, private EngineSink {
@@ -53,6 +70,8 @@ class Device final : public Control, private EngineSink {
   // ---- loop-thread work ----
   void on_tun_readable();
   void on_udp_readable(int family);
+  // One received datagram (a whole buffer, or one segment of a UDP GRO buffer).
+  void on_datagram(io::Packet* p, std::span<std::uint8_t> datagram, bool own_buffer);
   void process_handshakes();
   void on_timer();
   void finish_turn();  // flush queued I/O, re-arm the engine's timer
@@ -68,6 +87,8 @@ class Device final : public Control, private EngineSink {
 
   // EngineSink
   void send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) override;
+  std::span<std::uint8_t> datagram_buffer(Peer& peer, std::size_t size) override;
+  void commit_to_peer(Peer& peer, std::size_t size) override;
   void send_to_endpoint(const Endpoint& to, const Endpoint& local,
                         std::span<const std::uint8_t> datagram) override;
   void deliver(Peer& peer, std::span<const std::uint8_t> inner) override;
@@ -81,9 +102,17 @@ class Device final : public Control, private EngineSink {
   io::EventLoop::TimerId engine_timer_ = 0;
   io::EventLoop::TimerId housekeeping_timer_ = 0;
   io::PacketPool pool_;
+  TurnClock clock_;  // before engine_, which keeps a reference
+  // Receive buffers of io::kGroBufferBytes for UDP GRO; null when offloads are off.
+  std::unique_ptr<io::PacketPool> gro_pool_;
+  // TUN read buffers for 64 KiB TSO super-packets, and the segment being built; only with the
+  // TUN's virtio-net header.
+  std::unique_ptr<io::PacketPool> tun_pool_;
+  std::vector<std::uint8_t> tso_scratch_;
   Engine engine_;
   DeviceState config_;  // what was configured (allowed-IP order, keepalive, psk)
   io::PacketBatch out_udp_;
+  io::Packet* lent_ = nullptr;  // handed out by datagram_buffer, until commit_to_peer
   io::PacketBatch out_tun_;
   std::deque<io::Packet*> handshakes_;
   // Peers whose persistent keepalive was just turned on: their first keepalive (and handshake)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/messages.hpp"
+#include "linux/vnet.hpp"
 #include "wgcore/ip.hpp"
 
 namespace wgcore::io {
@@ -102,6 +103,8 @@ class Packet {
     user = nullptr;
     state = 0;
     error = 0;
+    gso_size = 0;
+    vnet = VnetHdr{};
     source_cleared = false;
   }
 
@@ -111,6 +114,11 @@ class Packet {
   void* user = nullptr;    // the device's slot (e.g. the peer)
   std::uint32_t state = 0;  // the device's pipeline state (e.g. crypto result); I/O ignores it
   int error = 0;           // result of the last I/O on this packet: 0 or a positive errno
+  // Receive with UDP GRO: the buffer holds several datagrams of this size back to back (the
+  // last may be shorter); 0 when it holds exactly one.
+  std::uint16_t gso_size = 0;
+  // TUN read with offloads: the virtio-net header that came with the packet (TSO, checksum).
+  VnetHdr vnet;
   bool source_cleared = false;  // send found the sticky source unusable and sent without it
 
  private:

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -61,17 +62,34 @@ Result<TunDevice> TunDevice::create(std::string_view name, TunOptions opts) {
   std::memcpy(ifr.ifr_name, name.data(), name.size());
   ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
   if (opts.multi_queue) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+  if (opts.offloads) ifr.ifr_flags |= IFF_VNET_HDR;
   if (::ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int err = errno;
     ::close(fd);
+    if (opts.offloads && err == EINVAL) {  // a kernel without IFF_VNET_HDR: plain queue
+      opts.offloads = false;
+      return create(name, opts);
+    }
     std::string what = "create TUN interface \"" + std::string(name) + "\"";
     if (err == EPERM) what += " (needs CAP_NET_ADMIN)";
     if (err == EBUSY) what += " (the name is in use by another queue or interface)";
     if (err == EINVAL) what += " (an interface of that name exists and is not a matching TUN)";
     return errno_error(err, what);
   }
+  if (opts.offloads) {
+    int hdr = int(kVnetHdrBytes);
+    unsigned offload = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+    if (::ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0 || ::ioctl(fd, TUNSETOFFLOAD, offload) < 0) {
+      // Closing deletes the interface we just created (unless another queue holds it); the
+      // retry creates it again without the header.
+      ::close(fd);
+      opts.offloads = false;
+      return create(name, opts);
+    }
+  }
   TunDevice t;
   t.fd_ = fd;
+  t.vnet_hdr_ = opts.offloads;
   t.name_.assign(ifr.ifr_name, ::strnlen(ifr.ifr_name, IFNAMSIZ));
   return t;
 }
@@ -88,13 +106,16 @@ Status TunDevice::available() {
 }
 
 TunDevice::TunDevice(TunDevice&& o) noexcept
-    : fd_(std::exchange(o.fd_, -1)), name_(std::move(o.name_)) {}
+    : fd_(std::exchange(o.fd_, -1)),
+      name_(std::move(o.name_)),
+      vnet_hdr_(std::exchange(o.vnet_hdr_, false)) {}
 
 TunDevice& TunDevice::operator=(TunDevice&& o) noexcept {
   if (this != &o) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(o.fd_, -1);
     name_ = std::move(o.name_);
+    vnet_hdr_ = std::exchange(o.vnet_hdr_, false);
   }
   return *this;
 }
@@ -123,6 +144,18 @@ IoResult TunDevice::read_batch(std::span<Packet*> pkts) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) r.error = errno;
       break;
     }
+    if (vnet_hdr_) {
+      if (std::size_t(n) < kVnetHdrBytes || std::size_t(n) > p->room()) {
+        ++r.dropped;
+        continue;
+      }
+      p->vnet = VnetHdr::parse(p->data());
+      p->set_len(std::size_t(n));
+      p->pull_front(kVnetHdrBytes);
+      p->error = 0;
+      ++r.count;
+      continue;
+    }
     if (std::size_t(n) > p->room()) {
       // Longer than the pool's buffers (the MTU is above the pool size): drop it and read the
       // next one into the same buffer.
@@ -138,20 +171,42 @@ IoResult TunDevice::read_batch(std::span<Packet*> pkts) {
 
 IoResult TunDevice::write_batch(std::span<Packet* const> pkts) {
   IoResult r;
+  TcpCoalescer gro;
+  // Kernels before 6.2 (and some builds) limit a TUN GSO packet's segments; 64 is always fine.
+  constexpr std::size_t kMaxCoalesce = 64;
   while (r.count < pkts.size()) {
-    Packet* p = pkts[r.count];
-    ssize_t n = ::write(fd_, p->data(), p->len());
+    const std::size_t start = r.count;
+    std::size_t end = start + 1;
+    ssize_t n;
+    if (!vnet_hdr_) {
+      n = ::write(fd_, pkts[start]->data(), pkts[start]->len());
+    } else if (gro.start(pkts[start]->bytes())) {
+      while (end < pkts.size() && end - start < kMaxCoalesce && gro.append(pkts[end]->bytes())) ++end;
+      // One write: the virtio-net header and fixed-up headers, then every segment's payload.
+      std::uint8_t hdr[TcpCoalescer::kMaxHeader];
+      iovec iov[kMaxCoalesce + 1];
+      iov[0] = {hdr, gro.header(hdr)};
+      const std::size_t off = gro.payload_offset();
+      for (std::size_t i = start; i < end; ++i)
+        iov[1 + i - start] = {pkts[i]->data() + off, pkts[i]->len() - off};
+      n = ::writev(fd_, iov, int(end - start + 1));
+    } else {
+      // A complete packet (checksums done, no segmentation): an all-zero header.
+      static const std::uint8_t kNoOffload[kVnetHdrBytes] = {};
+      iovec iov[2] = {{const_cast<std::uint8_t*>(kNoOffload), kVnetHdrBytes},
+                      {pkts[start]->data(), pkts[start]->len()}};
+      n = ::writev(fd_, iov, 2);
+    }
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         r.error = EAGAIN;
         break;
       }
-      p->error = errno;  // this packet is dropped; the rest still go
-    } else {
-      p->error = 0;
     }
-    ++r.count;
+    // A rejected write (not IP, interface down) drops its packets; the rest still go.
+    for (std::size_t i = start; i < end; ++i) pkts[i]->error = n < 0 ? errno : 0;
+    r.count = end;
   }
   return r;
 }

@@ -15,6 +15,10 @@ struct TunOptions {
   // IFF_MULTI_QUEUE: create() with the same name again attaches another queue (one per
   // worker); the interface lives until its last queue closes.
   bool multi_queue = false;
+  // IFF_VNET_HDR with TUNSETOFFLOAD (checksum offload, TSO for IPv4/IPv6): reads may return
+  // TCP super-packets of up to 64 KiB (Packet::vnet says how to segment them) and packets with
+  // a partial checksum. If the kernel refuses, the queue is reopened without them (vnet_hdr()).
+  bool offloads = false;
 };
 
 class TunDevice {
@@ -38,21 +42,27 @@ class TunDevice {
   int fd() const { return fd_; }
   const std::string& name() const { return name_; }
   bool is_open() const { return fd_ >= 0; }
+  // Reads and writes carry a virtio-net header (offloads on): read buffers need 64 KiB of room.
+  bool vnet_hdr() const { return vnet_hdr_; }
 
   Result<int> mtu() const;
   Status set_mtu(int mtu);
 
   // Reads packets into pkts[0..] (each at data(), up to room() bytes) until the queue is empty
-  // or the span is full. Sets len() and clears error on each packet read. room() should be at
+  // or the span is full. Sets len() and clears error on each packet read; with vnet_hdr(), also
+  // Packet::vnet (the header itself is stripped). room() should be at
   // least the MTU: a longer packet is dropped and counted in IoResult::dropped.
   IoResult read_batch(std::span<Packet*> pkts);
   // Writes each packet's bytes as one IP packet. A packet the kernel rejects (not IP, interface
-  // down) is skipped with Packet::error set; EAGAIN stops the batch.
+  // down) is skipped with Packet::error set; EAGAIN stops the batch. With vnet_hdr(), runs of
+  // consecutive segments of one TCP flow are written as one super-packet (TcpCoalescer); its
+  // packets share the write's result.
   IoResult write_batch(std::span<Packet* const> pkts);
 
  private:
   int fd_ = -1;
   std::string name_;
+  bool vnet_hdr_ = false;
 };
 
 }  // namespace wgcore::io

@@ -3,6 +3,7 @@
 #include "linux/udp.hpp"
 
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,9 +20,10 @@ namespace {
 constexpr int kSocketBufferBytes = 7 << 20;
 // How often bind(0) retries when the port the kernel picked for IPv4 is taken for IPv6.
 constexpr int kBindRetries = 100;
-// Room for one IPV6_PKTINFO (or IP_PKTINFO) message; later UDP_GRO/UDP_SEGMENT fit too.
+// Room for one IPV6_PKTINFO (or IP_PKTINFO) message plus UDP_GRO (an int) or UDP_SEGMENT.
 constexpr std::size_t kCtrlLen = 64;
 static_assert(CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(int)) <= kCtrlLen);
+static_assert(kGroBufferBytes >= 65535 && kMaxGsoBytes <= 65507);
 
 const char* family_name(int family) { return family == AF_INET6 ? "IPv6" : "IPv4"; }
 
@@ -43,7 +45,10 @@ int set_int(int fd, int level, int opt, int v) {
 
 // Opens, configures and binds one family's socket. On failure returns the errno in err and a
 // message in msg, so bind() can tell "port taken" (retry) from real errors.
-int open_socket(int family, std::uint16_t port, std::uint32_t fwmark, int& err, std::string& msg) {
+// With gro, also asks for UDP_GRO; gro is cleared when the kernel refuses (no error: the
+// socket simply receives one datagram per buffer).
+int open_socket(int family, std::uint16_t port, std::uint32_t fwmark, bool& gro, int& err,
+                std::string& msg) {
   int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
   if (fd < 0) {
     err = errno;
@@ -63,6 +68,7 @@ int open_socket(int family, std::uint16_t port, std::uint32_t fwmark, int& err, 
       msg = "enable IPV6_RECVPKTINFO";
     }
   }
+  if (err == 0 && gro && set_int(fd, SOL_UDP, UDP_GRO, 1) != 0) gro = false;
   if (err == 0 && fwmark != 0) {
     err = set_int(fd, SOL_SOCKET, SO_MARK, int(fwmark));
     msg = "set fwmark " + std::to_string(fwmark) + " (needs CAP_NET_ADMIN)";
@@ -97,9 +103,26 @@ std::uint16_t bound_port(int fd) {
   return e.port();
 }
 
-// Reads the local address the kernel reported for a received datagram.
-LocalAddr local_from_control(msghdr& h) {
+// Whether the kernel has UDP GSO (UDP_SEGMENT readable, since 4.18).
+bool has_gso(int fd) {
+  int v = 0;
+  socklen_t len = sizeof v;
+  return ::getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &len) == 0;
+}
+
+// Reads the local address the kernel reported for a received datagram, and the UDP GRO segment
+// size when the buffer holds several datagrams.
+LocalAddr local_from_control(msghdr& h, std::uint16_t& gso_size) {
+  LocalAddr local;
+  gso_size = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+    if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+        c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int g;
+      std::memcpy(&g, CMSG_DATA(c), sizeof g);
+      if (g > 0 && g < 65536) gso_size = std::uint16_t(g);
+      continue;
+    }
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
         c->cmsg_len >= CMSG_LEN(sizeof(in_pktinfo))) {
       in_pktinfo pi;
@@ -107,28 +130,42 @@ LocalAddr local_from_control(msghdr& h) {
       // ipi_spec_dst is the local address a reply should come from (for unicast, the
       // destination; for broadcast, the interface's address).
       auto* a = reinterpret_cast<const std::uint8_t*>(&pi.ipi_spec_dst);
-      return LocalAddr::of(IpAddr::v4_bytes(a), std::uint32_t(pi.ipi_ifindex));
+      local = LocalAddr::of(IpAddr::v4_bytes(a), std::uint32_t(pi.ipi_ifindex));
+      continue;
     }
     if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
         c->cmsg_len >= CMSG_LEN(sizeof(in6_pktinfo))) {
       in6_pktinfo pi;
       std::memcpy(&pi, CMSG_DATA(c), sizeof pi);
-      return LocalAddr::of(IpAddr::v6_bytes(pi.ipi6_addr.s6_addr), pi.ipi6_ifindex);
+      local = LocalAddr::of(IpAddr::v6_bytes(pi.ipi6_addr.s6_addr), pi.ipi6_ifindex);
     }
   }
-  return {};
+  return local;
 }
 
-// Writes the sticky-source control message for p into ctrl; returns its length (0: none).
+// Writes the control messages for a send from p into ctrl: the sticky source when p->local is
+// set, UDP_SEGMENT when gso_size is not 0. Returns their length (0: none).
 // Only the address is pinned; the interface is left to routing, as the kernel module does, so
 // a route change moves the flow instead of blackholing it.
-std::size_t source_control(const Packet& p, int family, std::uint8_t* ctrl) {
+std::size_t send_control(const Packet& p, int family, std::uint16_t gso_size, std::uint8_t* ctrl) {
   std::memset(ctrl, 0, kCtrlLen);
+  std::size_t len = 0;
+  if (p.local.set) len = CMSG_SPACE(family == AF_INET ? sizeof(in_pktinfo) : sizeof(in6_pktinfo));
+  if (gso_size != 0) len += CMSG_SPACE(sizeof(std::uint16_t));
+  if (len == 0) return 0;
   msghdr h{};
   h.msg_control = ctrl;
+  h.msg_controllen = len;
+  cmsghdr* c = CMSG_FIRSTHDR(&h);
+  if (gso_size != 0) {
+    c->cmsg_level = SOL_UDP;
+    c->cmsg_type = UDP_SEGMENT;
+    c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+    std::memcpy(CMSG_DATA(c), &gso_size, sizeof gso_size);
+    c = CMSG_NXTHDR(&h, c);
+  }
+  if (!p.local.set) return len;
   if (family == AF_INET) {
-    h.msg_controllen = CMSG_SPACE(sizeof(in_pktinfo));
-    cmsghdr* c = CMSG_FIRSTHDR(&h);
     c->cmsg_level = IPPROTO_IP;
     c->cmsg_type = IP_PKTINFO;
     c->cmsg_len = CMSG_LEN(sizeof(in_pktinfo));
@@ -136,8 +173,6 @@ std::size_t source_control(const Packet& p, int family, std::uint8_t* ctrl) {
     std::memcpy(&pi.ipi_spec_dst, p.local.ip.bytes.data(), 4);
     std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
   } else {
-    h.msg_controllen = CMSG_SPACE(sizeof(in6_pktinfo));
-    cmsghdr* c = CMSG_FIRSTHDR(&h);
     c->cmsg_level = IPPROTO_IPV6;
     c->cmsg_type = IPV6_PKTINFO;
     c->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
@@ -145,7 +180,7 @@ std::size_t source_control(const Packet& p, int family, std::uint8_t* ctrl) {
     std::memcpy(&pi.ipi6_addr, p.local.ip.bytes.data(), 16);
     std::memcpy(CMSG_DATA(c), &pi, sizeof pi);
   }
-  return h.msg_controllen;
+  return len;
 }
 
 }  // namespace
@@ -154,7 +189,10 @@ UdpSockets::UdpSockets(UdpSockets&& o) noexcept
     : fd4_(std::exchange(o.fd4_, -1)),
       fd6_(std::exchange(o.fd6_, -1)),
       port_(std::exchange(o.port_, 0)),
-      fwmark_(std::exchange(o.fwmark_, 0)) {}
+      fwmark_(std::exchange(o.fwmark_, 0)),
+      want_offloads_(o.want_offloads_),
+      gro_(std::exchange(o.gro_, false)),
+      gso_(o.gso_.exchange(false)) {}
 
 UdpSockets& UdpSockets::operator=(UdpSockets&& o) noexcept {
   if (this != &o) {
@@ -163,6 +201,9 @@ UdpSockets& UdpSockets::operator=(UdpSockets&& o) noexcept {
     fd6_ = std::exchange(o.fd6_, -1);
     port_ = std::exchange(o.port_, 0);
     fwmark_ = std::exchange(o.fwmark_, 0);
+    want_offloads_ = o.want_offloads_;
+    gro_ = std::exchange(o.gro_, false);
+    gso_.store(o.gso_.exchange(false));
   }
   return *this;
 }
@@ -172,6 +213,8 @@ void UdpSockets::close() {
   if (fd6_ >= 0) ::close(fd6_);
   fd4_ = fd6_ = -1;
   port_ = 0;
+  gro_ = false;
+  gso_.store(false);
 }
 
 Status UdpSockets::bind(std::uint16_t port, std::uint32_t fwmark) {
@@ -179,10 +222,11 @@ Status UdpSockets::bind(std::uint16_t port, std::uint32_t fwmark) {
   int err = 0;
   std::string msg;
   for (int attempt = 0;; ++attempt) {
-    int fd4 = open_socket(AF_INET, port, fwmark, err, msg);
+    bool gro = want_offloads_;
+    int fd4 = open_socket(AF_INET, port, fwmark, gro, err, msg);
     if (fd4 < 0 && err != EAFNOSUPPORT) return errno_error(err, msg);
     std::uint16_t actual = fd4 >= 0 ? bound_port(fd4) : port;
-    int fd6 = open_socket(AF_INET6, actual, fwmark, err, msg);
+    int fd6 = open_socket(AF_INET6, actual, fwmark, gro, err, msg);
     if (fd6 < 0 && err != EAFNOSUPPORT) {
       if (fd4 >= 0) ::close(fd4);
       // The kernel picked the IPv4 port without looking at IPv6; try another pick.
@@ -194,6 +238,10 @@ Status UdpSockets::bind(std::uint16_t port, std::uint32_t fwmark) {
     fd6_ = fd6;
     port_ = fd4 >= 0 ? actual : bound_port(fd6);
     fwmark_ = fwmark;
+    // GRO only if every open socket has it (IPv6 after IPv4 may have cleared it: then IPv4's
+    // setting is harmless, its buffers are just sized for it).
+    gro_ = gro;
+    gso_.store(want_offloads_ && has_gso(fd4 >= 0 ? fd4 : fd6));
     return {};
   }
 }
@@ -249,7 +297,8 @@ IoResult UdpSockets::recv_batch(int family, std::span<Packet*> pkts) {
       continue;
     }
     p->set_len(msgs[i].msg_len);
-    p->local = local_from_control(msgs[i].msg_hdr);
+    p->local = local_from_control(msgs[i].msg_hdr, p->gso_size);
+    if (p->gso_size >= p->len()) p->gso_size = 0;  // one datagram after all
     p->error = 0;
     p->source_cleared = false;
     std::swap(pkts[good], pkts[i]);
@@ -259,6 +308,101 @@ IoResult UdpSockets::recv_batch(int family, std::span<Packet*> pkts) {
 }
 
 IoResult UdpSockets::send_batch(std::span<Packet* const> pkts) {
+  if (!gso()) return send_plain(pkts);
+  IoResult r;
+  while (r.count < pkts.size()) {
+    const std::size_t start = r.count;
+    const int family = pkts[start]->remote.family();
+    const int fd = pkts[start]->remote.valid() ? this->fd(family) : -1;
+    std::size_t end = start + 1;
+    while (end < pkts.size() && end - start < kMaxBatch && pkts[end]->remote.family() == family)
+      ++end;
+    auto run = pkts.subspan(start, end - start);
+    std::size_t plain_from = 0;
+    if (fd >= 0) {
+      IoResult s = send_segmented(fd, family, run, plain_from);
+      if (s.error == EAGAIN) return {start + s.count, EAGAIN, 0};
+    }
+    if (plain_from < run.size()) {
+      // An error in a segmented send (or no socket): the packet-by-packet path sorts it out.
+      IoResult p = send_plain(run.subspan(plain_from));
+      if (p.error == EAGAIN) return {start + plain_from + p.count, EAGAIN, 0};
+    }
+    r.count = end;
+  }
+  return r;
+}
+
+IoResult UdpSockets::send_segmented(int fd, int family, std::span<Packet* const> pkts,
+                                    std::size_t& plain_from) {
+  mmsghdr msgs[kMaxBatch];
+  iovec iov[kMaxBatch];
+  alignas(cmsghdr) std::uint8_t ctrl[kMaxBatch][kCtrlLen];
+  std::size_t first[kMaxBatch];  // index of each message's first packet
+  std::size_t bytes = 0;         // payload of the message being built
+  std::size_t nmsg = 0;
+  for (std::size_t i = 0; i < pkts.size(); ++i) {
+    Packet* p = pkts[i];
+    p->error = 0;
+    p->source_cleared = false;
+    if (p->local.set && p->local.ip.is_v4() != (family == AF_INET)) {
+      p->local.clear();
+      p->source_cleared = true;
+    }
+    iov[i] = {p->data(), p->len()};
+    if (nmsg > 0) {
+      const Packet* f = pkts[first[nmsg - 1]];
+      std::size_t segs = i - first[nmsg - 1];
+      // Every segment but the last must be exactly gso_size long (the first one's length).
+      if (segs < kMaxGsoSegments && pkts[i - 1]->len() == f->len() && p->len() <= f->len() &&
+          p->len() > 0 && bytes + p->len() <= kMaxGsoBytes && p->remote == f->remote &&
+          p->local == f->local) {
+        ++msgs[nmsg - 1].msg_hdr.msg_iovlen;
+        bytes += p->len();
+        continue;
+      }
+    }
+    first[nmsg] = i;
+    msghdr& h = msgs[nmsg].msg_hdr;
+    h = msghdr{};
+    h.msg_name = &p->remote.addr;
+    h.msg_namelen = p->remote.socklen();
+    h.msg_iov = &iov[i];
+    h.msg_iovlen = 1;
+    msgs[nmsg].msg_len = 0;
+    bytes = p->len();
+    ++nmsg;
+  }
+  for (std::size_t m = 0; m < nmsg; ++m) {
+    msghdr& h = msgs[m].msg_hdr;
+    const Packet& f = *pkts[first[m]];
+    std::uint16_t gso = h.msg_iovlen > 1 ? std::uint16_t(f.len()) : 0;
+    if (std::size_t n = send_control(f, family, gso, ctrl[m]); n != 0) {
+      h.msg_control = ctrl[m];
+      h.msg_controllen = n;
+    }
+  }
+  std::size_t done = 0;
+  while (done < nmsg) {
+    int rc = ::sendmmsg(fd, msgs + done, unsigned(nmsg - done), MSG_DONTWAIT);
+    if (rc > 0) {
+      done += std::size_t(rc);
+      continue;
+    }
+    int err = errno;
+    if (err == EINTR) continue;
+    if (err == EAGAIN || err == EWOULDBLOCK) return {first[done], EAGAIN, 0};
+    // EIO: the route's device cannot checksum segmented UDP; never try again (wireguard-go
+    // does the same). Anything else (a stale sticky source, no route) is per packet.
+    if (err == EIO && msgs[done].msg_hdr.msg_iovlen > 1) gso_.store(false);
+    plain_from = first[done];
+    return {first[done], 0, 0};
+  }
+  plain_from = pkts.size();
+  return {pkts.size(), 0, 0};
+}
+
+IoResult UdpSockets::send_plain(std::span<Packet* const> pkts) {
   IoResult r;
   mmsghdr msgs[kMaxBatch];
   iovec iov[kMaxBatch];
@@ -296,7 +440,7 @@ IoResult UdpSockets::send_batch(std::span<Packet* const> pkts) {
       h.msg_iovlen = 1;
       if (p->local.set) {
         h.msg_control = ctrl[k];
-        h.msg_controllen = source_control(*p, family, ctrl[k]);
+        h.msg_controllen = send_control(*p, family, 0, ctrl[k]);
       }
       msgs[k].msg_len = 0;
     }

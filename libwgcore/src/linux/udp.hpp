@@ -3,6 +3,7 @@
 // destination and optional sticky source address.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <span>
 
@@ -10,6 +11,13 @@
 #include "wgcore/result.hpp"
 
 namespace wgcore::io {
+
+// UDP GSO: at most this many datagrams per send (the kernel's UDP_MAX_SEGMENTS was 64 before
+// 6.10) and this many payload bytes (below the 65507 an IPv4 datagram can carry).
+inline constexpr std::size_t kMaxGsoSegments = 64;
+inline constexpr std::size_t kMaxGsoBytes = 65000;
+// A receive buffer that takes any UDP GRO super-datagram without truncation.
+inline constexpr std::size_t kGroBufferBytes = 65536;
 
 // Threading: recv_batch (one thread per family) and send_batch (any number of threads) may run
 // concurrently; they keep their scratch on the stack. bind() and close() replace the fds and
@@ -27,7 +35,17 @@ class UdpSockets {
   // Closes any open sockets, then opens both families on port (0: the kernel picks a port for
   // IPv4 and IPv6 takes the same one, retried if that port is taken for IPv6). A kernel without
   // IPv6 (or without IPv4) leaves that family closed; at least one must open. Non-blocking.
+  // With offloads (the default; see set_offloads) each socket also gets UDP_GRO when the kernel
+  // has it, and sends coalesce with UDP_SEGMENT when the kernel has that.
   Status bind(std::uint16_t port, std::uint32_t fwmark = 0);
+  // Whether the next bind() tries UDP GRO and GSO. Off: one datagram per buffer and per send.
+  void set_offloads(bool on) { want_offloads_ = on; }
+  // UDP GRO is on: a received buffer may hold several datagrams (Packet::gso_size), so receive
+  // buffers need kGroBufferBytes of room or super-datagrams are dropped as too large.
+  bool gro() const { return gro_; }
+  // Sends coalesce runs of datagrams with UDP_SEGMENT. Turned off for good if the kernel
+  // refuses a segmented send with EIO (no checksum offload on the route's device).
+  bool gso() const { return gso_.load(std::memory_order_relaxed); }
   void close();
   bool is_open() const { return fd4_ >= 0 || fd6_ >= 0; }
   std::uint16_t local_port() const { return port_; }
@@ -47,7 +65,10 @@ class UdpSockets {
   // moved behind count, still owned by the caller).
   IoResult recv_batch(int family, std::span<Packet*> pkts);
 
-  // Sends each packet to p->remote, from p->local when set. If a send with that source fails
+  // Sends each packet to p->remote, from p->local when set. With gso(), consecutive packets to
+  // the same remote and source whose lengths are equal (the last of a run may be shorter) go
+  // out as one UDP_SEGMENT send; any error in such a send re-sends the rest one by one, so the
+  // per-packet results below hold either way. If a send with that source fails
   // (the address is gone: EINVAL on older kernels, ENETUNREACH on newer ones), it is retried
   // once without it; if that works, p->local is cleared and p->source_cleared set, so the owner
   // can forget the peer's cached source. A packet that still cannot be sent is skipped with
@@ -55,10 +76,19 @@ class UdpSockets {
   IoResult send_batch(std::span<Packet* const> pkts);
 
  private:
+  // The one-datagram-per-message path (and the fallback of the segmented one).
+  IoResult send_plain(std::span<Packet* const> pkts);
+  // Segmented sends of pkts[start, end) (all one family); returns the packets done and the
+  // first index left for send_plain (== end when all went out), or EAGAIN in error.
+  IoResult send_segmented(int fd, int family, std::span<Packet* const> pkts, std::size_t& plain_from);
+
   int fd4_ = -1;
   int fd6_ = -1;
   std::uint16_t port_ = 0;
   std::uint32_t fwmark_ = 0;
+  bool want_offloads_ = true;
+  bool gro_ = false;
+  std::atomic<bool> gso_{false};
 };
 
 }  // namespace wgcore::io

@@ -20,9 +20,15 @@ namespace {
 }
 
 // The cipher is bound to the context once per thread; each call then only supplies key, nonce
-// and direction, which OpenSSL handles without allocating.
+// and direction, which OpenSSL handles without allocating. Setting a key is the expensive part
+// of a call (OpenSSL copies and expands it, about as long as sealing a full-size packet), and
+// the datapath uses the same key for long runs, so each context remembers its key and a call
+// with the same key only sets the nonce. Sealing and opening have a context each, so a flow's
+// data and its ACKs in the other direction do not evict each other's key.
 struct ThreadCipher {
   EVP_CIPHER_CTX* ctx = nullptr;
+  std::uint8_t key[kAeadKeyLen] = {};
+  bool keyed = false;
   ThreadCipher() noexcept {
     ctx = EVP_CIPHER_CTX_new();
     if (ctx == nullptr ||
@@ -30,14 +36,35 @@ struct ThreadCipher {
       crypto_fail("chacha20-poly1305 context");
     }
   }
-  ~ThreadCipher() { EVP_CIPHER_CTX_free(ctx); }
+  ~ThreadCipher() {
+    OPENSSL_cleanse(key, sizeof key);
+    EVP_CIPHER_CTX_free(ctx);
+  }
   ThreadCipher(const ThreadCipher&) = delete;
   ThreadCipher& operator=(const ThreadCipher&) = delete;
+
+  // Starts a message: the nonce always, the key only when it differs from the loaded one.
+  bool init(KeyRef k, const std::uint8_t* nonce, int enc) noexcept {
+    const bool same = keyed && std::memcmp(key, k.data(), kAeadKeyLen) == 0;
+    if (EVP_CipherInit_ex2(ctx, nullptr, same ? nullptr : k.data(), nonce, enc, nullptr) != 1) {
+      keyed = false;
+      return false;
+    }
+    if (!same) {
+      std::memcpy(key, k.data(), kAeadKeyLen);
+      keyed = true;
+    }
+    return true;
+  }
 };
 
-EVP_CIPHER_CTX* cipher_ctx() noexcept {
+ThreadCipher& seal_cipher() noexcept {
   thread_local ThreadCipher c;
-  return c.ctx;
+  return c;
+}
+ThreadCipher& open_cipher() noexcept {
+  thread_local ThreadCipher c;
+  return c;
 }
 
 // EVP lengths are int; WireGuard packets are far below that, so anything larger is a bug.
@@ -62,11 +89,10 @@ void chacha20poly1305_seal(std::span<std::uint8_t> out, Bytes plain,
                            std::span<const std::uint8_t, 12> nonce, Bytes ad,
                            KeyRef key) noexcept {
   if (out.size() != plain.size() + kAeadTag) crypto_fail("aead_seal: output size");
-  EVP_CIPHER_CTX* ctx = cipher_ctx();
+  ThreadCipher& c = seal_cipher();
+  EVP_CIPHER_CTX* ctx = c.ctx;
   int n = 0;
-  if (EVP_CipherInit_ex2(ctx, nullptr, key.data(), nonce.data(), 1, nullptr) != 1) {
-    crypto_fail("aead_seal init");
-  }
+  if (!c.init(key, nonce.data(), 1)) crypto_fail("aead_seal init");
   if (!ad.empty() &&
       EVP_CipherUpdate(ctx, nullptr, &n, ad.data(), as_len(ad.size(), "aead_seal ad")) != 1) {
     crypto_fail("aead_seal ad");
@@ -97,9 +123,10 @@ bool chacha20poly1305_open(std::span<std::uint8_t> out, Bytes cipher,
   std::uint8_t tag[kAeadTag];
   std::memcpy(tag, cipher.data() + len, kAeadTag);
 
-  EVP_CIPHER_CTX* ctx = cipher_ctx();
+  ThreadCipher& c = open_cipher();
+  EVP_CIPHER_CTX* ctx = c.ctx;
   int n = 0;
-  if (EVP_CipherInit_ex2(ctx, nullptr, key.data(), nonce.data(), 0, nullptr) != 1 ||
+  if (!c.init(key, nonce.data(), 0) ||
       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kAeadTag), tag) != 1) {
     return false;
   }
