@@ -15,11 +15,15 @@
 #include <cstring>
 #include <deque>
 #include <new>
+#include <string>
+#include <unistd.h>
 
 #include "common/secure_string.hpp"
 #include "core/crypto/x25519.hpp"
 #include "core/engine.hpp"
 #include "core/testing/fakes.hpp"
+#include "uapi/uapi_client.hpp"
+#include "uapi/uapi_server.hpp"
 #include "uapi/uapi_text.hpp"
 
 // ---- the allocator hooks (no allocation inside them) -------------------------------------------
@@ -340,6 +344,72 @@ TEST_F(ZeroingTest, UapiTextLeavesNoKeyTextInFreedMemory) {
   EXPECT_EQ(leakscan::total_hits(), 0) << leakscan::report();
   secure_zero(priv_hex.data(), priv_hex.size());
   secure_zero(psk_hex.data(), psk_hex.size());
+}
+
+// The client side of UAPI (what `wgcore` and the integrations use to configure a userspace
+// daemon): a set request carries the private key and PSK in hex, a get answer carries the private
+// key; neither may be left in freed memory, by the client or by the server answering it.
+class MemoryControl : public Control {
+ public:
+  Result<DeviceState> get() override { return state_; }
+  Status apply(const DeviceUpdate& u) override {
+    if (u.private_key) state_.private_key = *u.private_key;
+    if (u.listen_port) state_.listen_port = *u.listen_port;
+    for (const auto& p : u.peers) {
+      PeerState ps;
+      ps.public_key = p.public_key;
+      if (p.preshared_key) ps.preshared_key = *p.preshared_key;
+      state_.peers.push_back(ps);
+    }
+    return {};
+  }
+  std::string backend() const override { return "memory"; }
+
+ private:
+  DeviceState state_;
+};
+
+TEST_F(ZeroingTest, UapiClientLeavesNoKeyTextInFreedMemory) {
+  char dir_template[] = "/tmp/wgcore-zeroing.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string dir = dir_template;
+  MemoryControl ctl;
+  auto server = uapi::UapiServer::listen("zt0", ctl, dir);
+  ASSERT_TRUE(server) << server.error().message;
+  const Key priv = known_key(11), psk = known_key(12), pub = known_key(13);
+  std::string priv_hex = to_hex(priv), psk_hex = to_hex(psk);
+  leakscan::add(reinterpret_cast<const unsigned char*>(priv_hex.data()), "private key hex text");
+  leakscan::add(reinterpret_cast<const unsigned char*>(priv_hex.data() + 32), "private key hex (2nd half)");
+  leakscan::add(reinterpret_cast<const unsigned char*>(psk_hex.data()), "preshared key hex text");
+  leakscan::add(priv.data(), "private key");
+  leakscan::add(psk.data(), "preshared key");
+  leakscan::g_armed = true;
+  {
+    uapi::UapiClient client = uapi::UapiClient::for_interface("zt0", dir);
+    DeviceUpdate u;
+    u.private_key = priv;
+    u.listen_port = 51820;
+    for (int i = 0; i < 40; ++i) {  // a request and an answer long enough to grow their buffers
+      PeerUpdate p;
+      p.public_key = pub;
+      p.public_key[0] = std::uint8_t(i);
+      p.preshared_key = psk;
+      u.peers.push_back(p);
+    }
+    auto st = client.apply(u);
+    ASSERT_TRUE(st) << st.error().message;
+    auto got = client.get();
+    ASSERT_TRUE(got) << got.error().message;
+    ASSERT_TRUE(got->private_key);
+    EXPECT_TRUE(*got->private_key == priv);
+    EXPECT_EQ(got->peers.size(), 40u);
+  }
+  server->reset();  // joins the server's connection threads before the hooks are disarmed
+  leakscan::g_armed = false;
+  EXPECT_EQ(leakscan::total_hits(), 0) << leakscan::report();
+  secure_zero(priv_hex.data(), priv_hex.size());
+  secure_zero(psk_hex.data(), psk_hex.size());
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace

@@ -4,10 +4,12 @@
 
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -308,6 +310,23 @@ IoResult UdpSockets::recv_batch(int family, std::span<Packet*> pkts) {
 }
 
 IoResult UdpSockets::send_batch(std::span<Packet* const> pkts) {
+  IoResult r;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSendWaitMs);
+  for (;;) {
+    IoResult part = send_batch_once(pkts.subspan(r.count));
+    r.count += part.count;
+    r.error = part.error;
+    if (part.error != EAGAIN || r.count == pkts.size()) return r;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd pfd{fd(pkts[r.count]->remote.family()), POLLOUT, 0};
+    if (left.count() <= 0 || pfd.fd < 0) return r;
+    int n = ::poll(&pfd, 1, int(left.count()));
+    if (n < 0 && errno != EINTR) return r;
+  }
+}
+
+IoResult UdpSockets::send_batch_once(std::span<Packet* const> pkts) {
   if (!gso()) return send_plain(pkts);
   IoResult r;
   while (r.count < pkts.size()) {

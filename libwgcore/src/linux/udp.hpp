@@ -72,10 +72,17 @@ class UdpSockets {
   // (the address is gone: EINVAL on older kernels, ENETUNREACH on newer ones), it is retried
   // once without it; if that works, p->local is cleared and p->source_cleared set, so the owner
   // can forget the peer's cached source. A packet that still cannot be sent is skipped with
-  // p->error set (its source kept); a full socket stops the batch with EAGAIN.
+  // p->error set (its source kept). A full socket send buffer is waited on (poll for POLLOUT),
+  // at most kSendWaitMs in all per call, as a blocking socket would push back on its writer
+  // (wireguard-go's sends block): dropping the rest of a batch at the first EAGAIN lost, under a
+  // handshake flood, the one handshake response that mattered. When the wait runs out the batch
+  // stops there with EAGAIN.
   IoResult send_batch(std::span<Packet* const> pkts);
+  static constexpr int kSendWaitMs = 20;
 
  private:
+  // send_batch without the waiting: stops at the first EAGAIN.
+  IoResult send_batch_once(std::span<Packet* const> pkts);
   // The one-datagram-per-message path (and the fallback of the segmented one).
   IoResult send_plain(std::span<Packet* const> pkts);
   // Segmented sends of pkts[start, end) (all one family); returns the packets done and the

@@ -381,6 +381,42 @@ TEST_F(NetnsTest, UdpPerPacketErrorsDoNotStopTheBatch) {
   pool.put(ps);
 }
 
+// A full send buffer is waited on, not a reason to drop the rest of the batch: a tbf qdisc on a
+// veth holds the datagrams (charged to the socket) and a tiny SO_SNDBUF makes sendmmsg stop
+// with EAGAIN after a few of them. The qdisc drains 64 x 1000 bytes in about 0.5 ms at 1 Gbit/s,
+// far inside send_batch's wait budget, so every packet must be sent.
+TEST_F(NetnsTest, UdpFullSendBufferIsWaitedOn) {
+  ASSERT_EQ(std::system("ip link add wgc-sb0 type veth peer name wgc-sb1 && "
+                        "ip link set wgc-sb0 up && ip link set wgc-sb1 up && "
+                        "ip addr add 198.51.100.1/24 dev wgc-sb0 && "
+                        "ip neigh add 198.51.100.2 lladdr 02:00:00:00:00:02 dev wgc-sb0 && "
+                        "tc qdisc add dev wgc-sb0 root tbf rate 1gbit burst 2kb latency 100ms"),
+            0);
+  constexpr std::size_t kCount = 64;
+  PacketPool pool(kCount);
+  for (bool offloads : {false, true}) {
+    UdpSockets a;
+    a.set_offloads(offloads);
+    ASSERT_TRUE(a.bind(0).ok());
+    int small = 1;  // the kernel rounds it up to its minimum (a few KiB)
+    ASSERT_EQ(::setsockopt(a.fd(AF_INET), SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+    // A segmented send is one datagram per 64 KiB to the kernel: give the packets different
+    // lengths so UDP GSO cannot merge them and the buffer fills the same way.
+    Packet* ps[kCount];
+    ASSERT_EQ(pool.get(ps), kCount);
+    for (std::size_t i = 0; i < kCount; ++i) {
+      fill(ps[i], std::string(1000 + i, 'x'));
+      ps[i]->remote = ep("198.51.100.2:9");
+    }
+    IoResult r = a.send_batch(ps);
+    EXPECT_EQ(r.count, kCount) << "offloads " << offloads << ", error " << r.error;
+    EXPECT_EQ(r.error, 0);
+    for (Packet* p : ps) EXPECT_EQ(p->error, 0);
+    pool.put(ps);
+  }
+  EXPECT_EQ(std::system("ip link del wgc-sb0"), 0);
+}
+
 TEST_F(NetnsTest, UdpOversizedDatagramIsDroppedNotTruncated) {
   PacketPool pool(4, 64);
   UdpSockets a;

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/secure_string.hpp"
 #include "uapi/uapi_text.hpp"
 #include "uapi/unix_socket.hpp"
 
@@ -53,7 +54,7 @@ UapiClient UapiClient::for_interface(const std::string& iface, const std::string
   return UapiClient(dir + "/" + iface + ".sock");
 }
 
-Result<std::string> UapiClient::exchange(const std::string& request) {
+Result<SecretString> UapiClient::exchange(std::string_view request) {
   sockaddr_un addr;
   if (!fill_addr(addr, path_)) return make_error(ENAMETOOLONG, "socket path too long: " + path_);
   Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -90,9 +91,13 @@ Result<std::string> UapiClient::exchange(const std::string& request) {
     }
   }
 
-  std::string answer;
+  SecretString answer;  // a get answer holds the private key in hex
   std::size_t scanned = 0;  // "\n\n" does not start before this offset
   char buf[16384];
+  struct WipeOnExit {  // the last read of a get answer holds the private key
+    char* p;
+    ~WipeOnExit() { secure_zero(p, sizeof buf); }
+  } wipe{buf};
   for (;;) {
     // The answer ends at the first empty line: "\n\n", or a lone "\n" at the very start.
     if (answer.starts_with("\n")) return answer.substr(0, 1);
@@ -129,8 +134,13 @@ Result<DeviceState> UapiClient::get() {
 }
 
 Status UapiClient::apply(const DeviceUpdate& update) {
-  std::string request = "set=1\n";
-  request += format_set(update);
+  // The request carries keys in hex: build it in a zeroing string and wipe format_set's block.
+  SecretString request = "set=1\n";
+  {
+    std::string body = format_set(update);
+    request.append(body);
+    secure_zero(body.data(), body.size());
+  }
   request += '\n';
   auto answer = exchange(request);
   if (!answer) return answer.error();

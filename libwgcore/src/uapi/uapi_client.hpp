@@ -4,8 +4,10 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "common/secure_string.hpp"
 #include "uapi/uapi_server.hpp"
 #include "wgcore/control.hpp"
 
@@ -31,7 +33,8 @@ class UapiClient : public Control {
 
  private:
   // One request/answer exchange: the answer up to and including the blank line.
-  Result<std::string> exchange(const std::string& request);
+  // Request and answer may hold keys in hex: the answer comes in a zeroing string.
+  Result<SecretString> exchange(std::string_view request);
 
   std::string path_;
   std::string name_;
