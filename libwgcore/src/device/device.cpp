@@ -350,7 +350,11 @@ void Device::send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) {
     return;
   }
   std::memcpy(p->data(), datagram.data(), datagram.size());
-  p->set_len(datagram.size());
+  queue_to_peer(peer, p, datagram.size());
+}
+
+void Device::queue_to_peer(Peer& peer, io::Packet* p, std::size_t size) {
+  p->set_len(size);
   p->remote = *peer.endpoint;
   if (peer.local_source && peer.local_source->family() == peer.endpoint->family())
     p->local = io::LocalAddr::of(peer.local_source->ip());
@@ -368,14 +372,7 @@ std::span<std::uint8_t> Device::datagram_buffer(Peer& peer, std::size_t size) {
 
 void Device::commit_to_peer(Peer& peer, std::size_t size) {
   io::Packet* p = std::exchange(lent_, nullptr);
-  if (!p) return;
-  p->set_len(size);
-  p->remote = *peer.endpoint;
-  if (peer.local_source && peer.local_source->family() == peer.endpoint->family())
-    p->local = io::LocalAddr::of(peer.local_source->ip());
-  p->user = &peer;
-  out_udp_.push_back(p);
-  if (out_udp_.full()) flush_udp();
+  if (p) queue_to_peer(peer, p, size);
 }
 
 void Device::send_to_endpoint(const Endpoint& to, const Endpoint& local,

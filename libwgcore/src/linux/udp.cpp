@@ -185,6 +185,27 @@ std::size_t send_control(const Packet& p, int family, std::uint16_t gso_size, st
   return len;
 }
 
+// Clears a packet's send results before a send; a sticky source of the other family can never
+// work for this peer, so it is dropped (and reported through source_cleared).
+void begin_send(Packet* p, int family) {
+  p->error = 0;
+  p->source_cleared = false;
+  if (p->local.set && p->local.ip.is_v4() != (family == AF_INET)) {
+    p->local.clear();
+    p->source_cleared = true;
+  }
+}
+
+// One message of a sendmmsg: to p->remote, starting with the iovec `iov` (control data aside).
+void start_message(mmsghdr& m, Packet* p, iovec* iov) {
+  m.msg_hdr = msghdr{};
+  m.msg_hdr.msg_name = &p->remote.addr;
+  m.msg_hdr.msg_namelen = p->remote.socklen();
+  m.msg_hdr.msg_iov = iov;
+  m.msg_hdr.msg_iovlen = 1;
+  m.msg_len = 0;
+}
+
 }  // namespace
 
 UdpSockets::UdpSockets(UdpSockets&& o) noexcept
@@ -362,12 +383,7 @@ IoResult UdpSockets::send_segmented(int fd, int family, std::span<Packet* const>
   std::size_t nmsg = 0;
   for (std::size_t i = 0; i < pkts.size(); ++i) {
     Packet* p = pkts[i];
-    p->error = 0;
-    p->source_cleared = false;
-    if (p->local.set && p->local.ip.is_v4() != (family == AF_INET)) {
-      p->local.clear();
-      p->source_cleared = true;
-    }
+    begin_send(p, family);
     iov[i] = {p->data(), p->len()};
     if (nmsg > 0) {
       const Packet* f = pkts[first[nmsg - 1]];
@@ -382,13 +398,7 @@ IoResult UdpSockets::send_segmented(int fd, int family, std::span<Packet* const>
       }
     }
     first[nmsg] = i;
-    msghdr& h = msgs[nmsg].msg_hdr;
-    h = msghdr{};
-    h.msg_name = &p->remote.addr;
-    h.msg_namelen = p->remote.socklen();
-    h.msg_iov = &iov[i];
-    h.msg_iovlen = 1;
-    msgs[nmsg].msg_len = 0;
+    start_message(msgs[nmsg], p, &iov[i]);
     bytes = p->len();
     ++nmsg;
   }
@@ -444,24 +454,13 @@ IoResult UdpSockets::send_plain(std::span<Packet* const> pkts) {
     for (std::size_t i = start; i < end; ++i) {
       Packet* p = pkts[i];
       std::size_t k = i - start;
-      p->error = 0;
-      p->source_cleared = false;
-      if (p->local.set && p->local.ip.is_v4() != (family == AF_INET)) {
-        p->local.clear();  // a source of the other family can never work for this peer
-        p->source_cleared = true;
-      }
+      begin_send(p, family);
       iov[k] = {p->data(), p->len()};
-      msghdr& h = msgs[k].msg_hdr;
-      h = msghdr{};
-      h.msg_name = &p->remote.addr;
-      h.msg_namelen = p->remote.socklen();
-      h.msg_iov = &iov[k];
-      h.msg_iovlen = 1;
+      start_message(msgs[k], p, &iov[k]);
       if (p->local.set) {
-        h.msg_control = ctrl[k];
-        h.msg_controllen = send_control(*p, family, 0, ctrl[k]);
+        msgs[k].msg_hdr.msg_control = ctrl[k];
+        msgs[k].msg_hdr.msg_controllen = send_control(*p, family, 0, ctrl[k]);
       }
-      msgs[k].msg_len = 0;
     }
 
     const std::size_t total = end - start;
