@@ -37,6 +37,7 @@ void usage(FILE* out) {
           "  -s, --socket PATH       control socket (default: the configuration's\n"
           "                          control-socket, else %s)\n"
           "  -h, --help              this help\n"
+          "      --version           print the version\n"
           "\n"
           "See frr-wgd(8) and docs/frr-wgd.md.\n",
           kDefaultConfigPath, kDefaultControlSocket);
@@ -57,6 +58,10 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "-h" || a == "--help" || a == "help") {
       usage(stdout);
+      return 0;
+    }
+    if (a == "--version" && args.empty()) {
+      printf("frr-wgd %s\n", WGCORE_VERSION);
       return 0;
     }
     if ((a == "-f" || a == "--config" || a == "-s" || a == "--socket") && args.empty()) {

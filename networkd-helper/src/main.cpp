@@ -23,8 +23,6 @@ using namespace wgcore::networkd;
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
-
 void usage(FILE* out) {
   fprintf(out,
           "Usage: wgcore-networkd [OPTIONS] [run]\n"
@@ -168,7 +166,7 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--version") {
-      printf("wgcore-networkd %s\n", kVersion);
+      printf("wgcore-networkd %s\n", WGCORE_VERSION);
       return 0;
     } else if (a == "--root" && i + 1 < argc) {
       opts.search = SearchPath::networkd(argv[++i]);

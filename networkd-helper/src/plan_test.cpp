@@ -1,14 +1,12 @@
 // Reload plans touch only what changed; routes follow networkd's RouteTable=/RouteMetric= rules;
 // convert maps wg-quick files the documented way.
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include <gtest/gtest.h>
 
 #include "convert.hpp"
 #include "netdev.hpp"
 #include "plan.hpp"
+#include "testing/fixtures.hpp"
 
 namespace wgcore::networkd {
 namespace {
@@ -131,23 +129,14 @@ TEST(Convert, DefaultRouteUsesPolicyRouting) {
   EXPECT_NE(out.network.find("SuppressPrefixLength=0"), std::string::npos);
 }
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // tests/fixtures/networkd: wg-site.conf converts to exactly wg-site.netdev / wg-site.network.
 TEST(Convert, GoldenFixture) {
-  const char* root = std::getenv("WGCORE_SOURCE_ROOT");
-  ASSERT_NE(root, nullptr) << "WGCORE_SOURCE_ROOT not set";
-  const std::string dir = std::string(root) + "/tests/fixtures/networkd/";
+  const std::string dir = testing_support::fixture_dir("networkd") + "/";
   auto c = config::load_wgquick(dir + "wg-site.conf");
   ASSERT_TRUE(c.ok()) << c.error().message;
   auto out = convert_wgquick(*c, "wg-site");
-  EXPECT_EQ(out.netdev, slurp(dir + "wg-site.netdev"));
-  EXPECT_EQ(out.network, slurp(dir + "wg-site.network"));
+  EXPECT_EQ(out.netdev, testing_support::read_file(dir + "wg-site.netdev"));
+  EXPECT_EQ(out.network, testing_support::read_file(dir + "wg-site.network"));
   EXPECT_TRUE(out.notes.empty());
 }
 

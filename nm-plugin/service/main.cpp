@@ -16,8 +16,6 @@
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
-
 void usage(FILE* out) {
   fprintf(out,
           "Usage: nm-wgcore-service [--bus-name NAME] [--persist] [--debug]\n"
@@ -69,7 +67,7 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--version") {
-      printf("nm-wgcore-service %s\n", kVersion);
+      printf("nm-wgcore-service %s\n", WGCORE_VERSION);
       return 0;
     } else {
       fprintf(stderr, "nm-wgcore-service: unknown argument '%s'\n", a.c_str());
@@ -84,7 +82,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   wgcore::log::set_level(debug ? wgcore::log::Level::kVerbose : wgcore::log::level_from_env());
   wgcore::log::set_tag("nm-wgcore");
-  g_message("nm-wgcore-service %s: starting as %s (pid %d)", kVersion, bus_name.c_str(), int(getpid()));
+  g_message("nm-wgcore-service %s: starting as %s (pid %d)", WGCORE_VERSION, bus_name.c_str(), int(getpid()));
 
   GError* error = nullptr;
   GMainLoop* loop = g_main_loop_new(nullptr, FALSE);

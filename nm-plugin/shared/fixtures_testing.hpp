@@ -1,52 +1,21 @@
 // Test helpers for the tests/fixtures/nm folder, shared by the profile and editor plugin tests.
 #pragma once
 
-#include <dirent.h>
-#include <sys/stat.h>
-
-#include <algorithm>
-#include <cstdlib>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "testing/fixtures.hpp"
+
 namespace wgcore::nm::testing {
 
-inline std::string fixture_dir() {
-  // meson sets WGCORE_SOURCE_ROOT; otherwise find the tree from this file's path.
-  const char* root = std::getenv("WGCORE_SOURCE_ROOT");
-  std::string file = __FILE__;
-  auto cut = file.rfind("nm-plugin/");
-  std::string base = root ? root : cut == std::string::npos || cut == 0 ? "." : file.substr(0, cut - 1);
-  return base + "/tests/fixtures/nm";
-}
-
-inline std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-inline bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
+using testing_support::file_exists;
+using testing_support::read_file;
+inline std::string fixture_dir() { return testing_support::fixture_dir("nm"); }
 // Base names of the NAME.conf files in dir, sorted.
 inline std::vector<std::string> conf_names(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 5 && n.substr(n.size() - 5) == ".conf") out.push_back(n.substr(0, n.size() - 5));
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return testing_support::names_with_suffix(dir, ".conf");
 }
 
 // What exporting good/NAME.conf must give back.

@@ -471,7 +471,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   return 0;
 }
 
+#include <time.h>
+static double tnow() { timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts); return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9; }
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static double t_rw = 0, t_rbin = 0, t_rb = 0; static long n_rw = 0, n_rb = 0;
+  static struct P { double* a; double* b; double* c; long* d; long* e; ~P() { std::fprintf(stderr, "TMPTIME rewound inputs %ld %.3fs; rebuilt inputs %ld %.3fs + rebuild %.3fs\n", *d, *a, *e, *b, *c); } } pp{&t_rw, &t_rbin, &t_rb, &n_rw, &n_rb};
+  const double t0 = tnow();
   World& w = *g_world;
   fuzz::Reader r(data, size);
   std::vector<std::uint8_t>& datagram = w.built;
@@ -503,6 +508,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (w.a.engine.next_timer() != g_start.a.next_timer || w.b.engine.next_timer() != g_start.b.next_timer) st.tm++;
   if (w.a.peer->keypairs.current().get() != g_start.a.keypairs[0].kp || w.b.peer->keypairs.current().get() != g_start.b.keypairs[0].kp) st.kp++;
   static long only=0; if (w.a.rng.draws+w.b.rng.draws != w.a.cookie_replies+w.b.cookie_replies && w.a.engine.index_size() == g_start.a.index_size && w.b.engine.index_size() == g_start.b.index_size && w.a.engine.next_timer() == g_start.a.next_timer && w.b.engine.next_timer() == g_start.b.next_timer && !w.rate_limiter_touched) { if (++only % 10 == 0) std::fprintf(stderr, "ONLYDRAWS %ld\n", only); }
-  if (!g_start.rewind(w)) { st.rb++; fresh_world(); } else st.rw++;
+  const double t1 = tnow();
+  if (!g_start.rewind(w)) { st.rb++; fresh_world(); t_rbin += t1 - t0; t_rb += tnow() - t1; n_rb++; } else { st.rw++; t_rw += tnow() - t0; n_rw++; }
   return 0;
 }

@@ -25,6 +25,7 @@ void usage(FILE* out) {
           "                              bring up an interface from a wg-quick(8) config\n"
           "  down CONFIG|INTERFACE       take it down again (SaveConfig, hooks, routes, DNS)\n"
           "  help                        this help\n"
+          "  version                     print the version (also --version)\n"
           "\n"
           "`wgcore COMMAND --help` describes one command.\n");
 }
@@ -189,6 +190,10 @@ int main(int argc, char** argv) {
   if (cmd == "down") return wgcore::cli::cmd_down(args);
   if (cmd == "help" || cmd == "--help" || cmd == "-h") {
     usage(stdout);
+    return 0;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    printf("wgcore v%s\n", WGCORE_VERSION);
     return 0;
   }
   fprintf(stderr, "wgcore: unknown command '%s'\n", cmd.c_str());

@@ -19,8 +19,6 @@
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
-
 void usage(FILE* out) {
   fprintf(out,
           "Usage: wgcored [OPTIONS] INTERFACE-NAME\n"
@@ -164,7 +162,7 @@ int main(int argc, char** argv) {
       usage(stdout);
       return 0;
     } else if (a == "--version") {
-      printf("wgcored v%s\n", kVersion);
+      printf("wgcored v%s\n", WGCORE_VERSION);
       return 0;
     } else if (!a.empty() && a[0] == '-') {
       fprintf(stderr, "wgcored: unknown option '%s'\n", a.c_str());

@@ -3,8 +3,6 @@
 // DeviceUpdate that `wg setconf` would apply, and randomized format/parse round trips.
 #include "config/wgquick.hpp"
 
-#include <dirent.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -15,41 +13,16 @@
 #include <random>
 #include <sstream>
 
+#include "testing/fixtures.hpp"
+
 namespace wgcore::config {
 namespace {
 
-std::string fixture_dir() {
-  const char* root = std::getenv("WGCORE_SOURCE_ROOT");
-  // meson sets WGCORE_SOURCE_ROOT; otherwise find the tree from this file's path.
-  std::string file = __FILE__;
-  auto cut = file.rfind("libwgcore/");
-  std::string base = root ? root : cut == std::string::npos || cut == 0 ? "." : file.substr(0, cut - 1);
-  return base + "/tests/fixtures/wgquick";
-}
-
-std::string read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
+using testing_support::file_exists;
+using testing_support::read_file;
+std::string fixture_dir() { return testing_support::fixture_dir("wgquick"); }
 std::vector<std::string> confs(const std::string& dir) {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 5 && n.substr(n.size() - 5) == ".conf") out.push_back(n.substr(0, n.size() - 5));
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
-  return out;
+  return testing_support::names_with_suffix(dir, ".conf");
 }
 
 Key K(const char* b64) { return *key_from_base64(b64); }
@@ -64,11 +37,11 @@ TEST(WgQuickFixtures, GoodFilesParseAndWriteBackCanonically) {
   ASSERT_GE(names.size(), 4u) << "fixtures missing under " << fixture_dir();
   for (const auto& n : names) {
     SCOPED_TRACE(n);
-    std::string text = read(fixture_dir() + "/good/" + n + ".conf");
+    std::string text = read_file(fixture_dir() + "/good/" + n + ".conf");
     auto c = parse_wgquick(text, n + ".conf");
     ASSERT_TRUE(c) << c.error().message;
     std::string canon_path = fixture_dir() + "/good/" + n + ".canonical";
-    std::string want = exists(canon_path) ? read(canon_path) : text;
+    std::string want = file_exists(canon_path) ? read_file(canon_path) : text;
     std::string got = format_wgquick(*c);
     EXPECT_EQ(got, want);
     // Canonical text is a fixed point.
@@ -84,10 +57,10 @@ TEST(WgQuickFixtures, BadFilesFailWithTheExpectedMessage) {
   for (const auto& n : names) {
     SCOPED_TRACE(n);
     std::string err_path = fixture_dir() + "/bad/" + n + ".err";
-    ASSERT_TRUE(exists(err_path)) << "no .err file for " << n;
-    std::string want = read(err_path);
+    ASSERT_TRUE(file_exists(err_path)) << "no .err file for " << n;
+    std::string want = read_file(err_path);
     while (!want.empty() && want.back() == '\n') want.pop_back();
-    auto c = parse_wgquick(read(fixture_dir() + "/bad/" + n + ".conf"), n + ".conf");
+    auto c = parse_wgquick(read_file(fixture_dir() + "/bad/" + n + ".conf"), n + ".conf");
     ASSERT_FALSE(c) << "accepted a bad file";
     EXPECT_EQ(c.error().message, want);
     EXPECT_EQ(c.error().code, EINVAL);
@@ -212,8 +185,8 @@ TEST(WgQuick, SaveWritesPrivatelyAndAtomically) {
   struct stat st;
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(read(path), read(fixture_dir() + "/good/full.conf"));
-  EXPECT_FALSE(exists(path + ".tmp"));
+  EXPECT_EQ(read_file(path), read_file(fixture_dir() + "/good/full.conf"));
+  EXPECT_FALSE(file_exists(path + ".tmp"));
   ::unlink(path.c_str());
   ::rmdir(tmpl);
 }

@@ -15,18 +15,13 @@
 #include <vector>
 
 #include "routing/route_feed.hpp"
+#include "testing/fixtures.hpp"
 
 namespace wgcore::routing::feed::testmsg {
 
 using Bytes = std::vector<std::uint8_t>;
 
-inline std::string fixture_dir() {
-  const char* root = std::getenv("WGCORE_SOURCE_ROOT");
-  std::string file = __FILE__;
-  auto cut = file.rfind("routing/");
-  std::string base = root ? root : cut == std::string::npos || cut == 0 ? "." : file.substr(0, cut - 1);
-  return base + "/tests/fixtures/fpm";
-}
+inline std::string fixture_dir() { return testing_support::fixture_dir("fpm"); }
 
 inline Bytes read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
