@@ -12,7 +12,8 @@ export WGC_ROOT
 
 # --- logging: progress and errors go to stderr; stdout stays for results ---------------------
 
-log() { printf '==> %s\n' "$*" >&2; }
+# Each line carries the time since the script started, so a CI log shows what each stage cost.
+log() { printf '==> [%02d:%02d] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 warn() { printf 'warning: %s\n' "$*" >&2; }
 die() {
   printf 'error: %s\n' "$*" >&2
