@@ -169,6 +169,19 @@ nm_base_up() {
   wait_for 5 ns_exec "$NS_NM" ping -c1 -W1 "$PEER_ADDR" || fail "no underlay path to the peer"
 }
 
+# nm_session_begin [SETUP-FUNCTION...]: the namespaces (then each SETUP-FUNCTION, e.g. another
+# peer namespace), NetworkManager started and the underlay connection up; `baseline` holds
+# nm_state from before any VPN, for the test's final comparison.
+nm_session_begin() {
+  local f
+  nm_topology
+  for f in "$@"; do "$f"; done
+  nm_start
+  nm_base_up
+  # shellcheck disable=SC2034  # read by the test that sources this file
+  baseline="$(nm_state)"
+}
+
 # nm_state: the namespace's links, addresses, routes (every table) and rules, to compare
 # before and after (anything the VPN added must be gone).
 nm_state() {

@@ -11,11 +11,7 @@
 set -uo pipefail
 source "${WGCORE_SOURCE_ROOT}/tests/nm/nm_env.sh"
 
-nm_topology
-nm_peer2_ns
-nm_start
-nm_base_up
-baseline="$(nm_state)"
+nm_session_begin nm_peer2_ns
 
 peer_start a wireguard-go 51821 203.0.113.2/26 fd00:77::2/112
 PEER_NS="$NS_P2" peer_start b wgcored 51822 203.0.113.3/32 fd00:77::3/128

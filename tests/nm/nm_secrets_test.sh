@@ -9,10 +9,7 @@
 set -uo pipefail
 source "${WGCORE_SOURCE_ROOT}/tests/nm/nm_env.sh"
 
-nm_topology
-nm_start
-nm_base_up
-baseline="$(nm_state)"
+nm_session_begin
 
 peer_start a wireguard-go 51821 203.0.113.2/26 fd00:77::2/112
 conf="${WGC_TEST_DIR}/wgs.conf"

@@ -8,13 +8,7 @@ set -uo pipefail
 source "${WGCORE_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/wg_pair.sh"
 source "$(dirname "$0")/sec_lib.sh"
 
-WGC_LOG_LEVEL=debug pair_setup wgcored wgcored 4
-wg genpsk >"${WGC_TEST_DIR}/psk"
-wg genkey >"${WGC_TEST_DIR}/a2.key"
-pair_configure a
-ns_exec "$NS_A" wg set "$IF_A" peer "$KEY_B_PUB" preshared-key "${WGC_TEST_DIR}/psk" || fail "psk on a"
-ns_exec "$NS_B" wg set "$IF_B" peer "$KEY_A_PUB" preshared-key "${WGC_TEST_DIR}/psk" || fail "psk on b"
-wait_for 10 ns_exec "$NS_A" ping -c1 -W1 "$TUN_B4" || fail "no ping through the tunnel"
+WGC_LOG_LEVEL=debug psk_session_setup
 ns_exec "$NS_A" ping -c5 -i0.2 -W1 "$TUN_B4" >/dev/null || fail "ping lost packets"
 # Gets that return the keys, as `wg showconf` and `wg show` do.
 ns_exec "$NS_A" wg showconf "$IF_A" | grep -q "PresharedKey = $(cat "${WGC_TEST_DIR}/psk")" ||

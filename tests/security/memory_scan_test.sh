@@ -9,13 +9,7 @@ source "${WGCORE_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/wg
 source "$(dirname "$0")/sec_lib.sh"
 require_cmd python3
 
-pair_setup wgcored wgcored 4
-wg genpsk >"${WGC_TEST_DIR}/psk"
-wg genkey >"${WGC_TEST_DIR}/a2.key"
-pair_configure a
-ns_exec "$NS_A" wg set "$IF_A" peer "$KEY_B_PUB" preshared-key "${WGC_TEST_DIR}/psk" || fail "psk on a"
-ns_exec "$NS_B" wg set "$IF_B" peer "$KEY_A_PUB" preshared-key "${WGC_TEST_DIR}/psk" || fail "psk on b"
-wait_for 10 ns_exec "$NS_A" ping -c1 -W1 "$TUN_B4" || fail "no ping through the tunnel"
+psk_session_setup
 ns_exec "$NS_A" ping -c20 -i0.05 -s1200 -W1 "$TUN_B4" >/dev/null || fail "ping lost packets"
 # Gets that carry the secrets back out, as `wg showconf` does.
 for i in 1 2 3; do

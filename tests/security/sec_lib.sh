@@ -31,3 +31,17 @@ key_hex() { base64 -d <<<"$1" | od -An -v -tx1 | tr -d ' \n'; }
   CAPS_KEPT=0000000000001400 # 1 << CAP_NET_ADMIN (12) | 1 << CAP_NET_BIND_SERVICE (10)
   CAPS_NONE=0000000000000000
 }
+
+# psk_session_setup: two wgcored over IPv4 (tests/lib/wg_pair.sh), a's
+# private key in WGC_TEST_DIR/a.key, a fresh PSK in WGC_TEST_DIR/psk on both sides and a second
+# private key in WGC_TEST_DIR/a2.key for a later change; returns once a ping crosses the tunnel.
+# Environment for the daemons (LOG_LEVEL...) goes in front of the call, as for pair_setup.
+psk_session_setup() {
+  pair_setup wgcored wgcored 4
+  wg genpsk >"${WGC_TEST_DIR}/psk"
+  wg genkey >"${WGC_TEST_DIR}/a2.key"
+  pair_configure a
+  ns_exec "$NS_A" wg set "$IF_A" peer "$KEY_B_PUB" preshared-key "${WGC_TEST_DIR}/psk" || fail "psk on a"
+  ns_exec "$NS_B" wg set "$IF_B" peer "$KEY_A_PUB" preshared-key "${WGC_TEST_DIR}/psk" || fail "psk on b"
+  wait_for 10 ns_exec "$NS_A" ping -c1 -W1 "$TUN_B4" || fail "no ping through the tunnel"
+}
