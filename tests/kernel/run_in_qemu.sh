@@ -1,6 +1,6 @@
 #!/bin/bash
 # run_in_qemu.sh: boots Debian's cloud kernel under QEMU with a throw-away initramfs (static
-# busybox, the wireguard/veth/tun modules, our binaries and their libraries) and runs one guest
+# busybox, the wireguard/veth/tun/sch_netem modules, our binaries and their libraries) and runs one guest
 # script as root there; the script's exit status comes back over the serial console.
 # The machine running this needs no wireguard module and no root: only qemu, busybox-static,
 # kmod, cpio and apt access for the kernel package (fetched once into a cache).
@@ -114,7 +114,7 @@ add_bin() {  # add_bin BINARY [GUEST_PATH]: the binary and every library ldd nam
   done < <(ldd "$b" 2>/dev/null | awk '/=> \// {print $3} /^[ \t]*\// {print $1}')
 }
 # The guest scripts run under bash (busybox's ash prefers its own applets, e.g. its `ip`).
-for b in bash ip wg ping; do add_bin "$b"; done
+for b in bash ip wg ping tc; do add_bin "$b"; done
 # Ours go on the guest's PATH by name (the build dir may be under /tmp, a tmpfs in the guest).
 for b in "${bins[@]}"; do add_bin "$b" "/usr/local/bin/$(basename "$b")"; done
 cp "$busybox" "$root/bin/busybox"
@@ -125,7 +125,7 @@ done
 
 # Modules with their dependencies, in load order (modprobe --show-depends sorts them).
 : >"$root/etc/modules.order"
-for m in wireguard veth tun; do
+for m in wireguard veth tun sch_netem; do
   modprobe -d "$kroot" -S "$kver" --show-depends "$m" >"$work/dep" 2>&1 ||
     { grep -q builtin "$work/dep" && continue; die "module $m: $(cat "$work/dep")"; }
   while read -r kind path _; do
@@ -145,6 +145,8 @@ for m in wireguard veth tun; do
 done
 
 cp "$guest_script" "$root/test/guest.sh"
+# Helpers the guest scripts source (the kernel/wgcored pair of guest_interop.sh and guest_netem.sh).
+cp "$(dirname "${BASH_SOURCE[0]}")/guest_lib.sh" "$root/test/guest_lib.sh"
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
