@@ -105,21 +105,31 @@ BENCHMARK(BM_Tai64n);
 
 // Initiator and responder Noise state machines only: create/consume initiation, create/consume
 // response, and both sides' key derivation. No macs, no cookies, no index table.
-void BM_NoiseHandshake(benchmark::State& state) {
-  fakes::SeededRandom rng(2);
-  Identity ini = MakeIdentity(rng), rsp = MakeIdentity(rng);
+// An initiator and a responder that know each other, with the clocks a round advances: each
+// round needs a newer TAI64N timestamp and must not look like a flood to the responder.
+struct NoisePair {
+  explicit NoisePair(std::uint64_t seed) : rng(seed), ini(MakeIdentity(rng)), rsp(MakeIdentity(rng)) {
+    hs_i.remote_static = rsp.public_key;
+    hs_r.remote_static = ini.public_key;
+    noise::precompute_static_static(hs_i, ini);
+    noise::precompute_static_static(hs_r, rsp);
+  }
+  // The responder's peer lookup by the initiator's static key.
+  auto lookup() {
+    return [this](const Key& k) -> Handshake* { return k == ini.public_key ? &hs_r : nullptr; };
+  }
+  fakes::SeededRandom rng;
+  Identity ini, rsp;
   Handshake hs_i, hs_r;
-  hs_i.remote_static = rsp.public_key;
-  hs_r.remote_static = ini.public_key;
-  noise::precompute_static_static(hs_i, ini);
-  noise::precompute_static_static(hs_r, rsp);
-  auto lookup = [&](const Key& k) -> Handshake* {
-    return k == ini.public_key ? &hs_r : nullptr;
-  };
-  // Each round needs a newer TAI64N timestamp and must not look like a flood to the responder.
   Time now = 1h;
   WallTime wall = std::chrono::seconds(1748736000);
   std::uint32_t index = 1;
+};
+
+void BM_NoiseHandshake(benchmark::State& state) {
+  NoisePair p(2);
+  auto& [rng, ini, rsp, hs_i, hs_r, now, wall, index] = p;
+  auto lookup = p.lookup();
   for (auto _ : state) {
     now += 1s;
     wall += 1s;
@@ -147,19 +157,9 @@ BENCHMARK(BM_NoiseHandshake);
 // needs; the static-static one is precomputed). The initiator's messages are made with the
 // timer paused.
 void BM_NoiseResponder(benchmark::State& state) {
-  fakes::SeededRandom rng(3);
-  Identity ini = MakeIdentity(rng), rsp = MakeIdentity(rng);
-  Handshake hs_i, hs_r;
-  hs_i.remote_static = rsp.public_key;
-  hs_r.remote_static = ini.public_key;
-  noise::precompute_static_static(hs_i, ini);
-  noise::precompute_static_static(hs_r, rsp);
-  auto lookup = [&](const Key& k) -> Handshake* {
-    return k == ini.public_key ? &hs_r : nullptr;
-  };
-  Time now = 1h;
-  WallTime wall = std::chrono::seconds(1748736000);
-  std::uint32_t index = 1;
+  NoisePair p(3);
+  auto& [rng, ini, rsp, hs_i, hs_r, now, wall, index] = p;
+  auto lookup = p.lookup();
   for (auto _ : state) {
     state.PauseTiming();
     now += 1s;

@@ -29,20 +29,29 @@ guest_topology() {
   upub=$(wg pubkey </tmp/u.key)
 }
 
+# device_config PRIVATE-KEY-FILE PORT PEER-PUBLIC-KEY ENDPOINT ALLOWED-IP...: the UAPI set body
+# (without set=1) for one side, which kernel_backend_test applies through netlink or UAPI.
+device_config() {
+  local key=$1 port=$2 peer=$3 endpoint=$4 a
+  shift 4
+  printf 'private_key=%s\nlisten_port=%s\npublic_key=%s\nendpoint=%s\n' \
+    "$(hex <"$key")" "$port" "$(hex <<<"$peer")" "$endpoint"
+  for a in "$@"; do printf 'allowed_ip=%s\n' "$a"; done
+}
+
+# tunnel_addresses NS IFACE HOST-NUMBER: 10.77.0.N/24 and fd77::N/64 on IFACE, up.
+tunnel_addresses() {
+  ip -n "$1" addr add "10.77.0.$3/24" dev "$2"
+  ip -n "$1" addr add "fd77::$3/64" dev "$2"
+  ip -n "$1" link set "$2" up
+}
+
 # kernel_up: the kernel device wgk, configured through our netlink code, addresses, up.
 kernel_up() {
   ip netns exec wgc-k "$kbt" create wgk
-  ip netns exec wgc-k "$kbt" set wgk <<EOF2 || fail "configuring the kernel device"
-private_key=$(hex </tmp/k.key)
-listen_port=51820
-public_key=$(hex <<<"$upub")
-endpoint=198.51.100.2:51821
-allowed_ip=10.77.0.2/32
-allowed_ip=fd77::2/128
-EOF2
-  ip -n wgc-k addr add 10.77.0.1/24 dev wgk
-  ip -n wgc-k addr add fd77::1/64 dev wgk
-  ip -n wgc-k link set wgk up
+  device_config /tmp/k.key 51820 "$upub" 198.51.100.2:51821 10.77.0.2/32 fd77::2/128 |
+    ip netns exec wgc-k "$kbt" set wgk || fail "configuring the kernel device"
+  tunnel_addresses wgc-k wgk 1
 }
 
 # wgcored_up: wgcored serving wgu (wgcored_pid), configured over UAPI, addresses, up.
@@ -52,17 +61,9 @@ wgcored_up() {
   for _ in $(seq 50); do [[ -S /var/run/wireguard/wgu.sock ]] && break; sleep 0.1; done
   [[ -S /var/run/wireguard/wgu.sock ]] || { cat /tmp/wgcored.log; fail "wgcored did not start"; }
   [[ $(ip netns exec wgc-u "$kbt" backend wgu) == uapi:* ]] || fail "wgu not served over UAPI"
-  ip netns exec wgc-u "$kbt" set wgu <<EOF2 || fail "configuring wgcored"
-private_key=$(hex </tmp/u.key)
-listen_port=51821
-public_key=$(hex <<<"$kpub")
-endpoint=198.51.100.1:51820
-allowed_ip=10.77.0.1/32
-allowed_ip=fd77::1/128
-EOF2
-  ip -n wgc-u addr add 10.77.0.2/24 dev wgu
-  ip -n wgc-u addr add fd77::2/64 dev wgu
-  ip -n wgc-u link set wgu up
+  device_config /tmp/u.key 51821 "$kpub" 198.51.100.1:51820 10.77.0.1/32 fd77::1/128 |
+    ip netns exec wgc-u "$kbt" set wgu || fail "configuring wgcored"
+  tunnel_addresses wgc-u wgu 2
 }
 
 # wgcored_down: SIGTERM to wgcored and wait (it removes wgu).
