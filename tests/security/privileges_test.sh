@@ -95,6 +95,10 @@ ns_exec "$NS" wg set "$IF" private-key "${WGC_TEST_DIR}/k1" fwmark 0x77 ||
   fail "--user: fwmark change failed though CAP_NET_ADMIN was kept"
 ns_exec "$NS" wg set "$IF" listen-port 501 || fail "--user: port 501 failed though CAP_NET_BIND_SERVICE was kept"
 stop_pid "$DAEMON"
+# As wgcored(8) says, a daemon that switched to a user who may not write the socket directory
+# cannot remove its socket at exit; the next start would. Remove it here, so that the wait for
+# the next daemon's socket below cannot see this one.
+rm -f "/var/run/wireguard/${IF}.sock"
 pass "--user/--group: every thread runs as ${NOBODY} with CAP_NET_ADMIN + CAP_NET_BIND_SERVICE only"
 
 # --- 4. never root: uid 65534 on a persistent TUN it owns --------------------------------------
@@ -114,8 +118,11 @@ ns_spawn "$NS" nobody unshare -m --propagation private sh -c '
     env LOG_LEVEL=debug "$2" -f "$3"' sh "$NOBODY" "$WGCORED" "$IF"
 NOBODY_PID=$WGC_LAST_PID
 in_daemon_ns() { nsenter -t "$NOBODY_PID" -m -n "$@"; }
+# The PID is `ip netns exec`, then unshare, sh and setpriv before it is wgcored: wait for the
+# uids first, so the socket check runs in the daemon's own mount namespace (its tmpfs).
+daemon_uids() { [[ "$(uid_of "$NOBODY_PID")" == "${NOBODY} ${NOBODY} ${NOBODY} ${NOBODY}" ]]; }
+wait_for 10 daemon_uids || fail "not running as ${NOBODY}: uids $(uid_of "$NOBODY_PID")"
 wait_for 10 in_daemon_ns test -S "/var/run/wireguard/${IF}.sock" || fail "non-root wgcored: no UAPI socket"
-[[ "$(uid_of "$NOBODY_PID")" == "${NOBODY} ${NOBODY} ${NOBODY} ${NOBODY}" ]] || fail "not running as ${NOBODY}"
 expect_all_threads "$NOBODY_PID" CapEff "$CAPS_NONE" >/dev/null
 expect_all_threads "$NOBODY_PID" CapPrm "$CAPS_NONE" >/dev/null
 expect_all_threads "$NOBODY_PID" NoNewPrivs 1 >/dev/null
