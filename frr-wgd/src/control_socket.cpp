@@ -23,10 +23,12 @@ Result<sockaddr_un> unix_address(const std::string& path) {
   return sa;
 }
 
+// MSG_NOSIGNAL: a peer that hung up (a client gone before its answer, a daemon gone before the
+// request) is an EPIPE to return, not a SIGPIPE that ends the writing process.
 bool write_all(int fd, const std::string& s) {
   std::size_t off = 0;
   while (off < s.size()) {
-    ssize_t n = write(fd, s.data() + off, s.size() - off);
+    ssize_t n = send(fd, s.data() + off, s.size() - off, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
     off += std::size_t(n);
