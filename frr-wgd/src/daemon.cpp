@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/signals.hpp"
 #include "control/open.hpp"
 #include "exporter.hpp"
 #include "log.hpp"
@@ -81,12 +82,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(Config cfg) {
   if (mkdir(d->cfg_.state_directory.c_str(), 0700) != 0 && errno != EEXIST)
     return make_error(errno, d->cfg_.state_directory + ": " + strerror(errno));
 
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGHUP);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  const sigset_t mask = block_daemon_signals();
   d->signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (d->signal_fd_ < 0) return make_error(errno, std::string("signalfd: ") + strerror(errno));
 

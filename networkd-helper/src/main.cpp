@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/log.hpp"
+#include "common/signals.hpp"
 #include "config/wgquick.hpp"
 #include "convert.hpp"
 #include "daemon.hpp"
@@ -115,13 +116,7 @@ int cmd_convert(const std::vector<std::string>& args) {
 }
 
 int run_daemon(DaemonOptions opts) {
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t sigs = block_daemon_signals();
 
   Daemon d(std::move(opts));
   d.start();

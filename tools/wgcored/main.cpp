@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/log.hpp"
+#include "common/signals.hpp"
 #include "device/device.hpp"
 #include "privileges.hpp"
 #include "uapi/uapi_server.hpp"
@@ -58,13 +59,7 @@ int run(const std::string& iface, const std::string& socket_dir,
   };
 
   // Block the signals before any thread starts, so only sigtimedwait below receives them.
-  sigset_t sigs;
-  sigemptyset(&sigs);
-  sigaddset(&sigs, SIGTERM);
-  sigaddset(&sigs, SIGINT);
-  sigaddset(&sigs, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t sigs = wgcore::block_daemon_signals();
 
   wgcore::DeviceOptions opts;
   opts.name = iface;
