@@ -8,13 +8,9 @@ WGC_TEST_NAME="restart"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/wg_pair.sh"
 
 restart_b() {
-  stop_pid "$PID_B"
-  wait_for 5 sh -c "! ip -n $NS_B link show $IF_B" || fail "b's interface survived its daemon"
+  pair_stop b
   [[ ! -S "/var/run/wireguard/${IF_B}.sock" ]] || fail "b's socket survived its daemon"
-  start_daemon b
-  ip -n "$NS_B" addr add "${TUN_B4}/24" dev "$IF_B"
-  ip -n "$NS_B" link set "$IF_B" up
-  ns_exec "$NS_B" wg setconf "$IF_B" "${WGC_TEST_DIR}/b.conf"
+  pair_start_configured b
 }
 
 pair_setup wgcored wgcored 4

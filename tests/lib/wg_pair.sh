@@ -124,6 +124,29 @@ pair_configure() {
   ns_exec "$NS_B" wg setconf "$IF_B" "$(write_conf b "$eb")" || fail "wg setconf on side b"
 }
 
+# pair_stop SIDE: stops SIDE's daemon and waits until its interface is gone.
+pair_stop() {
+  local side="$1" ns="$NS_A" iface="$IF_A" pid="${PID_A:-}"
+  [[ "$side" == b ]] && ns="$NS_B" iface="$IF_B" pid="${PID_B:-}"
+  stop_pid "$pid"
+  wait_for 5 sh -c "! ip -n $ns link show $iface" || fail "${side}'s interface survived its daemon"
+}
+
+# pair_start_configured SIDE: starts SIDE's daemon again with its tunnel addresses and re-applies
+# the configuration pair_configure wrote, with `wg setconf`, as an administrator would.
+pair_start_configured() {
+  local side="$1" ns="$NS_A" iface="$IF_A"
+  [[ "$side" == b ]] && ns="$NS_B" iface="$IF_B"
+  tunnel_up "$side"
+  ns_exec "$ns" wg setconf "$iface" "${WGC_TEST_DIR}/${side}.conf" || fail "wg setconf on restarted ${side}"
+}
+
+# pair_restart SIDE: pair_stop, then pair_start_configured.
+pair_restart() {
+  pair_stop "$1"
+  pair_start_configured "$1"
+}
+
 # dump_field NS IFACE FIELD: a field of the single peer line of `wg show IFACE dump`
 # (1 public key, 2 psk, 3 endpoint, 4 allowed ips, 5 latest handshake, 6 rx, 7 tx, 8 keepalive).
 dump_field() {

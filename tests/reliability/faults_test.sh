@@ -100,10 +100,7 @@ echo "FIGURE: endpoint change of a (wgcored) on the poor link: b (wireguard-go) 
 pass "wgcored's endpoint change followed by wireguard-go"
 
 # b (wireguard-go) restarts with its configuration; its endpoint for a is configured.
-stop_pid "$PID_B"
-wait_for 5 sh -c "! ip -n $NS_B link show $IF_B" || fail "b's interface survived its daemon"
-tunnel_up b
-ns_exec "$NS_B" wg setconf "$IF_B" "${WGC_TEST_DIR}/b.conf" || fail "wg setconf on restarted b"
+pair_restart b
 t0="$EPOCHREALTIME"
 # a speaks first: its packets die at b until a's timers start a new handshake.
 wait_for "$RECOVERY_BOUND" ns_exec "$NS_A" ping -c1 -W1 "$TUN_B4" ||
@@ -113,10 +110,7 @@ echo "FIGURE: peer (wireguard-go) restart on the poor link, wgcored speaking fir
 pass "recovered from the peer's restart in ${secs} s"
 
 # a (wgcored) restarts; its configuration is re-applied with `wg setconf`; b speaks first.
-stop_pid "$PID_A"
-wait_for 5 sh -c "! ip -n $NS_A link show $IF_A" || fail "a's interface survived its daemon"
-tunnel_up a
-ns_exec "$NS_A" wg setconf "$IF_A" "${WGC_TEST_DIR}/a.conf" || fail "wg setconf on restarted a"
+pair_restart a
 t0="$EPOCHREALTIME"
 wait_for "$RECOVERY_BOUND" ns_exec "$NS_B" ping -c1 -W1 "$TUN_A4" ||
   fail "b never got through to restarted wgcored within ${RECOVERY_BOUND} s"

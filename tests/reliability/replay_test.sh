@@ -87,10 +87,7 @@ ns_exec "$NS_B" ping -c1 -W2 "$TUN_A4" >/dev/null || fail "the session broke aft
 pass "replayed initiation and response dropped; the session survives without a new handshake"
 
 # Delayed: b restarts (new session, new indices); the old session's datagrams come late.
-stop_pid "$PID_B"
-wait_for 5 sh -c "! ip -n $NS_B link show $IF_B" || fail "b's interface survived its daemon"
-tunnel_up b
-ns_exec "$NS_B" wg setconf "$IF_B" "${WGC_TEST_DIR}/b.conf" || fail "wg setconf on restarted b"
+pair_restart b
 wait_for 15 ns_exec "$NS_B" ping -c1 -W1 "$TUN_A4" || fail "no new session after b's restart"
 [[ "$(dump_field "$NS_A" "$IF_A" 5)" != "$hs_before" ]] || fail "no new handshake after b's restart"
 late_reasons=(replay unknown_receiver_index no_keypair decrypt_failed)
