@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -332,14 +333,16 @@ IoResult UdpSockets::recv_batch(int family, std::span<Packet*> pkts) {
 
 IoResult UdpSockets::send_batch(std::span<Packet* const> pkts) {
   IoResult r;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSendWaitMs);
+  // Read the clock only once a send has filled the buffer: the common call never waits.
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   for (;;) {
     IoResult part = send_batch_once(pkts.subspan(r.count));
     r.count += part.count;
     r.error = part.error;
     if (part.error != EAGAIN || r.count == pkts.size()) return r;
+    if (!deadline) deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kSendWaitMs);
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+        *deadline - std::chrono::steady_clock::now());
     pollfd pfd{fd(pkts[r.count]->remote.family()), POLLOUT, 0};
     if (left.count() <= 0 || pfd.fd < 0) return r;
     int n = ::poll(&pfd, 1, int(left.count()));
