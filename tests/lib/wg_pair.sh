@@ -170,20 +170,24 @@ iperf_tcp() {
 # SHA-256 on both ends (data integrity through the tunnel).
 transfer_check() {
   local from="$1" to="$2" addr="$3" mb="$4" port=$((6201 + RANDOM % 1000))
+  # A port drawn twice in one test would find the earlier sink's result already there.
+  rm -f "${WGC_TEST_DIR}/sink_${port}.sha" "${WGC_TEST_DIR}/sink_${port}.sha.data"
   head -c "$((mb * 1024 * 1024))" /dev/urandom >"${WGC_TEST_DIR}/payload"
   local want got
   want="$(sha256sum <"${WGC_TEST_DIR}/payload" | cut -d' ' -f1)"
   ns_spawn "$to" "sink_${port}" python3 -c '
-import hashlib, socket, sys
+import hashlib, os, socket, sys
 s = socket.socket(socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(1)
-c, _ = s.accept(); h = hashlib.sha256()
+c, _ = s.accept(); h = hashlib.sha256(); got = bytearray()
 while True:
     b = c.recv(1 << 16)
     if not b: break
-    h.update(b)
-open(sys.argv[3], "w").write(h.hexdigest())' "$addr" "$port" "${WGC_TEST_DIR}/sink_${port}.sha"
+    h.update(b); got += b
+open(sys.argv[3] + ".data", "wb").write(got)
+open(sys.argv[3] + ".tmp", "w").write(h.hexdigest())
+os.rename(sys.argv[3] + ".tmp", sys.argv[3])' "$addr" "$port" "${WGC_TEST_DIR}/sink_${port}.sha"
   local sink=$WGC_LAST_PID
   wait_for 5 ns_exec "$to" sh -c "ss -ltn | grep -q :${port}" || fail "sink did not start"
   ns_exec "$from" python3 -c '
@@ -195,5 +199,13 @@ s.close()' "$addr" "$port" "${WGC_TEST_DIR}/payload" || fail "transfer to ${addr
   wait_for 20 test -s "${WGC_TEST_DIR}/sink_${port}.sha" || fail "sink never finished"
   got="$(cat "${WGC_TEST_DIR}/sink_${port}.sha")"
   stop_pid "$sink"
-  [[ "$got" == "$want" ]] || fail "data corrupted through the tunnel: sent ${want}, received ${got}"
+  if [[ "$got" != "$want" ]]; then
+    # Where the streams part: which byte ranges differ, and where the received bytes came from.
+    python3 "${WGC_ROOT}/tests/lib/stream_diff.py" "${WGC_TEST_DIR}/payload" "${WGC_TEST_DIR}/sink_${port}.sha.data" >&2 || true
+    # Segments that failed the receiver's TCP checksum: many means corrupted packets arrive and
+    # one passed by chance; none means the corrupted data came with a valid checksum.
+    echo "receiver's TCP checksum errors: $(ns_exec "$to" nstat -az TcpInCsumErrors | awk '/TcpInCsumErrors/ { print $2 }')" >&2
+    fail "data corrupted through the tunnel: sent ${want}, received ${got}"
+  fi
+  rm -f "${WGC_TEST_DIR}/sink_${port}.sha.data"
 }
