@@ -155,13 +155,18 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--pings", type=int, default=300)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--congestion", default=os.environ.get("BENCH_TCP_CC", ""),
+                    help="iperf3 -C for the TCP runs (default: the system's)")
     args = ap.parse_args()
 
-    result = {"impl": args.impl, "rep": args.rep, "runs": [], "errors": []}
+    result = {"impl": args.impl, "rep": args.rep, "runs": [], "errors": [],
+              "congestion": args.congestion}
     p = subprocess.run(ping_cmd(args, count=args.pings), capture_output=True, text=True,
                        timeout=args.pings * 0.01 + 30)
     result["ping_idle"] = parse_ping(p.stdout)
     for test, extra in TESTS:
+        if args.congestion and test.startswith("tcp"):
+            extra = extra + ["-C", args.congestion]
         for reverse in (False, True):
             label = f"{args.impl} {test} {'b2a' if reverse else 'a2b'}"
             try:

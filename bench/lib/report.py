@@ -231,6 +231,12 @@ def main():
       f"{wgversion[0] if wgversion else '?'} (Debian)")
     w(f"- {args.reps} repetition(s), interleaved across paths; iperf3 runs of {args.duration} s; "
       f"{args.pings} idle pings at 10 ms; fresh namespaces and daemons for every repetition")
+    cc = os.environ.get("BENCH_TCP_CC", "")
+    if cc:
+        w(f"- TCP congestion control: `{cc}` (iperf3 -C)")
+    else:
+        with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
+            w(f"- TCP congestion control: the system's default, `{f.read().strip()}`")
     w("- Cells: **median** (min–max) over repetitions. a2b: namespace a sends to b; b2a: iperf3 -R.")
     w("")
     w("## Headline")

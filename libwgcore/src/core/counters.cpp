@@ -26,6 +26,7 @@ const char* to_string(DropReason r) {
     case DropReason::kTunWriteFailed: return "tun_write_failed";
     case DropReason::kSendFailed: return "send_failed";
     case DropReason::kNoIdentity: return "no_identity";
+    case DropReason::kQueueDelay: return "queue_delay";
   }
   return "unknown";
 }

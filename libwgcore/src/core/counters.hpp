@@ -30,12 +30,13 @@ enum class DropReason : std::uint8_t {
   kTunWriteFailed,         // the TUN device refused a decrypted packet
   kSendFailed,             // the UDP socket refused a datagram
   kNoIdentity,             // handshake arrived while the device has no private key
+  kQueueDelay,             // decrypted packet dropped by the receive queue's AQM (device/codel.hpp)
 };
-inline constexpr std::size_t kDropReasons = 21;
+inline constexpr std::size_t kDropReasons = 22;
 const char* to_string(DropReason r);  // snake_case, stable: used as JSON keys
 
 // Counters for every reason, allocated on the first drop: most peers never drop anything, and
-// 21 counters inline would be a sixth of an idle peer's memory (docs/performance-microbench.md).
+// 22 counters inline would be a sixth of an idle peer's memory (docs/performance-microbench.md).
 // add() may run on several datapath threads at once; the first ones race to install the block
 // and the losers free theirs.
 class DropCounters {

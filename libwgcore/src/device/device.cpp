@@ -4,6 +4,7 @@
 #include "device/device.hpp"
 
 #include <sys/epoll.h>
+#include <time.h>
 
 #include <cerrno>
 #include <algorithm>
@@ -37,6 +38,13 @@ constexpr std::size_t kTsoBufferBytes = 65536 + 64;
 constexpr std::size_t kTurnBudgetBytes = 256 * 1024;
 // How many 64 KiB buffers one read asks for, so a read stays within the turn budget.
 constexpr std::size_t kBigBuffersPerRead = 4;
+
+// CLOCK_REALTIME in nanoseconds: the clock of the kernel's SO_TIMESTAMPNS arrival stamps.
+std::int64_t realtime_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 Endpoint local_endpoint(const io::LocalAddr& l, std::uint16_t port) {
   return l.set ? Endpoint::make(l.ip, port) : Endpoint();
@@ -268,8 +276,15 @@ void Device::on_udp_readable(int family) {
     // Uncoalesced small datagrams in big buffers: read the whole GRO pool at once.
     if (!own && r.count == per_read && read_bytes < per_read * 16384) per_read = kGroBuffers;
     clock_.hold();
+    const std::int64_t now_ns = realtime_ns();
+    // A handshake flood fills the socket's queue with initiations that cookies and the rate
+    // limiter deal with; dropping the peers' data behind them would only add to the damage.
+    aqm_on_ = !under_load();
+    if (!aqm_on_) aqm_.reset();
     for (std::size_t i = 0; i < r.count; ++i) {
       io::Packet* p = batch[i];
+      // How long it waited in the socket's queue, for the AQM in deliver().
+      rx_sojourn_ = std::chrono::nanoseconds(p->rx_time_ns ? now_ns - p->rx_time_ns : 0);
       std::size_t seg = p->gso_size ? p->gso_size : p->len();
       if (seg == p->len()) {
         on_datagram(p, p->bytes(), own);
@@ -388,6 +403,10 @@ void Device::send_to_endpoint(const Endpoint& to, const Endpoint& local,
 }
 
 void Device::deliver(Peer& peer, std::span<const std::uint8_t> inner) {
+  // CoDel on the socket's queue delay: a standing queue gets a CE mark (ECN-capable packets) or
+  // a drop, so TCP backs off before the queue holds milliseconds of data. Stays clear of the
+  // replay window: the packet counted as received, only its delivery is refused.
+  const bool congested = aqm_on_ && aqm_.on_dequeue(clock_.now(), rx_sojourn_);
   io::Packet* p = take_packet();
   if (!p || inner.size() > p->room()) {
     if (p) pool_.put(p);
@@ -396,6 +415,11 @@ void Device::deliver(Peer& peer, std::span<const std::uint8_t> inner) {
   }
   std::memcpy(p->data(), inner.data(), inner.size());
   p->set_len(inner.size());
+  if (congested && !mark_ce(p->bytes())) {
+    pool_.put(p);
+    engine_.count_drop(DropReason::kQueueDelay, &peer);
+    return;
+  }
   p->user = &peer;
   out_tun_.push_back(p);
   if (out_tun_.full()) flush_tun();

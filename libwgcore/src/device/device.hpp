@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/engine.hpp"
+#include "device/codel.hpp"
 #include "linux/event_loop.hpp"
 #include "linux/offload.hpp"
 #include "linux/packet.hpp"
@@ -117,6 +118,9 @@ class Device final : public Control, private EngineSink {
   io::Packet* lent_ = nullptr;  // handed out by datagram_buffer, until commit_to_peer
   io::PacketBatch out_tun_;
   std::deque<io::Packet*> handshakes_;
+  CoDel aqm_;  // the UDP receive queue's AQM, applied as packets are delivered to the TUN
+  std::chrono::nanoseconds rx_sojourn_{0};  // queue delay of the datagram being processed
+  bool aqm_on_ = false;                      // off while under a handshake flood
   // Peers whose persistent keepalive was just turned on: their first keepalive (and handshake)
   // goes out from the loop after apply() returns, like the kernel's workqueue.
   std::vector<Key> keepalives_due_;

@@ -104,6 +104,7 @@ class Packet {
     state = 0;
     error = 0;
     gso_size = 0;
+    rx_time_ns = 0;
     vnet = VnetHdr{};
     source_cleared = false;
   }
@@ -117,6 +118,9 @@ class Packet {
   // Receive with UDP GRO: the buffer holds several datagrams of this size back to back (the
   // last may be shorter); 0 when it holds exactly one.
   std::uint16_t gso_size = 0;
+  // UDP receive: when the kernel took the datagram in (CLOCK_REALTIME, SO_TIMESTAMPNS), so the
+  // time it then waited in the socket's queue is known; 0 when the kernel did not say.
+  std::int64_t rx_time_ns = 0;
   // TUN read with offloads: the virtio-net header that came with the packet (TSO, checksum).
   VnetHdr vnet;
   bool source_cleared = false;  // send found the sticky source unusable and sent without it

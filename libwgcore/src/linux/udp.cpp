@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <utility>
@@ -23,9 +24,11 @@ namespace {
 constexpr int kSocketBufferBytes = 7 << 20;
 // How often bind(0) retries when the port the kernel picked for IPv4 is taken for IPv6.
 constexpr int kBindRetries = 100;
-// Room for one IPV6_PKTINFO (or IP_PKTINFO) message plus UDP_GRO (an int) or UDP_SEGMENT.
-constexpr std::size_t kCtrlLen = 64;
-static_assert(CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(int)) <= kCtrlLen);
+// Room for one IPV6_PKTINFO (or IP_PKTINFO) message plus UDP_GRO (an int) or UDP_SEGMENT, and
+// the arrival time (SCM_TIMESTAMPNS).
+constexpr std::size_t kCtrlLen = 128;
+static_assert(CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(timespec)) <=
+              kCtrlLen);
 static_assert(kGroBufferBytes >= 65535 && kMaxGsoBytes <= 65507);
 
 const char* family_name(int family) { return family == AF_INET6 ? "IPv6" : "IPv4"; }
@@ -72,6 +75,8 @@ int open_socket(int family, std::uint16_t port, std::uint32_t fwmark, bool& gro,
     }
   }
   if (err == 0 && gro && set_int(fd, SOL_UDP, UDP_GRO, 1) != 0) gro = false;
+  // Arrival times for the receive queue's AQM (device/codel.hpp); without them it stays idle.
+  if (err == 0) (void)set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
   if (err == 0 && fwmark != 0) {
     err = set_int(fd, SOL_SOCKET, SO_MARK, int(fwmark));
     msg = "set fwmark " + std::to_string(fwmark) + " (needs CAP_NET_ADMIN)";
@@ -113,17 +118,25 @@ bool has_gso(int fd) {
   return ::getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &len) == 0;
 }
 
-// Reads the local address the kernel reported for a received datagram, and the UDP GRO segment
-// size when the buffer holds several datagrams.
-LocalAddr local_from_control(msghdr& h, std::uint16_t& gso_size) {
+// Reads what the kernel reported with a received datagram into p: the local address it came
+// to, the UDP GRO segment size when the buffer holds several datagrams, and its arrival time.
+void control_to_packet(msghdr& h, Packet& p) {
   LocalAddr local;
-  gso_size = 0;
+  p.gso_size = 0;
+  p.rx_time_ns = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
     if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
         c->cmsg_len >= CMSG_LEN(sizeof(int))) {
       int g;
       std::memcpy(&g, CMSG_DATA(c), sizeof g);
-      if (g > 0 && g < 65536) gso_size = std::uint16_t(g);
+      if (g > 0 && g < 65536) p.gso_size = std::uint16_t(g);
+      continue;
+    }
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+        c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
+      timespec ts;
+      std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+      p.rx_time_ns = std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
       continue;
     }
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
@@ -143,7 +156,7 @@ LocalAddr local_from_control(msghdr& h, std::uint16_t& gso_size) {
       local = LocalAddr::of(IpAddr::v6_bytes(pi.ipi6_addr.s6_addr), pi.ipi6_ifindex);
     }
   }
-  return local;
+  p.local = local;
 }
 
 // Writes the control messages for a send from p into ctrl: the sticky source when p->local is
@@ -321,7 +334,7 @@ IoResult UdpSockets::recv_batch(int family, std::span<Packet*> pkts) {
       continue;
     }
     p->set_len(msgs[i].msg_len);
-    p->local = local_from_control(msgs[i].msg_hdr, p->gso_size);
+    control_to_packet(msgs[i].msg_hdr, *p);
     if (p->gso_size >= p->len()) p->gso_size = 0;  // one datagram after all
     p->error = 0;
     p->source_cleared = false;

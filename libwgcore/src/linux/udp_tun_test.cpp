@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <vector>
 
@@ -275,6 +276,54 @@ TEST_F(NetnsTest, UdpBatchBothFamiliesInOrder) {
   EXPECT_EQ(empty.count, 0u);
   EXPECT_EQ(empty.error, 0);
   pool.put(b.span());
+}
+
+std::int64_t realtime_now_ns() {
+  timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Every received datagram carries the kernel's arrival time (the receive AQM's sojourn time is
+// measured from it), with or without UDP GRO, in both families; and a datagram left in the
+// queue shows the wait.
+TEST_F(NetnsTest, UdpReceiveCarriesTheArrivalTime) {
+  for (bool offloads : {false, true}) {
+    PacketPool pool(64, kGroBufferBytes);
+    UdpSockets a, c;
+    a.set_offloads(offloads);
+    ASSERT_TRUE(a.bind(0).ok());
+    ASSERT_TRUE(c.bind(0).ok());
+    for (int family : {AF_INET, AF_INET6}) {
+      const Endpoint to = Endpoint::make(ip(family == AF_INET ? "127.0.0.1" : "::1"), a.local_port());
+      std::vector<Packet*> out;
+      for (int i = 0; i < 8; ++i) {
+        Packet* p = pool.get();
+        fill(p, std::string(100, char('a' + i)));
+        p->remote = to;
+        out.push_back(p);
+      }
+      const std::int64_t before = realtime_now_ns();
+      ASSERT_EQ(c.send_batch(out).count, out.size());
+      pool.put(out);
+      // Left waiting in the socket for 30 ms before we read it.
+      ::usleep(30'000);
+      auto got = recv_n(a, family, pool, 1);
+      const std::int64_t after = realtime_now_ns();
+      ASSERT_FALSE(got.empty());
+      for (Packet* p : got) {
+        EXPECT_GE(p->rx_time_ns, before) << "offloads " << offloads << " family " << family;
+        EXPECT_LE(p->rx_time_ns, after - 30'000'000) << "offloads " << offloads << " family " << family;
+      }
+      pool.put(got);
+      // Drain what recv_n left (GRO may have coalesced everything into one buffer, or not).
+      PacketBatch b;
+      b.resize(pool.get(b.slots()));
+      IoResult rest = a.recv_batch(family, b.span());
+      for (std::size_t i = 0; i < rest.count; ++i) EXPECT_GE(b[i]->rx_time_ns, before);
+      pool.put(b.span());
+    }
+  }
 }
 
 // A datagram to a secondary local address is reported with that address, and replying from
