@@ -10,11 +10,12 @@ Time CoDel::control_law(Time t) const {
                  std::int64_t(double(interval_.count()) / std::sqrt(double(count_))));
 }
 
-bool CoDel::on_dequeue(Time now, std::chrono::nanoseconds sojourn) {
-  // dodequeue: the queue is fine while packets leave it within target; once they stop doing so,
-  // it must stay that way for a whole interval before anything may be dropped.
+bool CoDel::on_dequeue(Time now, std::chrono::nanoseconds sojourn, std::size_t backlog) {
+  // dodequeue: the queue is fine while packets leave it within target, or while it is (about)
+  // empty behind them; once neither holds, it must stay that way for a whole interval before
+  // anything may be dropped.
   bool ok_to_drop = false;
-  if (sojourn < target_) {
+  if (sojourn < target_ || backlog <= kMaxPacket) {
     first_above_ = Time{0};
   } else if (first_above_ == Time{0}) {
     first_above_ = now + interval_;

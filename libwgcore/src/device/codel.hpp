@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -31,8 +32,15 @@ class CoDel {
   explicit CoDel(std::chrono::nanoseconds target = kTarget, std::chrono::nanoseconds interval = kInterval)
       : target_(target), interval_(interval) {}
 
-  // One packet leaves the queue at now after sojourn in it: true if CoDel drops (or marks) it.
-  bool on_dequeue(Time now, std::chrono::nanoseconds sojourn);
+  // At most this many bytes left behind a packet is no standing queue, however long the packet
+  // waited (RFC 8289's MAXPACKET): on a slow or busy host every packet may wait longer than
+  // target, and a trickle of pings must not be taken for a queue.
+  static constexpr std::size_t kMaxPacket = 2048;
+  static constexpr std::size_t kUnknownBacklog = SIZE_MAX;
+
+  // One packet leaves the queue at now after sojourn in it, with backlog bytes still queued
+  // behind it (kUnknownBacklog when the caller cannot tell): true if CoDel drops (or marks) it.
+  bool on_dequeue(Time now, std::chrono::nanoseconds sojourn, std::size_t backlog = kUnknownBacklog);
 
   // Forgets the queue's history (as if it had been empty), keeping the last drop rate for a
   // quick return to it.

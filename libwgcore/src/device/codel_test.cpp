@@ -80,6 +80,25 @@ TEST(CoDel, LeavesDroppingWhenTheQueueDrainsAndResumesNearTheOldRate) {
   EXPECT_EQ(c.count(), count - 1);
 }
 
+TEST(CoDel, SlowServiceOfAnAlmostEmptyQueueIsNoStandingQueue) {
+  // A trickle of pings on a slow host (an emulated guest, a sanitizer build): each waits 3 ms,
+  // far above target, but nothing queues behind it. No drops, however long it goes on.
+  CoDel c;
+  for (int i = 0; i < 10000; ++i)
+    ASSERT_FALSE(c.on_dequeue(kStart + milliseconds(50) * i, milliseconds(3), 0));
+  // The same trickle with the backlog unknown is taken for a queue: the caller must say.
+  CoDel unknown;
+  int drops = 0;
+  for (int i = 0; i < 100; ++i) drops += unknown.on_dequeue(kStart + milliseconds(50) * i, milliseconds(3));
+  EXPECT_GT(drops, 90);
+  // A standing queue that drains to one packet behind the head leaves the dropping state.
+  CoDel d;
+  Time t = kStart;
+  for (; !d.dropping(); t += microseconds(10)) d.on_dequeue(t, milliseconds(2));
+  EXPECT_FALSE(d.on_dequeue(t, milliseconds(2), CoDel::kMaxPacket));
+  EXPECT_FALSE(d.dropping());
+}
+
 TEST(CoDel, ResetForgetsAStandingQueue) {
   CoDel c;
   Time t = kStart;
@@ -103,8 +122,11 @@ class RfcCodel {
   struct Seen {
     Time now;
     nanoseconds sojourn;
+    std::size_t backlog;
     bool dropped;
   };
+  static constexpr std::size_t kPacketBytes = 1400;
+  static constexpr std::size_t MAXPACKET = CoDel::kMaxPacket;
   RfcCodel(nanoseconds target, nanoseconds interval) : TARGET(target), INTERVAL(interval) {}
 
   std::deque<Time> queue;  // enqueue timestamps
@@ -159,9 +181,8 @@ class RfcCodel {
     r.p = true;
     r.index = seen.size();
     const nanoseconds sojourn_time = now - tstamp;
-    seen.push_back({now, sojourn_time, false});
-    // (The RFC's "|| bytes() <= MAXPACKET" is left out: our receiver cannot see its queue.)
-    if (sojourn_time < TARGET) {
+    seen.push_back({now, sojourn_time, bytes(), false});
+    if (sojourn_time < TARGET || bytes() <= MAXPACKET) {
       first_above_time = Time{0};
     } else {
       if (first_above_time == Time{0}) {
@@ -173,6 +194,7 @@ class RfcCodel {
     return r;
   }
   void drop(const Result& r) { seen[r.index].dropped = true; }
+  std::size_t bytes() const { return queue.size() * kPacketBytes; }
   Time control_law(Time t, std::uint32_t c) const {
     return t + nanoseconds(std::int64_t(double(INTERVAL.count()) / std::sqrt(double(c))));
   }
@@ -208,7 +230,7 @@ TEST(CoDel, MatchesTheRfcPseudocodeOnRandomQueues) {
     std::size_t drops = 0;
     for (std::size_t i = 0; i < ref.seen.size(); ++i) {
       const auto& s = ref.seen[i];
-      ASSERT_EQ(ours.on_dequeue(s.now, s.sojourn), s.dropped) << "trial " << trial << " packet " << i;
+      ASSERT_EQ(ours.on_dequeue(s.now, s.sojourn, s.backlog), s.dropped) << "trial " << trial << " packet " << i;
       drops += s.dropped;
     }
     if (trial == 0) {

@@ -281,18 +281,28 @@ void Device::on_udp_readable(int family) {
     // limiter deal with; dropping the peers' data behind them would only add to the damage.
     aqm_on_ = !under_load();
     if (!aqm_on_) aqm_.reset();
+    // A read that did not fill the batch emptied the socket: then what queues behind a datagram
+    // is only the rest of this batch. After a full read more may wait, how much is unknown.
+    const bool drained = r.count + r.dropped < batch.size();
+    std::size_t left = read_bytes;
     for (std::size_t i = 0; i < r.count; ++i) {
       io::Packet* p = batch[i];
       // How long it waited in the socket's queue, for the AQM in deliver().
       rx_sojourn_ = std::chrono::nanoseconds(p->rx_time_ns ? now_ns - p->rx_time_ns : 0);
       std::size_t seg = p->gso_size ? p->gso_size : p->len();
       if (seg == p->len()) {
+        left -= p->len();
+        rx_backlog_ = drained ? left : CoDel::kUnknownBacklog;
         on_datagram(p, p->bytes(), own);
         if (own && !handshakes_.empty() && handshakes_.back() == p) batch[i] = nullptr;
         continue;
       }
-      for (std::size_t off = 0; off < p->len(); off += seg)
-        on_datagram(p, p->bytes().subspan(off, std::min(seg, p->len() - off)), false);
+      for (std::size_t off = 0; off < p->len(); off += seg) {
+        const std::size_t n = std::min(seg, p->len() - off);
+        left -= n;
+        rx_backlog_ = drained ? left : CoDel::kUnknownBacklog;
+        on_datagram(p, p->bytes().subspan(off, n), false);
+      }
     }
     clock_.release();
     for (io::Packet*& p : batch)
@@ -406,7 +416,7 @@ void Device::deliver(Peer& peer, std::span<const std::uint8_t> inner) {
   // CoDel on the socket's queue delay: a standing queue gets a CE mark (ECN-capable packets) or
   // a drop, so TCP backs off before the queue holds milliseconds of data. Stays clear of the
   // replay window: the packet counted as received, only its delivery is refused.
-  const bool congested = aqm_on_ && aqm_.on_dequeue(clock_.now(), rx_sojourn_);
+  const bool congested = aqm_on_ && aqm_.on_dequeue(clock_.now(), rx_sojourn_, rx_backlog_);
   io::Packet* p = take_packet();
   if (!p || inner.size() > p->room()) {
     if (p) pool_.put(p);

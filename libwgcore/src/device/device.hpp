@@ -120,6 +120,7 @@ class Device final : public Control, private EngineSink {
   std::deque<io::Packet*> handshakes_;
   CoDel aqm_;  // the UDP receive queue's AQM, applied as packets are delivered to the TUN
   std::chrono::nanoseconds rx_sojourn_{0};  // queue delay of the datagram being processed
+  std::size_t rx_backlog_ = 0;               // bytes known to queue behind it (CoDel::kUnknownBacklog)
   bool aqm_on_ = false;                      // off while under a handshake flood
   // Peers whose persistent keepalive was just turned on: their first keepalive (and handshake)
   // goes out from the loop after apply() returns, like the kernel's workqueue.
