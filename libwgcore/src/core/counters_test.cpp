@@ -31,11 +31,11 @@ TEST(DropReasons, EveryReasonIsInTheManPage) {
   ASSERT_TRUE(f) << "docs/man/wgcore.8";
   std::stringstream text;
   text << f.rdbuf();
+  const std::string s = text.str();
   for (std::size_t i = 0; i < kDropReasons; ++i) {
     const std::string name = to_string(DropReason(i));
     // groff bold lists: ".BR name ..." or ", name" or " name ,"; a plain word search is enough,
     // with the name delimited so "replay" does not match "handshake_replay".
-    const std::string s = text.str();
     bool found = false;
     for (std::size_t at = s.find(name); at != std::string::npos && !found; at = s.find(name, at + 1)) {
       const char before = at ? s[at - 1] : ' ';

@@ -2,6 +2,9 @@
 #include "device/codel.hpp"
 
 #include <cmath>
+#include <cstring>
+
+#include "linux/vnet.hpp"
 
 namespace wgcore {
 
@@ -50,16 +53,11 @@ bool mark_ce(std::span<std::uint8_t> ip) {
     const std::size_t ihl = std::size_t(ip[0] & 0x0f) * 4;
     if ((ip[1] & kEcnMask) == 0 || ihl < 20 || ihl > ip.size()) return false;
     if ((ip[1] & kEcnMask) == kCe) return true;
-    // RFC 1624 incremental update: HC' = ~(~HC + ~m + m') over the 16-bit word holding TOS.
-    const std::uint16_t old_word = std::uint16_t(ip[0] << 8 | ip[1]);
     ip[1] |= kCe;
-    const std::uint16_t new_word = std::uint16_t(ip[0] << 8 | ip[1]);
-    std::uint32_t sum = std::uint16_t(~(ip[10] << 8 | ip[11])) + std::uint16_t(~old_word) + new_word;
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    const std::uint16_t hc = std::uint16_t(~sum);
-    ip[10] = std::uint8_t(hc >> 8);
-    ip[11] = std::uint8_t(hc);
+    // Marks are rare (CoDel's drop rate), so the header checksum is simply recomputed.
+    ip[10] = ip[11] = 0;
+    const std::uint16_t c = io::fold_csum(io::csum_add(0, ip.data(), ihl));
+    std::memcpy(&ip[10], &c, 2);  // stored as fold_csum returns it, like vnet.cpp's st_csum
     return true;
   }
   if (ip.size() >= 40 && (ip[0] >> 4) == 6) {

@@ -4,7 +4,6 @@
 #include "device/device.hpp"
 
 #include <sys/epoll.h>
-#include <time.h>
 
 #include <cerrno>
 #include <algorithm>
@@ -38,13 +37,6 @@ constexpr std::size_t kTsoBufferBytes = 65536 + 64;
 constexpr std::size_t kTurnBudgetBytes = 256 * 1024;
 // How many 64 KiB buffers one read asks for, so a read stays within the turn budget.
 constexpr std::size_t kBigBuffersPerRead = 4;
-
-// CLOCK_REALTIME in nanoseconds: the clock of the kernel's SO_TIMESTAMPNS arrival stamps.
-std::int64_t realtime_ns() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 Endpoint local_endpoint(const io::LocalAddr& l, std::uint16_t port) {
   return l.set ? Endpoint::make(l.ip, port) : Endpoint();
@@ -276,7 +268,8 @@ void Device::on_udp_readable(int family) {
     // Uncoalesced small datagrams in big buffers: read the whole GRO pool at once.
     if (!own && r.count == per_read && read_bytes < per_read * 16384) per_read = kGroBuffers;
     clock_.hold();
-    const std::int64_t now_ns = realtime_ns();
+    // The wall clock is the kernel's arrival stamps' clock (SO_TIMESTAMPNS).
+    const WallTime wall = clock_.wall_now();
     // A handshake flood fills the socket's queue with initiations that cookies and the rate
     // limiter deal with; dropping the peers' data behind them would only add to the damage.
     aqm_on_ = !under_load();
@@ -288,7 +281,7 @@ void Device::on_udp_readable(int family) {
     for (std::size_t i = 0; i < r.count; ++i) {
       io::Packet* p = batch[i];
       // How long it waited in the socket's queue, for the AQM in deliver().
-      rx_sojourn_ = std::chrono::nanoseconds(p->rx_time_ns ? now_ns - p->rx_time_ns : 0);
+      rx_sojourn_ = p->rx_time.count() ? wall - p->rx_time : std::chrono::nanoseconds(0);
       std::size_t seg = p->gso_size ? p->gso_size : p->len();
       if (seg == p->len()) {
         left -= p->len();

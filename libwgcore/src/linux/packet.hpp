@@ -3,6 +3,7 @@
 // of Packet* that every I/O call takes as a span. Nothing here allocates after construction.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -104,7 +105,7 @@ class Packet {
     state = 0;
     error = 0;
     gso_size = 0;
-    rx_time_ns = 0;
+    rx_time = {};
     vnet = VnetHdr{};
     source_cleared = false;
   }
@@ -118,9 +119,10 @@ class Packet {
   // Receive with UDP GRO: the buffer holds several datagrams of this size back to back (the
   // last may be shorter); 0 when it holds exactly one.
   std::uint16_t gso_size = 0;
-  // UDP receive: when the kernel took the datagram in (CLOCK_REALTIME, SO_TIMESTAMPNS), so the
-  // time it then waited in the socket's queue is known; 0 when the kernel did not say.
-  std::int64_t rx_time_ns = 0;
+  // UDP receive: when the kernel took the datagram in (SO_TIMESTAMPNS: CLOCK_REALTIME since the
+  // epoch, like Clock::wall_now), so the time it then waited in the socket's queue is known; 0
+  // when the kernel did not say.
+  std::chrono::nanoseconds rx_time{0};
   // TUN read with offloads: the virtio-net header that came with the packet (TSO, checksum).
   VnetHdr vnet;
   bool source_cleared = false;  // send found the sticky source unusable and sent without it

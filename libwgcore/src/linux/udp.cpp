@@ -123,7 +123,7 @@ bool has_gso(int fd) {
 void control_to_packet(msghdr& h, Packet& p) {
   LocalAddr local;
   p.gso_size = 0;
-  p.rx_time_ns = 0;
+  p.rx_time = {};
   for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
     if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
         c->cmsg_len >= CMSG_LEN(sizeof(int))) {
@@ -136,7 +136,7 @@ void control_to_packet(msghdr& h, Packet& p) {
         c->cmsg_len >= CMSG_LEN(sizeof(timespec))) {
       timespec ts;
       std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
-      p.rx_time_ns = std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+      p.rx_time = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
       continue;
     }
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&

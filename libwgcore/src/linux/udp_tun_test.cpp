@@ -15,10 +15,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <string>
 #include <vector>
 
+#include "core/environment.hpp"
 #include "linux/packet.hpp"
 #include "linux/tun.hpp"
 #include "linux/udp.hpp"
@@ -278,12 +278,6 @@ TEST_F(NetnsTest, UdpBatchBothFamiliesInOrder) {
   pool.put(b.span());
 }
 
-std::int64_t realtime_now_ns() {
-  timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 // Every received datagram carries the kernel's arrival time (the receive AQM's sojourn time is
 // measured from it), with or without UDP GRO, in both families; and a datagram left in the
 // queue shows the wait.
@@ -303,24 +297,24 @@ TEST_F(NetnsTest, UdpReceiveCarriesTheArrivalTime) {
         p->remote = to;
         out.push_back(p);
       }
-      const std::int64_t before = realtime_now_ns();
+      const auto before = system_clock().wall_now();
       ASSERT_EQ(c.send_batch(out).count, out.size());
       pool.put(out);
       // Left waiting in the socket for 30 ms before we read it.
       ::usleep(30'000);
       auto got = recv_n(a, family, pool, 1);
-      const std::int64_t after = realtime_now_ns();
+      const auto after = system_clock().wall_now();
       ASSERT_FALSE(got.empty());
       for (Packet* p : got) {
-        EXPECT_GE(p->rx_time_ns, before) << "offloads " << offloads << " family " << family;
-        EXPECT_LE(p->rx_time_ns, after - 30'000'000) << "offloads " << offloads << " family " << family;
+        EXPECT_GE(p->rx_time, before) << "offloads " << offloads << " family " << family;
+        EXPECT_LE(p->rx_time, after - std::chrono::milliseconds(30)) << "offloads " << offloads << " family " << family;
       }
       pool.put(got);
       // Drain what recv_n left (GRO may have coalesced everything into one buffer, or not).
       PacketBatch b;
       b.resize(pool.get(b.slots()));
       IoResult rest = a.recv_batch(family, b.span());
-      for (std::size_t i = 0; i < rest.count; ++i) EXPECT_GE(b[i]->rx_time_ns, before);
+      for (std::size_t i = 0; i < rest.count; ++i) EXPECT_GE(b[i]->rx_time, before);
       pool.put(b.span());
     }
   }
