@@ -8,7 +8,8 @@
 #   3. --user/--group: the ids change in every thread and the two capabilities survive the switch;
 #   4. started as uid 65534 without any capability on a persistent TUN that uid owns (UAPI socket
 #      in a private mount namespace's /var/run/wireguard owned by that uid): it handshakes with a
-#      root wgcored and passes ping.
+#      root wgcored and passes ping;
+#   5. the crypto helper threads, started under load after the drop, have no more than that.
 set -uo pipefail
 source "${WGCORE_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
 source "$(dirname "$0")/sec_lib.sh"
@@ -146,3 +147,32 @@ hs="$(in_daemon_ns wg show "$IF" latest-handshakes | awk '{ print $2 }')"
 [[ "${hs:-0}" -gt 0 ]] || fail "the non-root daemon reports no handshake"
 expect_all_threads "$NOBODY_PID" CapEff "$CAPS_NONE" >/dev/null
 pass "uid ${NOBODY} with no capabilities on a pre-created TUN: handshake and ping"
+
+# --- 5. crypto helper threads ----------------------------------------------------------------------
+# Bulk TCP makes both daemons seal and open on helper threads, started by the loop thread long
+# after the privilege drop: they must have inherited it (no capability regained, no_new_privs).
+threads_of() { ls "/proc/$1/task" | wc -l; }
+base_nobody="$(threads_of "$NOBODY_PID")" base_root="$(threads_of "$DAEMON")"
+ns_spawn "$NS" iperf_server iperf3 -s -1 -p 5299
+iperf_server=$WGC_LAST_PID
+wait_for 5 ns_exec "$NS" sh -c "ss -ltn | grep -q :5299" || fail "iperf3 server did not start"
+ns_spawn "$NS_R" iperf_client iperf3 -c 203.0.113.1 -p 5299 -t 4 --bidir
+iperf_client=$WGC_LAST_PID
+max_nobody=0 max_root=0
+for _ in $(seq 20); do
+  sleep 0.2
+  max_nobody=$(( $(threads_of "$NOBODY_PID") > max_nobody ? $(threads_of "$NOBODY_PID") : max_nobody ))
+  max_root=$(( $(threads_of "$DAEMON") > max_root ? $(threads_of "$DAEMON") : max_root ))
+  expect_all_threads "$NOBODY_PID" CapEff "$CAPS_NONE" >/dev/null
+  expect_all_threads "$NOBODY_PID" CapPrm "$CAPS_NONE" >/dev/null
+  expect_all_threads "$NOBODY_PID" NoNewPrivs 1 >/dev/null
+  expect_all_threads "$DAEMON" CapEff "$CAPS_KEPT" >/dev/null
+  expect_all_threads "$DAEMON" CapBnd "$CAPS_KEPT" >/dev/null
+  expect_all_threads "$DAEMON" NoNewPrivs 1 >/dev/null
+done
+stop_pid "$iperf_client"
+stop_pid "$iperf_server"
+echo "threads under load: non-root ${base_nobody} -> ${max_nobody}, root ${base_root} -> ${max_root}"
+[[ "$max_nobody" -gt "$base_nobody" && "$max_root" -gt "$base_root" ]] ||
+  fail "no crypto helper thread started under bulk TCP (threads: non-root ${base_nobody} -> ${max_nobody}, root ${base_root} -> ${max_root})"
+pass "crypto helper threads started under load inherit the dropped privileges"

@@ -360,8 +360,18 @@ void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint
   if (!inner.empty()) std::memcpy(body, inner.data(), inner.size());
   if (!tail.empty()) std::memcpy(body + inner.size(), tail.data(), tail.size());
   std::memset(body + len, 0, padded - len);
-  crypto::aead_seal({body, padded + proto::kAeadTagLen}, {body, padded}, counter, {},
-                    kp.sending_key.span());
+  SealJob job;
+  job.body = body;
+  job.plain_len = padded;
+  job.counter = counter;
+  bool deferred = false;
+  if (buf != scratch_.data()) {
+    job.key = kp.sending_key;
+    deferred = sink_.seal_later(peer, job);
+  }
+  if (!deferred)
+    crypto::aead_seal({body, padded + proto::kAeadTagLen}, {body, padded}, counter, {},
+                      kp.sending_key.span());
   if (buf == scratch_.data())
     sink_.send_to_peer(peer, {buf, total});
   else
@@ -508,32 +518,67 @@ void Engine::receive_cookie_reply(std::span<const std::uint8_t> msg) {
   sink_.on_event(e->peer, EngineEvent::kCookieReplyReceived);
 }
 
+void SealJob::run() noexcept {
+  crypto::aead_seal({body, plain_len + proto::kAeadTagLen}, {body, plain_len}, counter, {},
+                    key.span());
+}
+
+void DataJob::open() noexcept {
+  auto cipher = msg.subspan(proto::kDataHeaderLen);
+  opened = crypto::aead_open(cipher.first(cipher.size() - proto::kAeadTagLen), cipher, counter, {},
+                             keypair->receiving_key.span());
+}
+
 void Engine::receive_data(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local) {
-  Time now = clock_.now();
-  std::uint32_t receiver = proto::load_le32(msg.data() + 4);
-  std::uint64_t counter = proto::load_le64(msg.data() + 8);
-  const Index::Entry* e = index_.lookup(receiver, Index::Kind::kKeypair);
+  DataJob job;
+  if (!begin_data(msg, job)) return;
+  job.open();
+  finish_data(job, from, local);
+}
+
+bool Engine::begin_data(std::span<std::uint8_t> msg, DataJob& job) {
+  job.msg = msg;
+  job.counter = proto::load_le64(msg.data() + 8);
+  job.opened = false;
+  const Index::Entry* e = index_.lookup(proto::load_le32(msg.data() + 4), Index::Kind::kKeypair);
   if (!e) {
+    count_drop(DropReason::kUnknownReceiverIndex);
+    return false;
+  }
+  Keypair& kp = *e->keypair;
+  if (!kp.can_receive(clock_.now())) {
+    kp.receiving_valid = false;
+    count_drop(DropReason::kNoKeypair, e->peer);
+    return false;
+  }
+  job.peer = e->peer;
+  job.keypair = &kp;
+  return true;
+}
+
+void Engine::finish_data(DataJob& job, const Endpoint& from, const Endpoint& local) {
+  Time now = clock_.now();
+  // The keypair must still be one of the peer's: by KeypairSet's contract a message finished
+  // earlier in the batch may have retired it (received_with), and then this one is refused as
+  // receive() would have refused it. Peers themselves only go away between batches.
+  Peer& peer = *job.peer;
+  const KeypairSet& set = peer.keypairs;
+  if (job.keypair != set.current().get() && job.keypair != set.previous().get() &&
+      job.keypair != set.next().get()) {
     count_drop(DropReason::kUnknownReceiverIndex);
     return;
   }
-  Peer& peer = *e->peer;
-  Keypair& kp = *e->keypair;
-  if (!kp.can_receive(now)) {
-    kp.receiving_valid = false;
-    count_drop(DropReason::kNoKeypair, &peer);
-    return;
-  }
-  auto cipher = msg.subspan(proto::kDataHeaderLen);
-  auto plain = cipher.first(cipher.size() - proto::kAeadTagLen);
-  if (!crypto::aead_open(plain, cipher, counter, {}, kp.receiving_key.span())) {
+  Keypair& kp = *job.keypair;
+  if (!job.opened) {
     count_drop(DropReason::kDecryptFailed, &peer);
     return;
   }
-  if (!kp.replay.validate(counter)) {
+  if (!kp.replay.validate(job.counter)) {
     count_drop(DropReason::kReplay, &peer);
     return;
   }
+  std::span<std::uint8_t> msg = job.msg;
+  auto plain = msg.subspan(proto::kDataHeaderLen, msg.size() - proto::kDataHeaderLen - proto::kAeadTagLen);
 
   // Authenticated from here on.
   update_endpoint(peer, from, local);

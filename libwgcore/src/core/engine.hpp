@@ -39,6 +39,28 @@ enum class EngineEvent : std::uint8_t {
 };
 const char* to_string(EngineEvent e);
 
+// A data message's AEAD seal, to run later on any thread (EngineSink::seal_later): the padded
+// plaintext at body becomes ciphertext and tag in place.
+struct SealJob {
+  std::uint8_t* body = nullptr;
+  std::size_t plain_len = 0;  // padded; the tag's 16 bytes follow
+  std::uint64_t counter = 0;
+  Key key;  // a copy: the keypair may be gone by the time the job runs; zeroed with the job
+  void run() noexcept;
+};
+
+// A received data message between Engine::begin_data and Engine::finish_data: open() decrypts it
+// in place and may run on any thread, as long as no other engine call runs meanwhile (it reads
+// the keypair's key, which only the engine's own calls can free).
+struct DataJob {
+  std::span<std::uint8_t> msg;
+  Peer* peer = nullptr;
+  Keypair* keypair = nullptr;
+  std::uint64_t counter = 0;
+  bool opened = false;
+  void open() noexcept;
+};
+
 class EngineSink {
  public:
   virtual ~EngineSink() = default;
@@ -52,6 +74,14 @@ class EngineSink {
     (void)peer;
     (void)size;
     return {};
+  }
+  // With datagram_buffer: lets the datapath run the message's AEAD seal itself (on worker
+  // threads) before it sends the datagram; false (the default) makes the engine seal it now.
+  // Called just before commit_to_peer.
+  virtual bool seal_later(Peer& peer, const SealJob& job) {
+    (void)peer;
+    (void)job;
+    return false;
   }
   virtual void commit_to_peer(Peer& peer, std::size_t size) {
     (void)peer;
@@ -123,6 +153,13 @@ class Engine {
   // `under_load` is the datapath's signal that handshakes are queueing up: then mac2 is required.
   void receive(std::span<std::uint8_t> datagram, const Endpoint& from, const Endpoint& local,
                bool under_load);
+  // Data messages in three steps, so a datapath can decrypt a batch in parallel: begin_data
+  // (finds the keypair; false if the message was dropped and counted), DataJob::open on any
+  // thread, then finish_data in arrival order (replay window, endpoint, timers, AllowedIPs,
+  // delivery). Between the first begin_data and the last open no other engine call may run.
+  // receive() does the three in a row.
+  bool begin_data(std::span<std::uint8_t> msg, DataJob& job);
+  void finish_data(DataJob& job, const Endpoint& from, const Endpoint& local);
   // Runs every timer that is due; next_timer() is when to call again.
   void run_timers();
   std::optional<Time> next_timer() const;

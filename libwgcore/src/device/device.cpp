@@ -48,6 +48,7 @@ Device::Device(const DeviceOptions& opts)
     : opts_(opts),
       pool_(opts.pool_packets, kPayloadCapacity),
       engine_(clock_, system_random(), *this),
+      workers_(opts.crypto_threads, opts.crypto_bytes_per_thread),
       stopped_future_(stopped_promise_.get_future().share()) {}
 
 Result<std::unique_ptr<Device>> Device::create(const DeviceOptions& opts) {
@@ -83,6 +84,10 @@ Status Device::start() {
   log::verbose("offloads: UDP GSO %s, UDP GRO %s, TUN TSO/checksum %s", udp_.gso() ? "on" : "off",
                udp_.gro() ? "on" : "off", tun_.vnet_hdr() ? "on" : "off");
   config_.name = tun_.name();
+  // Sized for the largest batches, so the datapath never grows them.
+  seals_.reserve(io::PacketBatch::kCapacity);
+  rx_jobs_.reserve(kGroBuffers * io::kGroBufferBytes / 1024);
+  log::verbose("crypto threads: up to %u", workers_.max_threads());
 
   if (auto st = loop_->add(tun_.fd(), EPOLLIN, [this](std::uint32_t) { on_tun_readable(); }); !st)
     return st;
@@ -121,6 +126,10 @@ void Device::stop() {
 }
 
 void Device::wait() { stopped_future_.wait(); }
+
+std::uint64_t Device::parallel_crypto_batches() {
+  return on_loop([this] { return workers_.parallel_batches(); });
+}
 
 void Device::fail(const char* why) {
   log::verbose("%s: stopping the device", why);
@@ -218,6 +227,20 @@ void Device::on_datagram(io::Packet* p, std::span<std::uint8_t> datagram, bool o
   auto type = proto::classify(datagram.data(), datagram.size());
   bool handshake = type == proto::MessageType::kHandshakeInitiation ||
                    type == proto::MessageType::kHandshakeResponse;
+  if (type == proto::MessageType::kData) {
+    // Decrypted with the rest of the round's data (finish_received), possibly in parallel.
+    RxJob& j = rx_jobs_.emplace_back();
+    if (!engine_.begin_data(datagram, j.job)) {
+      rx_jobs_.pop_back();
+      return;
+    }
+    j.from = p->remote;
+    j.local = local_endpoint(p->local, udp_.local_port());
+    j.sojourn = rx_sojourn_;
+    j.backlog = rx_backlog_;
+    rx_job_bytes_ += datagram.size();
+    return;
+  }
   if (!handshake) {
     engine_.receive(datagram, p->remote, local_endpoint(p->local, udp_.local_port()), false);
     return;
@@ -297,6 +320,7 @@ void Device::on_udp_readable(int family) {
         on_datagram(p, p->bytes().subspan(off, n), false);
       }
     }
+    finish_received();
     clock_.release();
     for (io::Packet*& p : batch)
       if (p) pool.put(p);
@@ -323,6 +347,35 @@ void Device::process_handshakes() {
   });
 }
 
+void Device::finish_received() {
+  if (rx_jobs_.empty()) return;
+  auto open = [this](std::size_t i) { rx_jobs_[i].job.open(); };
+  workers_.for_each(rx_jobs_.size(), rx_job_bytes_, open);
+  // In arrival order: replay windows, timers and delivery see the messages as they came.
+  for (RxJob& j : rx_jobs_) {
+    rx_sojourn_ = j.sojourn;
+    rx_backlog_ = j.backlog;
+    engine_.finish_data(j.job, j.from, j.local);
+  }
+  rx_jobs_.clear();
+  rx_job_bytes_ = 0;
+}
+
+void Device::seal_pending() {
+  if (seals_.empty()) return;
+  auto seal = [this](std::size_t i) { seals_[i].run(); };
+  workers_.for_each(seals_.size(), seal_bytes_, seal);
+  seals_.clear();  // SealJob's key zeroes itself
+  seal_bytes_ = 0;
+}
+
+bool Device::seal_later(Peer& peer, const SealJob& job) {
+  (void)peer;
+  seals_.push_back(job);
+  seal_bytes_ += job.plain_len;
+  return true;
+}
+
 void Device::on_timer() {
   engine_.run_timers();
   finish_turn();
@@ -338,6 +391,7 @@ void Device::finish_turn() {
 }
 
 void Device::flush_udp() {
+  seal_pending();
   if (out_udp_.empty()) return;
   auto r = udp_.send_batch(out_udp_.span());
   for (std::size_t i = 0; i < out_udp_.size(); ++i) {

@@ -1,5 +1,6 @@
 // The in-process userspace WireGuard device: a TUN interface, UDP sockets and the protocol engine
-// on one event-loop thread. It is a Control, so the UAPI server, our CLI and embedding
+// on one event-loop thread, which shares big batches of seals and opens with helper threads
+// (CryptoWorkers) and keeps everything else, order included, to itself. It is a Control, so the UAPI server, our CLI and embedding
 // applications read and change it the same way as the kernel module or another daemon.
 #pragma once
 
@@ -12,6 +13,7 @@
 
 #include "core/engine.hpp"
 #include "device/codel.hpp"
+#include "device/crypto_workers.hpp"
 #include "linux/event_loop.hpp"
 #include "linux/offload.hpp"
 #include "linux/packet.hpp"
@@ -27,6 +29,11 @@ struct DeviceOptions {
   std::size_t pool_packets = 1024;
   // Kernel offloads (UDP GSO/GRO, TUN TSO and checksum offload); the default follows WGCORE_OFFLOADS (on unless "0").
   bool offloads = io::offloads_enabled_by_env();
+  // Threads that seal and open packets, the loop's own included: 1 keeps crypto on the loop
+  // thread, 0 allows one per usable CPU (used as load calls for them). Default: WGCORE_CRYPTO_THREADS.
+  unsigned crypto_threads = crypto_threads_by_env();
+  // Crypto bytes per thread before another one helps (tests set 1: every batch is parallel).
+  std::size_t crypto_bytes_per_thread = CryptoWorkers::kBytesPerThread;
 };
 
 // The engine's clock: the system clock, except that a datapath round holds one reading for all
@@ -59,6 +66,8 @@ class Device final : public Control, private EngineSink {
   // Blocks until the device stops: stop(), or the interface was deleted (`ip link del`).
   void wait();
   bool running() const { return !stopped_.load(); }
+  // Batches of seals or opens that ran on more than one thread so far.
+  std::uint64_t parallel_crypto_batches();
 
  private:
   explicit Device(const DeviceOptions& opts);
@@ -78,6 +87,8 @@ class Device final : public Control, private EngineSink {
   void finish_turn();  // flush queued I/O, re-arm the engine's timer
   void flush_udp();
   void flush_tun();
+  void seal_pending();      // runs the deferred seals of out_udp_ (in parallel when worth it)
+  void finish_received();   // opens the round's data messages, then finishes them in order
   bool under_load();
   Status rebind(std::uint16_t port, std::uint32_t fwmark);
   void watch_udp(bool on);
@@ -89,6 +100,7 @@ class Device final : public Control, private EngineSink {
   // EngineSink
   void send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) override;
   std::span<std::uint8_t> datagram_buffer(Peer& peer, std::size_t size) override;
+  bool seal_later(Peer& peer, const SealJob& job) override;
   void commit_to_peer(Peer& peer, std::size_t size) override;
   // Addresses a filled packet to the peer (endpoint, sticky source) and queues it for the socket.
   void queue_to_peer(Peer& peer, io::Packet* p, std::size_t size);
@@ -118,6 +130,19 @@ class Device final : public Control, private EngineSink {
   io::Packet* lent_ = nullptr;  // handed out by datagram_buffer, until commit_to_peer
   io::PacketBatch out_tun_;
   std::deque<io::Packet*> handshakes_;
+  CryptoWorkers workers_;
+  std::vector<SealJob> seals_;  // for the packets in out_udp_ the engine left unsealed
+  std::size_t seal_bytes_ = 0;
+  // A received data message between engine_.begin_data and engine_.finish_data, with what its
+  // finish needs from the datagram it came in.
+  struct RxJob {
+    DataJob job;
+    Endpoint from, local;
+    std::chrono::nanoseconds sojourn;
+    std::size_t backlog;
+  };
+  std::vector<RxJob> rx_jobs_;
+  std::size_t rx_job_bytes_ = 0;
   CoDel aqm_;  // the UDP receive queue's AQM, applied as packets are delivered to the TUN
   std::chrono::nanoseconds rx_sojourn_{0};  // queue delay of the datagram being processed
   std::size_t rx_backlog_ = 0;               // bytes known to queue behind it (CoDel::kUnknownBacklog)

@@ -4,10 +4,15 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+
 #include "core/crypto/x25519.hpp"
+#include "core/environment.hpp"
 #include "core/testing/fakes.hpp"
 #include "testing/netns.hpp"
 
@@ -170,6 +175,209 @@ TEST_F(DeviceTest, InterfaceDeletionStopsTheDevice) {
   // Control calls still answer after the loop stopped.
   EXPECT_TRUE(dev->get());
 }
+
+// ---------------------------------------------------------------- parallel crypto
+
+// The other end of a tunnel, emulated in the test: an Engine on a plain UDP socket on loopback,
+// pumped by hand, that records what it delivers.
+class SocketPeer final : public EngineSink {
+ public:
+  explicit SocketPeer(const Key& priv) : engine(system_clock(), system_random(), *this) {
+    engine.set_private_key(priv);
+    fd_ = ::socket(AF_INET, SOCK_DGRAM, 0);
+    int big = 8 << 20;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    Endpoint me = *Endpoint::parse("127.0.0.1:0");
+    EXPECT_EQ(::bind(fd_, &me.addr.sa, me.socklen()), 0);
+    sockaddr_storage ss{};
+    socklen_t len = sizeof ss;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+    address = Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
+  }
+  ~SocketPeer() override { ::close(fd_); }
+
+  void send_to_peer(Peer& peer, std::span<const std::uint8_t> d) override {
+    send_to_endpoint(*peer.endpoint, {}, d);
+  }
+  void send_to_endpoint(const Endpoint& to, const Endpoint&, std::span<const std::uint8_t> d) override {
+    ::sendto(fd_, d.data(), d.size(), 0, &to.addr.sa, to.socklen());
+  }
+  void deliver(Peer&, std::span<const std::uint8_t> inner) override {
+    delivered.emplace_back(inner.begin(), inner.end());
+  }
+  // Receives and runs timers until `done` or 10 s.
+  template <class F>
+  bool pump_until(F&& done) {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::vector<std::uint8_t> buf(65536);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > give_up) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) {
+        sockaddr_storage from{};
+        socklen_t len = sizeof from;
+        ssize_t n = ::recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n > 0)
+          engine.receive({buf.data(), std::size_t(n)}, Endpoint::from_sockaddr(reinterpret_cast<sockaddr*>(&from), len),
+                         address, false);
+      }
+      engine.run_timers();
+    }
+    return true;
+  }
+
+  Engine engine;
+  Endpoint address;
+  std::vector<std::vector<std::uint8_t>> delivered;
+
+ private:
+  int fd_ = -1;
+};
+
+// An IPv4 UDP packet (header checksum set, UDP checksum 0) carrying `payload`.
+std::vector<std::uint8_t> udp4(const char* src, std::uint16_t sport, const char* dst,
+                               std::uint16_t dport, const std::string& payload) {
+  std::vector<std::uint8_t> p(28 + payload.size());
+  p[0] = 0x45;
+  p[2] = std::uint8_t(p.size() >> 8);
+  p[3] = std::uint8_t(p.size());
+  p[8] = 64;
+  p[9] = IPPROTO_UDP;
+  std::memcpy(&p[12], IpAddr::parse(src)->bytes.data(), 4);
+  std::memcpy(&p[16], IpAddr::parse(dst)->bytes.data(), 4);
+  std::uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += std::uint32_t(p[i] << 8 | p[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  p[10] = std::uint8_t(~sum >> 8);
+  p[11] = std::uint8_t(~sum);
+  p[20] = std::uint8_t(sport >> 8);
+  p[21] = std::uint8_t(sport);
+  p[22] = std::uint8_t(dport >> 8);
+  p[23] = std::uint8_t(dport);
+  p[24] = std::uint8_t((8 + payload.size()) >> 8);
+  p[25] = std::uint8_t(8 + payload.size());
+  std::memcpy(&p[28], payload.data(), payload.size());
+  return p;
+}
+
+int udp_socket_on(const char* ip) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  int big = 8 << 20;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+  Endpoint e = Endpoint::make(*IpAddr::parse(ip), 0);
+  EXPECT_EQ(::bind(fd, &e.addr.sa, e.socklen()), 0) << std::strerror(errno);
+  return fd;
+}
+
+std::uint16_t local_port(int fd) {
+  sockaddr_in sin{};
+  socklen_t len = sizeof sin;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+  return ntohs(sin.sin_port);
+}
+
+std::string payload(int i) { return "packet-" + std::to_string(i) + std::string(900 + i % 400, 'x'); }
+
+// Thousands of packets each way through a device whose seals and opens run on several threads
+// (every batch of two or more shares out: crypto_bytes_per_thread = 1), and through one that
+// keeps them on the loop thread: all arrive, in the order sent, in both directions.
+class DeviceCryptoTest : public testing_support::TunTest, public ::testing::WithParamInterface<unsigned> {};
+
+TEST_P(DeviceCryptoTest, PacketsArriveInOrderBothWays) {
+  if (IsSkipped() || HasFatalFailure()) return;
+  const unsigned threads = GetParam();
+  DeviceOptions opts;
+  opts.name = "wgcpar" + std::to_string(threads);
+  opts.crypto_threads = threads;
+  opts.crypto_bytes_per_thread = 1;
+  auto d = Device::create(opts);
+  ASSERT_TRUE(d) << d.error().message;
+  Device& dev = **d;
+  // No IPv6 on the tunnel: no router solicitations to count as unroutable.
+  const std::string ifname = dev.name();
+  ASSERT_EQ(std::system(("sysctl -qw net.ipv6.conf." + ifname + ".disable_ipv6=1 && ip addr add 10.77.0.1/24 dev " +
+                         ifname + " && ip link set " + ifname + " up").c_str()),
+            0);
+
+  fakes::SeededRandom r(9);
+  Key priv_a = crypto::x25519_generate(r), priv_b = crypto::x25519_generate(r);
+  Key pub_a, pub_b;
+  ASSERT_TRUE(crypto::x25519_public(pub_a, priv_a) && crypto::x25519_public(pub_b, priv_b));
+  SocketPeer b(priv_b);
+  DeviceUpdate u;
+  u.private_key = priv_a;
+  u.listen_port = 0;
+  PeerUpdate pa;
+  pa.public_key = pub_b;
+  pa.endpoint = b.address;
+  pa.allowed_ips = {{AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.77.0.2/32")}};
+  u.peers.push_back(pa);
+  ASSERT_TRUE(dev.apply(u));
+  auto state = dev.get();
+  ASSERT_TRUE(state);
+  Peer* b_a = b.engine.add_peer(pub_a);
+  b.engine.set_endpoint(*b_a, *Endpoint::parse("127.0.0.1:" + std::to_string(state->listen_port)));
+  b.engine.add_allowed_ip(*b_a, *IpPrefix::parse("10.77.0.1/32"));
+
+  // a → b: datagrams from a local socket routed into the TUN; the device seals them.
+  int out = udp_socket_on("10.77.0.1");
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9);
+  ::inet_pton(AF_INET, "10.77.0.2", &to.sin_addr);
+  auto send_a = [&](int i) {
+    std::string s = payload(i);
+    return ::sendto(out, s.data(), s.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == ssize_t(s.size());
+  };
+  ASSERT_TRUE(send_a(0));  // starts the handshake
+  ASSERT_TRUE(b.pump_until([&] { return b.delivered.size() == 1; }));
+  constexpr int kN = 3000;
+  const std::uint64_t before_seal = dev.parallel_crypto_batches();
+  for (int i = 1; i < kN; i += 100) {
+    for (int j = i; j < std::min(kN, i + 100); ++j) ASSERT_TRUE(send_a(j));
+    ASSERT_TRUE(b.pump_until([&] { return b.delivered.size() == std::size_t(std::min(kN, i + 100)); }))
+        << "b got " << b.delivered.size();
+  }
+  for (int i = 0; i < kN; ++i) {
+    const auto& p = b.delivered[std::size_t(i)];
+    ASSERT_EQ(std::string(p.begin() + 28, p.end()), payload(i)) << "packet " << i;
+  }
+  const std::uint64_t seal_batches = dev.parallel_crypto_batches() - before_seal;
+
+  // b → a: the device opens them and writes them to the TUN, to a socket on 10.77.0.1.
+  int in = udp_socket_on("10.77.0.1");
+  const std::uint16_t in_port = local_port(in);
+  std::vector<std::string> got;
+  std::vector<char> buf(65536);
+  for (int i = 0; i < kN; i += 200) {
+    for (int j = i; j < std::min(kN, i + 200); ++j)
+      b.engine.send_packet(udp4("10.77.0.2", 7, "10.77.0.1", in_port, payload(j)));
+    while (got.size() < std::size_t(std::min(kN, i + 200))) {
+      pollfd p{in, POLLIN, 0};
+      ASSERT_GT(::poll(&p, 1, 5000), 0) << "a delivered " << got.size();
+      ssize_t n = ::recv(in, buf.data(), buf.size(), 0);
+      ASSERT_GT(n, 0);
+      got.emplace_back(buf.data(), std::size_t(n));
+    }
+  }
+  for (int i = 0; i < kN; ++i) ASSERT_EQ(got[std::size_t(i)], payload(i)) << "packet " << i;
+  const std::uint64_t open_batches = dev.parallel_crypto_batches() - before_seal - seal_batches;
+  ::close(out);
+  ::close(in);
+  auto after = dev.get();
+  ASSERT_TRUE(after);
+  for (const auto& [reason, n] : after->drops) ADD_FAILURE() << n << " dropped: " << reason;
+  if (threads == 1) {
+    EXPECT_EQ(seal_batches + open_batches, 0u);
+  } else {
+    // Both directions went through the helpers.
+    EXPECT_GT(seal_batches, 0u);
+    EXPECT_GT(open_batches, 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, DeviceCryptoTest, ::testing::Values(1u, 3u),
+                         [](const auto& p) { return "threads" + std::to_string(p.param); });
 
 }  // namespace
 }  // namespace wgcore
