@@ -234,11 +234,14 @@ class SocketPeer final : public EngineSink {
   int fd_ = -1;
 };
 
-// An IPv4 UDP packet (header checksum set, UDP checksum 0) carrying `payload`.
+// An IPv4 UDP packet (header checksum set, UDP checksum 0) carrying `payload`. It is
+// ECN-capable (ECT(0)), so the receive queue's CoDel marks it instead of dropping it when a slow
+// build (ThreadSanitizer) lets a burst stand in the socket: the test counts every packet.
 std::vector<std::uint8_t> udp4(const char* src, std::uint16_t sport, const char* dst,
                                std::uint16_t dport, const std::string& payload) {
   std::vector<std::uint8_t> p(28 + payload.size());
   p[0] = 0x45;
+  p[1] = 0x02;
   p[2] = std::uint8_t(p.size() >> 8);
   p[3] = std::uint8_t(p.size());
   p[8] = 64;
@@ -274,6 +277,13 @@ std::uint16_t local_port(int fd) {
   socklen_t len = sizeof sin;
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
   return ntohs(sin.sin_port);
+}
+
+std::string drops_of(Device& dev) {
+  std::string out;
+  if (auto st = dev.get())
+    for (const auto& [reason, n] : st->drops) out += reason + "=" + std::to_string(n) + " ";
+  return out.empty() ? "none" : out;
 }
 
 std::string payload(int i) { return "packet-" + std::to_string(i) + std::string(900 + i % 400, 'x'); }
@@ -336,7 +346,7 @@ TEST_P(DeviceCryptoTest, PacketsArriveInOrderBothWays) {
   for (int i = 1; i < kN; i += 100) {
     for (int j = i; j < std::min(kN, i + 100); ++j) ASSERT_TRUE(send_a(j));
     ASSERT_TRUE(b.pump_until([&] { return b.delivered.size() == std::size_t(std::min(kN, i + 100)); }))
-        << "b got " << b.delivered.size();
+        << "b got " << b.delivered.size() << "; drops: " << drops_of(dev);
   }
   for (int i = 0; i < kN; ++i) {
     const auto& p = b.delivered[std::size_t(i)];
@@ -354,7 +364,7 @@ TEST_P(DeviceCryptoTest, PacketsArriveInOrderBothWays) {
       b.engine.send_packet(udp4("10.77.0.2", 7, "10.77.0.1", in_port, payload(j)));
     while (got.size() < std::size_t(std::min(kN, i + 200))) {
       pollfd p{in, POLLIN, 0};
-      ASSERT_GT(::poll(&p, 1, 5000), 0) << "a delivered " << got.size();
+      ASSERT_GT(::poll(&p, 1, 5000), 0) << "a delivered " << got.size() << "; drops: " << drops_of(dev);
       ssize_t n = ::recv(in, buf.data(), buf.size(), 0);
       ASSERT_GT(n, 0);
       got.emplace_back(buf.data(), std::size_t(n));
@@ -366,7 +376,7 @@ TEST_P(DeviceCryptoTest, PacketsArriveInOrderBothWays) {
   ::close(in);
   auto after = dev.get();
   ASSERT_TRUE(after);
-  for (const auto& [reason, n] : after->drops) ADD_FAILURE() << n << " dropped: " << reason;
+  EXPECT_EQ(drops_of(dev), "none");
   if (threads == 1) {
     EXPECT_EQ(seal_batches + open_batches, 0u);
   } else {
