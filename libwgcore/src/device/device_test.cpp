@@ -15,6 +15,7 @@
 #include "core/environment.hpp"
 #include "core/testing/fakes.hpp"
 #include "testing/netns.hpp"
+#include "testing/packets.hpp"
 
 namespace wgcore {
 namespace {
@@ -234,35 +235,6 @@ class SocketPeer final : public EngineSink {
   int fd_ = -1;
 };
 
-// An IPv4 UDP packet (header checksum set, UDP checksum 0) carrying `payload`. It is
-// ECN-capable (ECT(0)), so the receive queue's CoDel marks it instead of dropping it when a slow
-// build (ThreadSanitizer) lets a burst stand in the socket: the test counts every packet.
-std::vector<std::uint8_t> udp4(const char* src, std::uint16_t sport, const char* dst,
-                               std::uint16_t dport, const std::string& payload) {
-  std::vector<std::uint8_t> p(28 + payload.size());
-  p[0] = 0x45;
-  p[1] = 0x02;
-  p[2] = std::uint8_t(p.size() >> 8);
-  p[3] = std::uint8_t(p.size());
-  p[8] = 64;
-  p[9] = IPPROTO_UDP;
-  std::memcpy(&p[12], IpAddr::parse(src)->bytes.data(), 4);
-  std::memcpy(&p[16], IpAddr::parse(dst)->bytes.data(), 4);
-  std::uint32_t sum = 0;
-  for (int i = 0; i < 20; i += 2) sum += std::uint32_t(p[i] << 8 | p[i + 1]);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  p[10] = std::uint8_t(~sum >> 8);
-  p[11] = std::uint8_t(~sum);
-  p[20] = std::uint8_t(sport >> 8);
-  p[21] = std::uint8_t(sport);
-  p[22] = std::uint8_t(dport >> 8);
-  p[23] = std::uint8_t(dport);
-  p[24] = std::uint8_t((8 + payload.size()) >> 8);
-  p[25] = std::uint8_t(8 + payload.size());
-  std::memcpy(&p[28], payload.data(), payload.size());
-  return p;
-}
-
 int udp_socket_on(const char* ip) {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
   int big = 8 << 20;
@@ -356,12 +328,16 @@ TEST_P(DeviceCryptoTest, PacketsArriveInOrderBothWays) {
 
   // b → a: the device opens them and writes them to the TUN, to a socket on 10.77.0.1.
   int in = udp_socket_on("10.77.0.1");
-  const std::uint16_t in_port = local_port(in);
+  // ECN-capable (ECT(0)): the receive queue's CoDel marks them instead of dropping them when a
+  // slow build (ThreadSanitizer) lets a burst stand in the socket, and the test counts every one.
+  constexpr std::uint8_t kEct0 = 2;
+  const Endpoint from_b = *Endpoint::parse("10.77.0.2:7");
+  const Endpoint to_a = Endpoint::make(*IpAddr::parse("10.77.0.1"), local_port(in));
   std::vector<std::string> got;
   std::vector<char> buf(65536);
   for (int i = 0; i < kN; i += 200) {
     for (int j = i; j < std::min(kN, i + 200); ++j)
-      b.engine.send_packet(udp4("10.77.0.2", 7, "10.77.0.1", in_port, payload(j)));
+      b.engine.send_packet(testing_support::make_udp_packet(from_b, to_a, payload(j), kEct0));
     while (got.size() < std::size_t(std::min(kN, i + 200))) {
       pollfd p{in, POLLIN, 0};
       ASSERT_GT(::poll(&p, 1, 5000), 0) << "a delivered " << got.size() << "; drops: " << drops_of(dev);

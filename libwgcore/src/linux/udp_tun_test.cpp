@@ -23,9 +23,12 @@
 #include "linux/tun.hpp"
 #include "linux/udp.hpp"
 #include "testing/netns.hpp"
+#include "testing/packets.hpp"
 
 namespace wgcore::io {
 namespace {
+
+using testing_support::make_udp_packet;
 
 bool settle_local_address(const char* addr);
 
@@ -621,58 +624,6 @@ TEST_F(NetnsTest, UdpGsoStaleStickySourceFallsBack) {
 
 // ---------------------------------------------------------------- TUN
 
-std::uint16_t csum_fold(std::uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return std::uint16_t(~sum);
-}
-std::uint32_t csum_add(std::uint32_t sum, const std::uint8_t* p, std::size_t n) {
-  for (std::size_t i = 0; i + 1 < n; i += 2) sum += std::uint32_t(p[i] << 8 | p[i + 1]);
-  if (n & 1) sum += std::uint32_t(p[n - 1] << 8);
-  return sum;
-}
-void put16(std::uint8_t* p, std::uint16_t v) {
-  p[0] = std::uint8_t(v >> 8);
-  p[1] = std::uint8_t(v);
-}
-
-// An IPv4 (checksummed header, UDP checksum 0) or IPv6 (UDP checksum required) UDP packet.
-std::vector<std::uint8_t> make_udp_packet(const Endpoint& src, const Endpoint& dst,
-                                          const std::string& payload) {
-  bool v4 = src.family() == AF_INET;
-  std::size_t ip_len = v4 ? 20 : 40;
-  std::size_t udp_len = 8 + payload.size();
-  std::vector<std::uint8_t> pkt(ip_len + udp_len);
-  std::uint8_t* h = pkt.data();
-  IpAddr s = src.ip(), d = dst.ip();
-  if (v4) {
-    h[0] = 0x45;
-    put16(h + 2, std::uint16_t(pkt.size()));
-    h[8] = 64;
-    h[9] = IPPROTO_UDP;
-    std::memcpy(h + 12, s.bytes.data(), 4);
-    std::memcpy(h + 16, d.bytes.data(), 4);
-    put16(h + 10, csum_fold(csum_add(0, h, 20)));
-  } else {
-    h[0] = 0x60;
-    put16(h + 4, std::uint16_t(udp_len));
-    h[6] = IPPROTO_UDP;
-    h[7] = 64;
-    std::memcpy(h + 8, s.bytes.data(), 16);
-    std::memcpy(h + 24, d.bytes.data(), 16);
-  }
-  std::uint8_t* u = h + ip_len;
-  put16(u, src.port());
-  put16(u + 2, dst.port());
-  put16(u + 4, std::uint16_t(udp_len));
-  std::memcpy(u + 8, payload.data(), payload.size());
-  if (!v4) {
-    std::uint32_t sum = csum_add(0, h + 8, 32);  // pseudo-header: addresses, length, next header
-    sum += std::uint32_t(udp_len) + IPPROTO_UDP;
-    std::uint16_t c = csum_fold(csum_add(sum, u, udp_len));
-    put16(u + 6, c == 0 ? 0xffff : c);
-  }
-  return pkt;
-}
 
 TEST_F(TunTest, CreateNamesMtuAndLifetime) {
   std::string name;
