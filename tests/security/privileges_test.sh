@@ -161,8 +161,8 @@ iperf_client=$WGC_LAST_PID
 max_nobody=0 max_root=0
 for _ in $(seq 20); do
   sleep 0.2
-  max_nobody=$(( $(threads_of "$NOBODY_PID") > max_nobody ? $(threads_of "$NOBODY_PID") : max_nobody ))
-  max_root=$(( $(threads_of "$DAEMON") > max_root ? $(threads_of "$DAEMON") : max_root ))
+  n="$(threads_of "$NOBODY_PID")" && [[ $n -gt $max_nobody ]] && max_nobody=$n
+  n="$(threads_of "$DAEMON")" && [[ $n -gt $max_root ]] && max_root=$n
   expect_all_threads "$NOBODY_PID" CapEff "$CAPS_NONE" >/dev/null
   expect_all_threads "$NOBODY_PID" CapPrm "$CAPS_NONE" >/dev/null
   expect_all_threads "$NOBODY_PID" NoNewPrivs 1 >/dev/null

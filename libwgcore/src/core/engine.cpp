@@ -35,6 +35,11 @@ std::optional<InnerInfo> parse_inner(std::span<const std::uint8_t> p) {
   return std::nullopt;
 }
 
+// A data message's payload (padded, tag room after it) becomes ciphertext and tag in place.
+void seal_in_place(std::uint8_t* body, std::size_t plain_len, std::uint64_t counter, const Key& key) {
+  crypto::aead_seal({body, plain_len + proto::kAeadTagLen}, {body, plain_len}, counter, {}, key.span());
+}
+
 }  // namespace
 
 const char* to_string(EngineEvent e) {
@@ -360,18 +365,13 @@ void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint
   if (!inner.empty()) std::memcpy(body, inner.data(), inner.size());
   if (!tail.empty()) std::memcpy(body + inner.size(), tail.data(), tail.size());
   std::memset(body + len, 0, padded - len);
-  SealJob job;
-  job.body = body;
-  job.plain_len = padded;
-  job.counter = counter;
+  // In the sink's own buffer the datapath may seal it later, with a batch; otherwise now.
   bool deferred = false;
   if (buf != scratch_.data()) {
-    job.key = kp.sending_key;
+    SealJob job{body, padded, counter, kp.sending_key};
     deferred = sink_.seal_later(peer, job);
   }
-  if (!deferred)
-    crypto::aead_seal({body, padded + proto::kAeadTagLen}, {body, padded}, counter, {},
-                      kp.sending_key.span());
+  if (!deferred) seal_in_place(body, padded, counter, kp.sending_key);
   if (buf == scratch_.data())
     sink_.send_to_peer(peer, {buf, total});
   else
@@ -518,10 +518,7 @@ void Engine::receive_cookie_reply(std::span<const std::uint8_t> msg) {
   sink_.on_event(e->peer, EngineEvent::kCookieReplyReceived);
 }
 
-void SealJob::run() noexcept {
-  crypto::aead_seal({body, plain_len + proto::kAeadTagLen}, {body, plain_len}, counter, {},
-                    key.span());
-}
+void SealJob::run() noexcept { seal_in_place(body, plain_len, counter, key); }
 
 void DataJob::open() noexcept {
   auto cipher = msg.subspan(proto::kDataHeaderLen);
@@ -562,9 +559,7 @@ void Engine::finish_data(DataJob& job, const Endpoint& from, const Endpoint& loc
   // earlier in the batch may have retired it (received_with), and then this one is refused as
   // receive() would have refused it. Peers themselves only go away between batches.
   Peer& peer = *job.peer;
-  const KeypairSet& set = peer.keypairs;
-  if (job.keypair != set.current().get() && job.keypair != set.previous().get() &&
-      job.keypair != set.next().get()) {
+  if (!peer.keypairs.holds(job.keypair)) {
     count_drop(DropReason::kUnknownReceiverIndex);
     return;
   }

@@ -48,6 +48,10 @@ class KeypairSet {
   void add(KeypairPtr kp, std::vector<KeypairPtr>& dropped);
   // Promotes `next` to `current` on the first packet received with it; true if it did.
   bool received_with(const Keypair* kp, std::vector<KeypairPtr>& dropped);
+  // Whether kp is still one of the three (not retired).
+  bool holds(const Keypair* kp) const {
+    return kp == current_.get() || kp == previous_.get() || kp == next_.get();
+  }
   // Stops `current` from sending so the next packet starts a new handshake.
   void expire_current_for_sending();
   // Forgets everything (key-material zeroing, peer removal).

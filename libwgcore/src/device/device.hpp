@@ -1,7 +1,8 @@
 // The in-process userspace WireGuard device: a TUN interface, UDP sockets and the protocol engine
 // on one event-loop thread, which shares big batches of seals and opens with helper threads
-// (CryptoWorkers) and keeps everything else, order included, to itself. It is a Control, so the UAPI server, our CLI and embedding
-// applications read and change it the same way as the kernel module or another daemon.
+// (CryptoWorkers) and keeps everything else, order included, to itself. It is a Control, so the
+// UAPI server, our CLI and embedding applications read and change it the same way as the kernel
+// module or another daemon.
 #pragma once
 
 #include <atomic>
