@@ -77,6 +77,7 @@ void Engine::count_drop(DropReason r, Peer* peer) {
 // ---------------------------------------------------------------- configuration
 
 void Engine::set_private_key(const std::optional<Key>& key) {
+  ++config_ops_;
   bool same = identity_.valid && key && !key->is_zero() && identity_.private_key == *key;
   if (same) return;
   identity_.set(key);
@@ -94,6 +95,7 @@ void Engine::set_private_key(const std::optional<Key>& key) {
 }
 
 Peer* Engine::add_peer(const Key& public_key) {
+  ++config_ops_;
   if (Peer* p = find_peer(public_key)) return p;
   if (identity_.valid && public_key == identity_.public_key) return nullptr;
   // The Peer lives in the map node itself (one allocation, not two): node addresses are stable.
@@ -109,6 +111,7 @@ Peer* Engine::find_peer(const Key& public_key) const { return by_key_.find(publi
 
 void Engine::remove_peer(Peer* peer) {
   if (!peer) return;
+  ++config_ops_;
   allowedips_.remove_by_peer(peer);
   clear_handshake(*peer);
   peer->keypairs.clear(dropped_);
@@ -125,6 +128,7 @@ void Engine::clear_peers() {
 }
 
 void Engine::set_preshared_key(Peer& peer, const std::optional<Key>& psk) {
+  ++config_ops_;
   if (psk)
     peer.handshake.preshared_key = *psk;
   else
@@ -132,11 +136,13 @@ void Engine::set_preshared_key(Peer& peer, const std::optional<Key>& psk) {
 }
 
 void Engine::set_endpoint(Peer& peer, const Endpoint& endpoint) {
+  ++config_ops_;
   peer.endpoint = endpoint;
   peer.local_source.reset();
 }
 
 bool Engine::set_persistent_keepalive(Peer& peer, std::uint16_t seconds, bool send_now) {
+  ++config_ops_;
   bool turn_on = peer.persistent_keepalive_interval == 0 && seconds != 0;
   peer.persistent_keepalive_interval = seconds;
   if (seconds == 0) peer.timers.disarm(TimerKind::kPersistentKeepalive);
@@ -144,13 +150,20 @@ bool Engine::set_persistent_keepalive(Peer& peer, std::uint16_t seconds, bool se
   return turn_on;
 }
 
-void Engine::add_allowed_ip(Peer& peer, const IpPrefix& prefix) { allowedips_.insert(prefix, &peer); }
+void Engine::add_allowed_ip(Peer& peer, const IpPrefix& prefix) {
+  ++config_ops_;
+  allowedips_.insert(prefix, &peer);
+}
 
 bool Engine::remove_allowed_ip(Peer& peer, const IpPrefix& prefix) {
+  ++config_ops_;
   return allowedips_.remove(prefix, &peer);
 }
 
-void Engine::clear_allowed_ips(Peer& peer) { allowedips_.remove_by_peer(&peer); }
+void Engine::clear_allowed_ips(Peer& peer) {
+  ++config_ops_;
+  allowedips_.remove_by_peer(&peer);
+}
 
 std::vector<IpPrefix> Engine::allowed_ips(const Peer& peer) const {
   return allowedips_.entries_for(&peer);

@@ -131,6 +131,9 @@ class Engine {
   // Inner MTU, used to cap padding.
   void set_mtu(std::size_t mtu) { mtu_ = mtu; }
   std::size_t peer_count() const { return peers_.size(); }
+  // Calls of the configuration methods above so far (clear_peers counts each peer). Tests compare
+  // it before and after an update, to prove an update costs the peers and prefixes it names.
+  std::uint64_t config_operations() const { return config_ops_; }
   // Peers in the order they were added.
   template <class F>
   void for_each_peer(F&& f) const {
@@ -214,6 +217,7 @@ class Engine {
   std::vector<std::uint8_t> scratch_;
   std::vector<KeypairPtr> dropped_;  // reused, so dropping keypairs does not allocate
   std::uint64_t next_peer_id_ = 1;
+  std::uint64_t config_ops_ = 0;
   std::size_t mtu_ = 1420;
   std::uint64_t rekey_after_messages_ = proto::kRekeyAfterMessages;
 };

@@ -8,10 +8,8 @@
 #include <cerrno>
 #include <algorithm>
 #include <cstring>
-#include <map>
 
 #include "common/log.hpp"
-#include "control/config_apply.hpp"
 #include "core/crypto/x25519.hpp"
 
 namespace wgcore {
@@ -83,7 +81,6 @@ Status Device::start() {
   if (auto st = udp_.bind(0, 0); !st) return st;
   log::verbose("offloads: UDP GSO %s, UDP GRO %s, TUN TSO/checksum %s", udp_.gso() ? "on" : "off",
                udp_.gro() ? "on" : "off", tun_.vnet_hdr() ? "on" : "off");
-  config_.name = tun_.name();
   // Sized for the largest batches, so the datapath never grows them.
   seals_.reserve(io::PacketBatch::kCapacity);
   rx_jobs_.reserve(kGroBuffers * io::kGroBufferBytes / 1024);
@@ -129,6 +126,10 @@ void Device::wait() { stopped_future_.wait(); }
 
 std::uint64_t Device::parallel_crypto_batches() {
   return on_loop([this] { return workers_.parallel_batches(); });
+}
+
+std::uint64_t Device::config_operations() {
+  return on_loop([this] { return engine_.config_operations(); });
 }
 
 void Device::fail(const char* why) {
@@ -506,8 +507,65 @@ DropCounts nonzero_drops(const DropCounters& c) {
 
 }  // namespace
 
+// The model's changes performed on the engine, one engine operation each, so an update costs
+// what it names (DeviceConfigTest.OneChangeOneOperation counts them). Endpoint and keepalive are
+// compared with the engine's live values: re-setting the endpoint a peer roamed from would reset
+// its sticky source, and turning a keepalive on queues the first one for send_initial_keepalives.
+namespace {
+
+class EngineApplier final : public ConfigObserver {
+ public:
+  EngineApplier(Engine& engine, std::vector<Key>& keepalives_due)
+      : engine_(engine), keepalives_due_(keepalives_due) {}
+
+  void private_key_changed(const std::optional<Key>& key) override {
+    last_ = nullptr;  // the engine drops a peer equal to the new identity
+    engine_.set_private_key(key);
+  }
+  void peer_added(const Key& pub) override { last_ = engine_.add_peer(pub); }
+  void peer_removed(const Key& pub) override {
+    engine_.remove_peer(peer(pub));
+    last_ = nullptr;
+  }
+  void preshared_key_changed(const Key& pub, const std::optional<Key>& psk) override {
+    if (Peer* p = peer(pub)) engine_.set_preshared_key(*p, psk);
+  }
+  void endpoint_set(const Key& pub, const Endpoint& endpoint) override {
+    Peer* p = peer(pub);
+    if (p && (!p->endpoint || !(*p->endpoint == endpoint))) engine_.set_endpoint(*p, endpoint);
+  }
+  void keepalive_set(const Key& pub, std::uint16_t seconds) override {
+    Peer* p = peer(pub);
+    if (p && p->persistent_keepalive_interval != seconds &&
+        engine_.set_persistent_keepalive(*p, seconds, false))
+      keepalives_due_.push_back(pub);
+  }
+  void allowed_ip_added(const Key& pub, const IpPrefix& prefix) override {
+    if (Peer* p = peer(pub)) engine_.add_allowed_ip(*p, prefix);
+  }
+  void allowed_ip_removed(const Key& pub, const IpPrefix& prefix) override {
+    if (Peer* p = peer(pub)) engine_.remove_allowed_ip(*p, prefix);
+  }
+  void allowed_ips_cleared(const Key& pub) override {
+    if (Peer* p = peer(pub)) engine_.clear_allowed_ips(*p);
+  }
+
+ private:
+  // Consecutive operations usually name the same peer (a block's prefixes): one lookup for them.
+  Peer* peer(const Key& pub) {
+    if (!last_ || !(last_->public_key() == pub)) last_ = engine_.find_peer(pub);
+    return last_;
+  }
+
+  Engine& engine_;
+  std::vector<Key>& keepalives_due_;
+  Peer* last_ = nullptr;
+};
+
+}  // namespace
+
 DeviceState Device::live_state() const {
-  DeviceState s = config_;
+  DeviceState s = model_.state();
   s.drops = nonzero_drops(engine_.drops());
   s.name = tun_.name();
   s.listen_port = udp_.local_port();
@@ -527,6 +585,7 @@ DeviceState Device::live_state() const {
 }
 
 Result<DeviceState> Device::get() {
+  std::lock_guard control(control_mu_);
   return on_loop([this]() -> Result<DeviceState> { return live_state(); });
 }
 
@@ -554,11 +613,19 @@ Status Device::rebind(std::uint16_t port, std::uint32_t fwmark) {
   return {};
 }
 
+// An update is validated and the sockets rebound in one loop task; then the model commits it in
+// slices of about kSliceTime, each a task of its own, so the loop polls TUN and UDP between them:
+// a 100 000-prefix or 10 000-peer update never holds other peers' packets for longer than a
+// slice. Peers and prefixes appear in update order meanwhile, as with the kernel's netlink
+// messages of one `wg setconf`.
 Status Device::apply(const DeviceUpdate& update) {
-  return on_loop([&]() -> Status {
-    DeviceState before = live_state();
-    auto after = apply_update(before, update);
-    if (!after) return after.error();
+  constexpr auto kSliceTime = std::chrono::milliseconds(2);
+  constexpr std::size_t kStepChanges = 128;  // changes between two looks at the clock
+  std::lock_guard control(control_mu_);
+  std::optional<ConfigModel::Commit> commit;
+  auto started = on_loop([&]() -> Status {
+    auto checked = model_.check(update);
+    if (!checked) return checked.error();
     // Sockets first: it is the one step that can fail for reasons outside the update.
     std::uint16_t want_port = update.listen_port ? *update.listen_port : udp_.local_port();
     std::uint32_t want_mark = update.fwmark ? *update.fwmark : udp_.fwmark();
@@ -567,50 +634,23 @@ Status Device::apply(const DeviceUpdate& update) {
     } else if (want_mark != udp_.fwmark()) {
       if (auto st = udp_.set_fwmark(want_mark); !st) return st;
     }
-    if (auto st = reconcile(before, *after); !st) return st;
-    finish_turn();
+    commit.emplace(*checked);
     return {};
   });
-}
-
-Status Device::reconcile(const DeviceState& before, const DeviceState& after) {
-  bool key_changed = before.private_key.has_value() != after.private_key.has_value() ||
-                     (before.private_key && !(*before.private_key == *after.private_key));
-  if (key_changed) engine_.set_private_key(after.private_key);
-
-  std::map<std::string, const PeerState*> old_peers;
-  for (const auto& p : before.peers) old_peers[to_hex(p.public_key)] = &p;
-  std::map<std::string, const PeerState*> new_peers;
-  for (const auto& p : after.peers) new_peers[to_hex(p.public_key)] = &p;
-
-  for (const auto& [hex, ps] : old_peers)
-    if (!new_peers.count(hex)) engine_.remove_peer(engine_.find_peer(ps->public_key));
-
-  // Removals of allowed IPs everywhere before additions, so a prefix moving between peers ends
-  // up with its new owner whatever the peer order.
-  for (const auto& ps : after.peers) {
-    Peer* p = engine_.find_peer(ps.public_key);
-    if (!p) continue;
-    for (const auto& prefix : engine_.allowed_ips(*p))
-      if (std::find(ps.allowed_ips.begin(), ps.allowed_ips.end(), prefix) == ps.allowed_ips.end())
-        engine_.remove_allowed_ip(*p, prefix);
+  if (!started) return started;
+  for (bool done = false; !done;) {
+    done = on_loop([&] {
+      EngineApplier applier(engine_, keepalives_due_);
+      const auto end = std::chrono::steady_clock::now() + kSliceTime;
+      bool finished;
+      do {
+        finished = model_.step(*commit, &applier, kStepChanges);
+      } while (!finished && std::chrono::steady_clock::now() < end);
+      if (finished && !keepalives_due_.empty()) loop_->post([this] { send_initial_keepalives(); });
+      finish_turn();
+      return finished;
+    });
   }
-  for (const auto& ps : after.peers) {
-    Peer* p = engine_.add_peer(ps.public_key);
-    if (!p) continue;  // our own key: apply_update already dropped it
-    auto old = old_peers.find(to_hex(ps.public_key));
-    const PeerState* was = old == old_peers.end() ? nullptr : old->second;
-    engine_.set_preshared_key(*p, ps.preshared_key);
-    if (ps.endpoint && (!was || !was->endpoint || !(*was->endpoint == *ps.endpoint)))
-      engine_.set_endpoint(*p, *ps.endpoint);
-    for (const auto& prefix : ps.allowed_ips) engine_.add_allowed_ip(*p, prefix);
-    if (p->persistent_keepalive_interval != ps.persistent_keepalive_interval &&
-        engine_.set_persistent_keepalive(*p, ps.persistent_keepalive_interval, false))
-      keepalives_due_.push_back(ps.public_key);
-  }
-  if (!keepalives_due_.empty()) loop_->post([this] { send_initial_keepalives(); });
-  config_ = after;
-  config_.name = tun_.name();
   return {};
 }
 

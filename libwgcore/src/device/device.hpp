@@ -9,9 +9,11 @@
 #include <deque>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
+#include "control/config_model.hpp"
 #include "core/engine.hpp"
 #include "device/codel.hpp"
 #include "device/crypto_workers.hpp"
@@ -69,6 +71,8 @@ class Device final : public Control, private EngineSink {
   bool running() const { return !stopped_.load(); }
   // Batches of seals or opens that ran on more than one thread so far.
   std::uint64_t parallel_crypto_batches();
+  // Configuration operations the engine has performed so far (Engine::config_operations).
+  std::uint64_t config_operations();
 
  private:
   explicit Device(const DeviceOptions& opts);
@@ -94,7 +98,6 @@ class Device final : public Control, private EngineSink {
   Status rebind(std::uint16_t port, std::uint32_t fwmark);
   void watch_udp(bool on);
   DeviceState live_state() const;
-  Status reconcile(const DeviceState& old_state, const DeviceState& new_state);
   void send_initial_keepalives();
   void fail(const char* why);
 
@@ -126,7 +129,12 @@ class Device final : public Control, private EngineSink {
   std::unique_ptr<io::PacketPool> tun_pool_;
   std::vector<std::uint8_t> tso_scratch_;
   Engine engine_;
-  DeviceState config_;  // what was configured (allowed-IP order, keepalive, psk)
+  // What was configured (allowed-IP order, keepalive, psk); every change reaches engine_ through
+  // it, one operation per thing the update names (EngineApplier in device.cpp).
+  ConfigModel model_;
+  // Held by apply() and get() from start to end: an update is committed in slices with datapath
+  // turns between them, and no other control call may see or change the model halfway.
+  std::mutex control_mu_;
   io::PacketBatch out_udp_;
   io::Packet* lent_ = nullptr;  // handed out by datagram_buffer, until commit_to_peer
   io::PacketBatch out_tun_;

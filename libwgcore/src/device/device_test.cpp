@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/crypto/x25519.hpp"
@@ -137,6 +138,90 @@ TEST_F(DeviceTest, ReplacePeersKeepsOnlyTheNewSet) {
   ASSERT_TRUE(s);
   ASSERT_EQ(s->peers.size(), 1u);
   EXPECT_TRUE(s->peers[0].public_key == pub(key(5)));
+}
+
+// An update costs the engine what it names, next to 20 000 prefixes and 2 000 peers: counted in
+// engine operations, not timed, so the old path (copy the whole state, re-add every prefix of
+// every peer) fails it by thousands. The results are checked through get() as well.
+TEST_F(DeviceTest, AnUpdateCostsTheEngineOperationsItNames) {
+  auto v4 = [](std::uint32_t host, std::uint8_t len) {
+    IpPrefix p;
+    p.addr = IpAddr::v4(host);
+    p.len = len;
+    return p;
+  };
+  const Key big = pub(key(2));
+  DeviceUpdate u = base_config();
+  for (std::uint32_t i = 0; i < 20'000; ++i)
+    u.peers[0].allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(0x0a000000u + (i << 8), 24)});
+  for (std::uint64_t i = 0; i < 2'000; ++i) {
+    PeerUpdate q;
+    q.public_key = pub(key(1000 + i));
+    q.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xac100000u + std::uint32_t(i), 32)}};
+    u.peers.push_back(q);
+  }
+  ASSERT_TRUE(dev->apply(u));
+  auto cost = [&](const DeviceUpdate& change) {
+    const std::uint64_t before = dev->config_operations();
+    EXPECT_TRUE(dev->apply(change));
+    return dev->config_operations() - before;
+  };
+  auto holder = [&](const IpPrefix& p) -> std::optional<Key> {
+    auto s = dev->get();
+    EXPECT_TRUE(s);
+    for (const auto& ps : s->peers)
+      if (std::find(ps.allowed_ips.begin(), ps.allowed_ips.end(), p) != ps.allowed_ips.end())
+        return ps.public_key;
+    return std::nullopt;
+  };
+
+  DeviceUpdate add;
+  PeerUpdate a;
+  a.public_key = big;
+  a.update_only = true;
+  a.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xc0a80000u, 24)}};
+  add.peers.push_back(a);
+  EXPECT_EQ(cost(add), 1u);
+  EXPECT_TRUE(holder(v4(0xc0a80000u, 24)) == big);
+
+  DeviceUpdate remove = add;
+  remove.peers[0].allowed_ips[0].kind = AllowedIpOp::Kind::kRemove;
+  EXPECT_EQ(cost(remove), 1u);
+  EXPECT_FALSE(holder(v4(0xc0a80000u, 24)));
+
+  DeviceUpdate added_peer;
+  PeerUpdate n;
+  n.public_key = pub(key(7));
+  n.endpoint = *Endpoint::parse("198.51.100.7:51820");
+  n.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xc0a80100u, 24)}};
+  added_peer.peers.push_back(n);
+  EXPECT_EQ(cost(added_peer), 3u);  // the peer, its endpoint, its prefix
+  EXPECT_TRUE(holder(v4(0xc0a80100u, 24)) == n.public_key);
+
+  DeviceUpdate same_endpoint;  // already there: the engine is not touched (sticky source kept)
+  PeerUpdate e = n;
+  e.allowed_ips.clear();
+  same_endpoint.peers.push_back(e);
+  EXPECT_EQ(cost(same_endpoint), 0u);
+
+  DeviceUpdate moved;  // a prefix taken from the big peer by another
+  PeerUpdate m;
+  m.public_key = pub(key(1000));
+  m.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0a000000u, 24)}};
+  moved.peers.push_back(m);
+  EXPECT_EQ(cost(moved), 1u);
+  EXPECT_TRUE(holder(v4(0x0a000000u, 24)) == m.public_key);
+
+  DeviceUpdate gone;
+  PeerUpdate g;
+  g.public_key = n.public_key;
+  g.remove = true;
+  gone.peers.push_back(g);
+  EXPECT_EQ(cost(gone), 1u);
+  auto s = dev->get();
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->peers.size(), 2'001u);
+  EXPECT_EQ(s->peers[0].allowed_ips.size(), 20'001u);  // 2 of base_config + 20 000 - 1 moved
 }
 
 // Turning a persistent keepalive on starts a handshake at once, as in the kernel — but from the
