@@ -623,6 +623,21 @@ Status Device::apply(const DeviceUpdate& update) {
   constexpr std::size_t kStepChanges = 128;  // changes between two looks at the clock
   std::lock_guard control(control_mu_);
   std::optional<ConfigModel::Commit> commit;
+  bool done = false;
+  // One slice: as many changes as fit in kSliceTime; true once the update is fully applied.
+  auto slice = [&] {
+    EngineApplier applier(engine_, keepalives_due_);
+    const auto end = std::chrono::steady_clock::now() + kSliceTime;
+    bool finished;
+    do {
+      finished = model_.step(*commit, &applier, kStepChanges);
+    } while (!finished && std::chrono::steady_clock::now() < end);
+    if (finished && !keepalives_due_.empty()) loop_->post([this] { send_initial_keepalives(); });
+    finish_turn();
+    return finished;
+  };
+  // The check, the sockets and the first slice in one loop task: a small update (the usual
+  // case: one peer, one prefix) costs one round trip to the loop thread.
   auto started = on_loop([&]() -> Status {
     auto checked = model_.check(update);
     if (!checked) return checked.error();
@@ -635,22 +650,11 @@ Status Device::apply(const DeviceUpdate& update) {
       if (auto st = udp_.set_fwmark(want_mark); !st) return st;
     }
     commit.emplace(*checked);
+    done = slice();
     return {};
   });
   if (!started) return started;
-  for (bool done = false; !done;) {
-    done = on_loop([&] {
-      EngineApplier applier(engine_, keepalives_due_);
-      const auto end = std::chrono::steady_clock::now() + kSliceTime;
-      bool finished;
-      do {
-        finished = model_.step(*commit, &applier, kStepChanges);
-      } while (!finished && std::chrono::steady_clock::now() < end);
-      if (finished && !keepalives_due_.empty()) loop_->post([this] { send_initial_keepalives(); });
-      finish_turn();
-      return finished;
-    });
-  }
+  while (!done) done = on_loop(slice);
   return {};
 }
 
