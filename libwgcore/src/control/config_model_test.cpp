@@ -20,16 +20,8 @@
 namespace wgcore {
 namespace {
 
-Key make_key(std::uint64_t seed) {
-  fakes::SeededRandom r(seed);
-  return crypto::x25519_generate(r);
-}
-
-Key public_of(const Key& priv) {
-  Key p;
-  EXPECT_TRUE(crypto::x25519_public(p, priv));
-  return p;
-}
+Key make_key(std::uint64_t seed) { return fakes::seeded_private_key(seed); }
+Key public_of(const Key& priv) { return fakes::public_key_of(priv); }
 
 IpPrefix v4(std::uint32_t host_order, std::uint8_t len) {
   IpPrefix p;

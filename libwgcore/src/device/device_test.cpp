@@ -32,15 +32,8 @@ class DeviceTest : public testing_support::TunTest {
     ASSERT_TRUE(d) << d.error().message;
     dev = std::move(*d);
   }
-  Key key(std::uint64_t seed) {
-    fakes::SeededRandom r(seed);
-    return crypto::x25519_generate(r);
-  }
-  Key pub(const Key& priv) {
-    Key p;
-    EXPECT_TRUE(crypto::x25519_public(p, priv));
-    return p;
-  }
+  Key key(std::uint64_t seed) { return fakes::seeded_private_key(seed); }
+  Key pub(const Key& priv) { return fakes::public_key_of(priv); }
   DeviceUpdate base_config() {
     DeviceUpdate u;
     u.private_key = key(1);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/crypto/x25519.hpp"
 #include "core/environment.hpp"
 #include "wgcore/key.hpp"
 
@@ -105,6 +106,18 @@ inline std::vector<std::uint8_t> unhex(std::string_view hex) {
   std::vector<std::uint8_t> out(hex.size() / 2);
   if (hex.size() % 2 != 0 || !hex_decode(hex, out)) return {};
   return out;
+}
+
+// A test's key pair: the private key drawn from SeededRandom(seed), and the public key of any
+// private key (all zero if the derivation fails, which a test's comparison then shows).
+inline Key seeded_private_key(std::uint64_t seed) {
+  SeededRandom r(seed);
+  return crypto::x25519_generate(r);
+}
+inline Key public_key_of(const Key& priv) {
+  Key pub;
+  if (!crypto::x25519_public(pub, priv)) return Key{};
+  return pub;
 }
 
 }  // namespace wgcore::fakes
