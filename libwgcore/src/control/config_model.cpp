@@ -55,12 +55,15 @@ ConfigModel::ConfigModel(const DeviceState& s)
     Key pub;
     if (crypto::x25519_public(pub, *private_key_)) public_key_ = pub;
   }
-  by_key_.reserve(s.peers.size());
+  peers_.reserve(s.peers.size());
   for (const auto& ps : s.peers) {
-    if (by_key_.count(ps.public_key)) continue;  // a state never repeats a key; stay safe if it does
+    if (peers_.count(ps.public_key)) continue;  // a state never repeats a key; stay safe if it does
     Entry& e = add_peer(ps.public_key);
-    e.config = ps;
-    e.config.allowed_ips.clear();
+    e.preshared_key = ps.preshared_key;
+    e.endpoint = ps.endpoint;
+    e.keepalive = ps.persistent_keepalive_interval;
+    e.stats = std::make_unique<Stats>(Stats{ps.last_handshake_time_sec, ps.last_handshake_time_nsec,
+                                            ps.rx_bytes, ps.tx_bytes, ps.protocol_version, ps.drops});
     for (const auto& p : ps.allowed_ips) add_prefix(e, p.canonical());
   }
 }
@@ -74,25 +77,55 @@ void ConfigModel::live_prefixes(const Entry& e, std::vector<IpPrefix>& out) {
     if (p.len != kHole) out.push_back(p);
 }
 
-ConfigModel::Entries::iterator ConfigModel::find(const Key& pub) {
-  auto it = by_key_.find(pub);
-  return it == by_key_.end() ? peers_.end() : it->second;
+void ConfigModel::export_peer(const Entry& e, PeerState& out) {
+  out.public_key = *e.key;
+  out.preshared_key = e.preshared_key;
+  out.endpoint = e.endpoint;
+  out.persistent_keepalive_interval = e.keepalive;
+  live_prefixes(e, out.allowed_ips);
+  const Stats none{};
+  const Stats& st = e.stats ? *e.stats : none;
+  out.last_handshake_time_sec = st.last_handshake_time_sec;
+  out.last_handshake_time_nsec = st.last_handshake_time_nsec;
+  out.rx_bytes = st.rx_bytes;
+  out.tx_bytes = st.tx_bytes;
+  out.protocol_version = st.protocol_version;
+  out.drops = st.drops;
+}
+
+ConfigModel::Entry* ConfigModel::find(const Key& pub) {
+  auto it = peers_.find(pub);
+  return it == peers_.end() ? nullptr : &it->second;
+}
+
+void ConfigModel::link_last(Entry& e) {
+  e.prev = tail_;
+  e.next = nullptr;
+  (tail_ ? tail_->next : head_) = &e;
+  tail_ = &e;
+}
+
+void ConfigModel::unlink(Entry& e) {
+  (e.prev ? e.prev->next : head_) = e.next;
+  (e.next ? e.next->prev : tail_) = e.prev;
+  e.prev = e.next = nullptr;
 }
 
 ConfigModel::Entry& ConfigModel::add_peer(const Key& pub) {
-  peers_.emplace_back();
-  auto it = std::prev(peers_.end());
-  it->config.public_key = pub;
-  by_key_.emplace(pub, it);
-  return *it;
+  auto [it, inserted] = peers_.try_emplace(pub);
+  Entry& e = it->second;
+  e.key = &it->first;
+  link_last(e);
+  return e;
 }
 
-void ConfigModel::erase_peer(Entries::iterator it) {
-  for (const auto& p : it->prefixes)
+void ConfigModel::erase_peer(Entry& e) {
+  for (const auto& p : e.prefixes)
     if (p.len != kHole) owner_.erase(p);
-  if (it->replaced) --replaced_;
-  by_key_.erase(it->config.public_key);
-  peers_.erase(it);
+  if (e.replaced) --replaced_;
+  unlink(e);
+  const Key pub = *e.key;  // the node (and the key e points to) goes with erase
+  peers_.erase(pub);
 }
 
 void ConfigModel::clear_prefixes(Entry& e) {
@@ -142,27 +175,29 @@ bool ConfigModel::remove_prefix(Entry& e, const IpPrefix& p) {
   return true;
 }
 
-void ConfigModel::recreate(Entries::iterator it, const PeerUpdate& pu, ConfigObserver* obs) {
-  it->replaced = false;
+void ConfigModel::recreate(Entry& e, const PeerUpdate& pu, ConfigObserver* obs) {
+  e.replaced = false;
   --replaced_;
-  peers_.splice(peers_.end(), peers_, it);
-  const Key pub = it->config.public_key;
+  unlink(e);
+  link_last(e);
+  const Key& pub = *e.key;
   // Back to defaults, telling the observer only what the block does not set itself (no
   // preshared key or keepalive switched off and on again in between).
-  if (obs && it->config.preshared_key && !pu.preshared_key) obs->preshared_key_changed(pub, std::nullopt);
-  if (obs && it->config.persistent_keepalive_interval != 0 && !pu.persistent_keepalive_interval)
-    obs->keepalive_set(pub, 0);
+  if (obs && e.preshared_key && !pu.preshared_key) obs->preshared_key_changed(pub, std::nullopt);
+  if (obs && e.keepalive != 0 && !pu.persistent_keepalive_interval) obs->keepalive_set(pub, 0);
   // Statistics start again in the model as for a new peer; a live backend keeps its own counters
   // and endpoint (the engine's peer, and with it its session, survives `wg setconf`).
-  it->config = PeerState{};
-  it->config.public_key = pub;
+  e.preshared_key.reset();
+  e.endpoint.reset();
+  e.keepalive = 0;
+  if (e.stats) *e.stats = Stats{};
 }
 
 void ConfigModel::make_stale(Entry& e) { e.stale = std::uint32_t(e.prefixes.size()); }
 
 std::size_t ConfigModel::sweep(Entry& e, ConfigObserver* obs) {
   if (e.stale == 0) return 1;
-  const Key& pub = e.config.public_key;
+  const Key& pub = *e.key;
   const std::size_t live = e.prefixes.size() - e.holes;
   std::size_t stale_live = 0;
   for (std::uint32_t i = 0; i < e.stale; ++i)
@@ -220,39 +255,37 @@ bool ConfigModel::start_block(Commit& c, const PeerUpdate& pu, ConfigObserver* o
   // check in set_peer). Without a private key the device's public key is all zero in both, so an
   // all-zero peer key is ignored too.
   if (pu.public_key == public_key_.value_or(Key{})) return false;
-  auto it = find(pu.public_key);
+  Entry* e = find(pu.public_key);
   if (pu.remove) {
-    if (it != peers_.end()) {
-      erase_peer(it);
+    if (e) {
+      erase_peer(*e);
       if (obs) obs->peer_removed(pu.public_key);
     }
     return false;
   }
-  if (it == peers_.end() || it->replaced) {
+  if (!e || e->replaced) {
     if (pu.update_only) return false;
-    if (it == peers_.end()) {
-      add_peer(pu.public_key);
-      it = std::prev(peers_.end());
+    if (!e) {
+      e = &add_peer(pu.public_key);
       if (obs) obs->peer_added(pu.public_key);
     } else {
-      recreate(it, pu, obs);
+      recreate(*e, pu, obs);
     }
   }
-  c.peer_ = it;
-  PeerState& ps = it->config;
+  c.peer_ = e;
   if (pu.preshared_key) {
     std::optional<Key> psk;
     if (!pu.preshared_key->is_zero()) psk = *pu.preshared_key;
-    ps.preshared_key = psk;
+    e->preshared_key = psk;
     if (obs) obs->preshared_key_changed(pu.public_key, psk);
   }
   if (pu.endpoint) {
-    ps.endpoint = *pu.endpoint;
+    e->endpoint = *pu.endpoint;
     if (obs) obs->endpoint_set(pu.public_key, *pu.endpoint);
   }
   if (pu.persistent_keepalive_interval) {
-    ps.persistent_keepalive_interval = *pu.persistent_keepalive_interval;
-    if (obs) obs->keepalive_set(pu.public_key, ps.persistent_keepalive_interval);
+    e->keepalive = *pu.persistent_keepalive_interval;
+    if (obs) obs->keepalive_set(pu.public_key, e->keepalive);
   }
   return true;
 }
@@ -294,8 +327,8 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
         if (c.checked_.key_changes) {
           // A device never has itself as a peer.
           if (c.checked_.public_key) {
-            if (auto it = find(*c.checked_.public_key); it != peers_.end()) {
-              erase_peer(it);
+            if (Entry* self = find(*c.checked_.public_key)) {
+              erase_peer(*self);
               if (obs) obs->peer_removed(*c.checked_.public_key);
             }
           }
@@ -305,17 +338,18 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
         }
         if (u.listen_port) listen_port_ = *u.listen_port;
         if (u.fwmark) fwmark_ = *u.fwmark;
-        c.cursor_ = peers_.begin();
+        c.cursor_ = head_;
         c.phase_ = u.replace_peers ? Phase::kReplace : Phase::kBlocks;
         ++spent;
         break;
       case Phase::kReplace: {
         // Every peer goes, unless a block names it again; those start again from defaults.
-        if (c.cursor_ == peers_.end()) {
+        if (!c.cursor_) {
           c.phase_ = Phase::kBlocks;
           break;
         }
-        Entry& e = *c.cursor_++;
+        Entry& e = *c.cursor_;
+        c.cursor_ = e.next;
         make_stale(e);
         if (!e.replaced) ++replaced_;
         e.replaced = true;
@@ -324,7 +358,7 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
       }
       case Phase::kBlocks: {
         if (c.block_ == u.peers.size()) {
-          c.cursor_ = peers_.begin();
+          c.cursor_ = head_;
           c.phase_ = u.replace_peers ? Phase::kSweepPeers : Phase::kSweepPrefixes;
           break;
         }
@@ -344,18 +378,19 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
       }
       case Phase::kSweepPeers: {
         // After replace_peers: the peers no block named go, the others lose what was not re-added.
-        if (c.cursor_ == peers_.end()) {
+        if (!c.cursor_) {
           c.phase_ = Phase::kSweepPrefixes;
           break;
         }
-        auto it = c.cursor_++;
-        if (it->replaced) {
-          const Key pub = it->config.public_key;
-          spent += 1 + it->prefixes.size();
-          erase_peer(it);
+        Entry& e = *c.cursor_;
+        c.cursor_ = e.next;
+        if (e.replaced) {
+          const Key pub = *e.key;
+          spent += 1 + e.prefixes.size();
+          erase_peer(e);
           if (obs) obs->peer_removed(pub);
         } else {
-          spent += sweep(*it, obs);
+          spent += sweep(e, obs);
         }
         break;
       }
@@ -366,10 +401,10 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
           c.phase_ = Phase::kDone;
           break;
         }
-        auto it = find(sweep_[c.swept_++]);
-        if (it == peers_.end()) break;  // removed later in the update
-        it->swept = false;
-        spent += sweep(*it, obs);
+        Entry* e = find(sweep_[c.swept_++]);
+        if (!e) break;  // removed later in the update
+        e->swept = false;
+        spent += sweep(*e, obs);
         break;
       }
       case Phase::kDone:
@@ -398,11 +433,9 @@ DeviceState ConfigModel::state() const {
   s.public_key = public_key_;
   s.listen_port = listen_port_;
   s.fwmark = fwmark_;
-  s.peers.reserve(peers_.size());
-  for (const auto& e : peers_) {
-    s.peers.push_back(e.config);
-    live_prefixes(e, s.peers.back().allowed_ips);
-  }
+  s.peers.resize(peers_.size());
+  std::size_t i = 0;
+  for (const Entry* e = head_; e; e = e->next) export_peer(*e, s.peers[i++]);
   return s;
 }
 

@@ -6,7 +6,7 @@
 #pragma once
 
 #include <cstdint>
-#include <list>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -39,23 +39,39 @@ class ConfigModel {
   struct PrefixHash {
     std::size_t operator()(const IpPrefix& p) const noexcept;
   };
-  // A peer: its configuration (allowed_ips unused) and its prefixes in order. A removed prefix
-  // leaves a hole (len kHole) that later compaction closes, so removal is O(1) and a re-added
-  // prefix can move to the end as in the kernel's list.
+  // What apply_update keeps of a surviving peer besides its configuration. Only a model built
+  // from a DeviceState has it; a live backend counts statistics itself and leaves it null.
+  struct Stats {
+    std::int64_t last_handshake_time_sec = 0;
+    std::int64_t last_handshake_time_nsec = 0;
+    std::uint64_t rx_bytes = 0;
+    std::uint64_t tx_bytes = 0;
+    int protocol_version = 1;
+    DropCounts drops;
+  };
+  // A peer: its configuration and its prefixes in order, in the node of the key index itself
+  // (one allocation per peer; order by intrusive links). A removed prefix leaves a hole (len
+  // kHole) that later compaction closes, so removal is O(1) and a re-added prefix can move to
+  // the end as in the kernel's list.
   // Replacing (replace_peers, replace_allowed_ips) clears nothing at once: the peer's prefixes
   // before index `stale` belong to the configuration being replaced. They count as owned by
   // nobody for the update's own ops, keep routing to their peer meanwhile, become current again
   // when the update re-adds them (they move past `stale`), and the rest go at the end of the
   // commit. So `wg setconf` naming a peer's prefixes again never leaves the peer without them.
   struct Entry {
-    PeerState config;
+    const Key* key = nullptr;  // the index node's own key
+    Entry* prev = nullptr;     // in the order peers were added
+    Entry* next = nullptr;
+    std::optional<Key> preshared_key;
+    std::optional<Endpoint> endpoint;
     std::vector<IpPrefix> prefixes;
+    std::unique_ptr<Stats> stats;
     std::uint32_t holes = 0;
     std::uint32_t stale = 0;
+    std::uint16_t keepalive = 0;
     bool replaced = false;  // named by no block yet since replace_peers: removed at the end
     bool swept = false;     // listed in sweep_
   };
-  using Entries = std::list<Entry>;
   struct Slot {
     Entry* owner;
     std::uint32_t pos;  // index in owner->prefixes
@@ -99,27 +115,26 @@ class ConfigModel {
     enum class Phase : std::uint8_t { kStart, kReplace, kBlocks, kSweepPeers, kSweepPrefixes, kDone };
     Checked checked_;
     Phase phase_ = Phase::kStart;
-    Entries::iterator cursor_;  // kReplace, kSweepPeers: the next peer to look at
+    Entry* cursor_ = nullptr;   // kReplace, kSweepPeers: the next peer to look at
     std::size_t swept_ = 0;     // kSweepPrefixes: the next of sweep_
     std::size_t block_ = 0;     // kBlocks: the peer block, and the next of its allowed-IP ops
     std::size_t op_ = 0;
     bool block_started_ = false;
     bool skip_block_ = false;   // the block names nobody to change (self, update_only, remove)
-    Entries::iterator peer_;    // the block's peer, once started
+    Entry* peer_ = nullptr;     // the block's peer, once started
   };
   bool step(Commit& commit, ConfigObserver* observer, std::size_t budget);
 
   // The whole state (peers in the order they were added, each peer's prefixes in the order they
   // were added). O(size).
   DeviceState state() const;
-  // Visits each peer in order with its configuration (allowed_ips left empty) and its prefixes,
-  // without building a DeviceState.
+  // Visits each peer in order, as state() would list it, without building a DeviceState.
   template <class F>
   void for_each_peer(F&& f) const {
-    std::vector<IpPrefix> ips;
-    for (const auto& e : peers_) {
-      live_prefixes(e, ips);
-      f(e.config, ips);
+    PeerState ps;
+    for (const Entry* e = head_; e; e = e->next) {
+      export_peer(*e, ps);
+      f(static_cast<const PeerState&>(ps));
     }
   }
 
@@ -130,21 +145,24 @@ class ConfigModel {
   // The backend's actual values (the port it bound when 0 was asked for).
   void set_listen_port(std::uint16_t port) { listen_port_ = port; }
   void set_fwmark(std::uint32_t mark) { fwmark_ = mark; }
-  std::size_t peer_count() const { return by_key_.size(); }
+  std::size_t peer_count() const { return peers_.size(); }
   std::size_t prefix_count() const { return owner_.size(); }
 
  private:
   static void live_prefixes(const Entry& e, std::vector<IpPrefix>& out);
-  Entries::iterator find(const Key& pub);
+  static void export_peer(const Entry& e, PeerState& out);
+  Entry* find(const Key& pub);
   Entry& add_peer(const Key& pub);
-  void erase_peer(Entries::iterator it);
+  void link_last(Entry& e);
+  void unlink(Entry& e);
+  void erase_peer(Entry& e);
   void clear_prefixes(Entry& e);
   void add_prefix(Entry& e, const IpPrefix& p);
   bool remove_prefix(Entry& e, const IpPrefix& p);
   void punch(Entry& e, std::uint32_t pos);
-  // A peer named after replace_peers starts again from defaults, keeping its place in no list
-  // (it moves to the end, as a re-created peer would).
-  void recreate(Entries::iterator it, const PeerUpdate& pu, ConfigObserver* obs);
+  // A peer named after replace_peers starts again from defaults and moves to the end, as a
+  // re-created peer would.
+  void recreate(Entry& e, const PeerUpdate& pu, ConfigObserver* obs);
   // Marks every prefix of the peer as belonging to the configuration being replaced.
   void make_stale(Entry& e);
   // Removes the peer's prefixes that are still stale; returns the cost.
@@ -159,8 +177,9 @@ class ConfigModel {
   std::optional<Key> public_key_;
   std::uint16_t listen_port_ = 0;
   std::uint32_t fwmark_ = 0;
-  Entries peers_;  // in the order they were added
-  std::unordered_map<Key, Entries::iterator, KeyHash> by_key_;
+  std::unordered_map<Key, Entry, KeyHash> peers_;  // node-based: entries never move
+  Entry* head_ = nullptr;                          // the order peers were added in
+  Entry* tail_ = nullptr;
   std::unordered_map<IpPrefix, Slot, PrefixHash> owner_;  // one owner per prefix, as in the trie
   std::size_t replaced_ = 0;  // entries with `replaced` set
   std::vector<Key> sweep_;    // peers with stale prefixes, outside a replace_peers commit

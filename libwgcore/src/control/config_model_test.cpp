@@ -377,8 +377,8 @@ TEST(ConfigModel, AnUpdateCostsTheOperationsItNames) {
   thin.peers.push_back(t);
   EXPECT_EQ(cost(thin), 50'000u);
   std::vector<IpPrefix> left;
-  model.for_each_peer([&](const PeerState& ps, const std::vector<IpPrefix>& ips) {
-    if (ps.public_key == big) left = ips;
+  model.for_each_peer([&](const PeerState& ps) {
+    if (ps.public_key == big) left = ps.allowed_ips;
   });
   ASSERT_EQ(left.size(), 49'999u);  // 10.0.0.0/24 moved away above
   for (std::size_t i = 0; i < left.size(); ++i)

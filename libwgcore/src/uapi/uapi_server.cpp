@@ -11,7 +11,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "common/secure_string.hpp"
@@ -218,23 +220,36 @@ void UapiServer::stop() {
   // on a server that will never accept it. The socket file stays until destruction.
   ::close(listen_fd_);
   listen_fd_ = -1;
-  reap(true);
-}
-
-void UapiServer::reap(bool all) {
-  std::vector<Conn> finished;
+  std::vector<std::thread> workers;
   {
     std::lock_guard lock(conns_mu_);
-    for (auto it = conns_.begin(); it != conns_.end();) {
-      if (all || it->done->load()) {
-        finished.push_back(std::move(*it));
-        it = conns_.erase(it);
-      } else {
-        ++it;
+    stopping_ = true;
+    workers.swap(workers_);
+    exited_.clear();
+  }
+  conns_cv_.notify_all();
+  for (auto& t : workers) t.join();
+  // Accepted but never served (every worker saw stopping_ with work left only at shutdown).
+  for (int fd : pending_) ::close(fd);
+  pending_.clear();
+}
+
+// Joins the threads of workers that left (idle); called with conns_mu_ not held.
+static void join_exited(std::vector<std::thread>& workers, std::vector<std::thread::id>& exited,
+                        std::mutex& mu) {
+  std::vector<std::thread> done;
+  {
+    std::lock_guard lock(mu);
+    for (auto id : exited) {
+      auto it = std::find_if(workers.begin(), workers.end(), [&](const std::thread& t) { return t.get_id() == id; });
+      if (it != workers.end()) {
+        done.push_back(std::move(*it));
+        workers.erase(it);
       }
     }
+    exited.clear();
   }
-  for (auto& c : finished) c.thread.join();
+  for (auto& t : done) t.join();
 }
 
 void UapiServer::accept_loop() {
@@ -252,23 +267,42 @@ void UapiServer::accept_loop() {
       ::poll(p + 1, 1, 100);
       continue;
     }
-    reap(false);
+    join_exited(workers_, exited_, conns_mu_);
     std::lock_guard lock(conns_mu_);
-    if (conns_.size() >= kMaxConnections) {
+    if (busy_ + pending_.size() >= kMaxConnections) {
       ::close(fd);  // over the limit: refuse by closing, as a full backlog would
       continue;
     }
-    auto done = std::make_shared<std::atomic<bool>>(false);
-    conns_.push_back(Conn{std::thread([this, fd, done] {
-                            serve(fd);
-                            // Keys passed through this thread's frames (parsing, Control calls)
-                            // and glibc reuses the stack for the next thread.
-                            burn_stack();
-                            ::close(fd);
-                            done->store(true);
-                          }),
-                          done});
+    pending_.push_back(fd);
+    if (idle_ < pending_.size()) workers_.emplace_back([this] { worker(); });
+    conns_cv_.notify_one();
   }
+}
+
+void UapiServer::worker() {
+  constexpr auto kWorkerIdle = std::chrono::seconds(5);
+  std::unique_lock lock(conns_mu_);
+  for (;;) {
+    ++idle_;
+    bool got = conns_cv_.wait_for(lock, kWorkerIdle, [this] { return stopping_ || !pending_.empty(); });
+    --idle_;
+    // wait_for checks the predicate once more at the deadline: empty means idle too long, or
+    // stopping with nothing left to serve.
+    (void)got;
+    if (pending_.empty()) break;
+    int fd = pending_.front();
+    pending_.pop_front();
+    ++busy_;
+    lock.unlock();
+    serve(fd);
+    // Keys passed through this thread's frames (parsing, Control calls); the next connection
+    // and, once the thread leaves, glibc's stack cache reuse this stack.
+    burn_stack();
+    ::close(fd);
+    lock.lock();
+    --busy_;
+  }
+  if (!stopping_) exited_.push_back(std::this_thread::get_id());
 }
 
 void UapiServer::serve(int fd) {

@@ -6,7 +6,9 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <cstddef>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -53,15 +55,13 @@ class UapiServer {
   const std::string& path() const { return path_; }
 
  private:
-  struct Conn {
-    std::thread thread;
-    std::shared_ptr<std::atomic<bool>> done;
-  };
-
   UapiServer(Control& ctl, std::string path, int listen_fd, int stop_fd, dev_t dev, ino_t ino);
   void accept_loop();
   void serve(int fd);
-  void reap(bool all);
+  // A connection thread: serves accepted connections one after another, and leaves after
+  // kWorkerIdle without one. Reusing threads keeps a request's cost near wireguard-go's (a new
+  // thread per connection cost more than the request itself).
+  void worker();
 
   Control& ctl_;
   std::mutex ctl_mu_;  // one request at a time reaches the Control, as wireguard-go's ipcMutex
@@ -71,8 +71,14 @@ class UapiServer {
   dev_t dev_;    // identity of the socket inode we bound, so we never unlink a successor's
   ino_t ino_;
   std::thread accept_thread_;
-  std::mutex conns_mu_;
-  std::vector<Conn> conns_;
+  std::mutex conns_mu_;  // guards the fields below
+  std::condition_variable conns_cv_;
+  std::deque<int> pending_;           // accepted, waiting for a worker
+  std::vector<std::thread> workers_;  // joined only at stop(); finished ones in exited_
+  std::vector<std::thread::id> exited_;
+  std::size_t busy_ = 0;              // workers serving a connection
+  std::size_t idle_ = 0;              // workers waiting for one
+  bool stopping_ = false;
   std::atomic<bool> stopped_{false};
 };
 
