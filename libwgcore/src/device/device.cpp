@@ -132,6 +132,13 @@ std::uint64_t Device::config_operations() {
   return on_loop([this] { return engine_.config_operations(); });
 }
 
+Device::Internals Device::internals() {
+  return on_loop([this] {
+    return Internals{engine_.peer_count(), engine_.index_size(), engine_.allowedips().size(),
+                     model_.peer_count(), model_.prefix_count()};
+  });
+}
+
 void Device::fail(const char* why) {
   log::verbose("%s: stopping the device", why);
   loop_->stop();

@@ -73,6 +73,16 @@ class Device final : public Control, private EngineSink {
   std::uint64_t parallel_crypto_batches();
   // Configuration operations the engine has performed so far (Engine::config_operations).
   std::uint64_t config_operations();
+  // What the engine holds, for tests and diagnostics: peers, receiver indices (handshakes and
+  // sessions in flight), AllowedIPs prefixes.
+  struct Internals {
+    std::size_t peers = 0;
+    std::size_t receiver_indices = 0;
+    std::size_t allowed_ips = 0;
+    std::size_t model_peers = 0;  // the configuration model's own count, which must agree
+    std::size_t model_prefixes = 0;
+  };
+  Internals internals();
 
  private:
   explicit Device(const DeviceOptions& opts);
