@@ -195,8 +195,15 @@ void ConfigModel::recreate(Entry& e, const PeerUpdate& pu, ConfigObserver* obs) 
 
 void ConfigModel::make_stale(Entry& e) { e.stale = std::uint32_t(e.prefixes.size()); }
 
-std::size_t ConfigModel::sweep(Entry& e, ConfigObserver* obs) {
+std::size_t ConfigModel::sweep(Commit& c, Entry& e, ConfigObserver* obs) {
   if (e.stale == 0) return 1;
+  if (e.stale > kDrainAbove) {
+    c.drain_ = &e;
+    c.drain_pos_ = 0;
+    c.drain_end_ = e.stale;
+    c.drain_erase_ = false;
+    return 1;
+  }
   const Key& pub = *e.key;
   const std::size_t live = e.prefixes.size() - e.holes;
   std::size_t stale_live = 0;
@@ -220,6 +227,51 @@ std::size_t ConfigModel::sweep(Entry& e, ConfigObserver* obs) {
   for (std::uint32_t i = 0; i < e.prefixes.size(); ++i)
     if (e.prefixes[i].len != kHole) owner_.find(e.prefixes[i])->second.pos = i;
   return cost + e.prefixes.size();
+}
+
+std::size_t ConfigModel::remove_peer(Commit& c, Entry& e, ConfigObserver* obs) {
+  if (e.prefixes.size() - e.holes > kDrainAbove) {
+    c.drain_ = &e;
+    c.drain_pos_ = 0;
+    c.drain_end_ = std::uint32_t(e.prefixes.size());
+    c.drain_erase_ = true;
+    return 1;
+  }
+  const Key pub = *e.key;
+  const std::size_t cost = 1 + e.prefixes.size();
+  erase_peer(e);
+  if (obs) obs->peer_removed(pub);
+  return cost;
+}
+
+bool ConfigModel::drain_step(Commit& c, ConfigObserver* obs, std::size_t& spent, std::size_t budget) {
+  Entry& e = *c.drain_;
+  // Holes only, no compaction: positions must not move while the drain walks them.
+  while (c.drain_pos_ < c.drain_end_ && spent < budget) {
+    IpPrefix& p = e.prefixes[c.drain_pos_++];
+    if (p.len == kHole) continue;
+    owner_.erase(p);
+    if (obs) obs->allowed_ip_removed(*e.key, p);
+    p.len = kHole;
+    ++e.holes;
+    ++spent;
+  }
+  if (c.drain_pos_ < c.drain_end_) return false;
+  c.drain_ = nullptr;
+  if (c.drain_erase_) {
+    const Key pub = *e.key;
+    erase_peer(e);
+    if (obs) obs->peer_removed(pub);
+    return true;
+  }
+  // Every position before drain_end_ is a hole now: close them.
+  e.prefixes.erase(e.prefixes.begin(), e.prefixes.begin() + c.drain_end_);
+  e.holes -= c.drain_end_;
+  e.stale = 0;
+  for (std::uint32_t i = 0; i < e.prefixes.size(); ++i)
+    if (e.prefixes[i].len != kHole) owner_.find(e.prefixes[i])->second.pos = i;
+  spent += e.prefixes.size();
+  return true;
 }
 
 // ---------------------------------------------------------------- updates
@@ -257,10 +309,7 @@ bool ConfigModel::start_block(Commit& c, const PeerUpdate& pu, ConfigObserver* o
   if (pu.public_key == public_key_.value_or(Key{})) return false;
   Entry* e = find(pu.public_key);
   if (pu.remove) {
-    if (e) {
-      erase_peer(*e);
-      if (obs) obs->peer_removed(pu.public_key);
-    }
+    if (e) remove_peer(c, *e, obs);
     return false;
   }
   if (!e || e->replaced) {
@@ -322,6 +371,10 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
   const DeviceUpdate& u = *c.checked_.update;
   std::size_t spent = 0;
   while (spent < budget) {
+    if (c.drain_) {  // a large removal finishes before the update goes on
+      drain_step(c, obs, spent, budget);
+      continue;
+    }
     switch (c.phase_) {
       case Phase::kStart:
         if (c.checked_.key_changes) {
@@ -384,14 +437,7 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
         }
         Entry& e = *c.cursor_;
         c.cursor_ = e.next;
-        if (e.replaced) {
-          const Key pub = *e.key;
-          spent += 1 + e.prefixes.size();
-          erase_peer(e);
-          if (obs) obs->peer_removed(pub);
-        } else {
-          spent += sweep(e, obs);
-        }
+        spent += e.replaced ? remove_peer(c, e, obs) : sweep(c, e, obs);
         break;
       }
       case Phase::kSweepPrefixes: {
@@ -404,14 +450,14 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
         Entry* e = find(sweep_[c.swept_++]);
         if (!e) break;  // removed later in the update
         e->swept = false;
-        spent += sweep(*e, obs);
+        spent += sweep(c, *e, obs);
         break;
       }
       case Phase::kDone:
         return true;
     }
   }
-  return c.phase_ == Phase::kDone;
+  return c.phase_ == Phase::kDone && !c.drain_;
 }
 
 void ConfigModel::commit(const Checked& checked, ConfigObserver* obs) {

@@ -122,6 +122,12 @@ class ConfigModel {
     bool block_started_ = false;
     bool skip_block_ = false;   // the block names nobody to change (self, update_only, remove)
     Entry* peer_ = nullptr;     // the block's peer, once started
+    // A large removal in progress (a peer's first drain_end_ prefixes, one change each), which
+    // finishes before anything else; then the peer itself goes when drain_erase_.
+    Entry* drain_ = nullptr;
+    std::uint32_t drain_pos_ = 0;
+    std::uint32_t drain_end_ = 0;
+    bool drain_erase_ = false;
   };
   bool step(Commit& commit, ConfigObserver* observer, std::size_t budget);
 
@@ -165,8 +171,15 @@ class ConfigModel {
   void recreate(Entry& e, const PeerUpdate& pu, ConfigObserver* obs);
   // Marks every prefix of the peer as belonging to the configuration being replaced.
   void make_stale(Entry& e);
-  // Removes the peer's prefixes that are still stale; returns the cost.
-  std::size_t sweep(Entry& e, ConfigObserver* obs);
+  // Removes the peer's prefixes that are still stale (a large set: starts a drain); returns
+  // the cost.
+  std::size_t sweep(Commit& c, Entry& e, ConfigObserver* obs);
+  // Removes a peer with all its prefixes (a large set: starts a drain); returns the cost.
+  std::size_t remove_peer(Commit& c, Entry& e, ConfigObserver* obs);
+  // Continues the drain within the budget; true once it finished.
+  bool drain_step(Commit& c, ConfigObserver* obs, std::size_t& spent, std::size_t budget);
+  // Above this many prefixes a removal runs as a drain, so a slice stays short.
+  static constexpr std::uint32_t kDrainAbove = 64;
   // A peer block's own fields (remove, create, preshared key, endpoint, keepalive); false when
   // the block changes nothing further.
   bool start_block(Commit& c, const PeerUpdate& pu, ConfigObserver* obs);

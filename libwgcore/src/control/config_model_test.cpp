@@ -499,3 +499,64 @@ TEST(ConfigModel, SetconfNamingTheSamePrefixesNeverRemovesThem) {
 
 }  // namespace
 }  // namespace wgcore
+
+namespace wgcore {
+namespace {
+
+// Large removals (a peer with 1 000 prefixes removed; a setconf that keeps half of a large list)
+// run as drains across many small slices, end exactly where the reference does, and tell the
+// observer one removal per prefix.
+TEST(ConfigModel, LargeRemovalsAreDrainedInSlices) {
+  const Key a = public_of(make_key(1)), b = public_of(make_key(2));
+  auto big_block = [&](const Key& k, std::uint32_t base, int n, bool replace) {
+    PeerUpdate p;
+    p.public_key = k;
+    if (replace) p.allowed_ips.push_back({AllowedIpOp::Kind::kReplaceAll, {}});
+    for (int i = 0; i < n; ++i)
+      p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(base + (std::uint32_t(i) << 8), 24)});
+    return p;
+  };
+  DeviceUpdate first;
+  first.peers = {big_block(a, 0x0a000000u, 1000, false), big_block(b, 0x0b000000u, 1000, false)};
+  std::vector<DeviceUpdate> steps;
+  DeviceUpdate remove_a;  // a goes, then comes back with one prefix in the same update
+  PeerUpdate gone;
+  gone.public_key = a;
+  gone.remove = true;
+  remove_a.peers = {gone, big_block(a, 0x0c000000u, 1, false)};
+  steps.push_back(remove_a);
+  DeviceUpdate keep_half;  // setconf naming b again with every other prefix, a left out
+  keep_half.replace_peers = true;
+  PeerUpdate half;
+  half.public_key = b;
+  half.allowed_ips.push_back({AllowedIpOp::Kind::kReplaceAll, {}});
+  for (int i = 0; i < 1000; i += 2)
+    half.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(0x0b000000u + (std::uint32_t(i) << 8), 24)});
+  keep_half.peers = {half};
+  steps.push_back(keep_half);
+  DeviceUpdate replace_b;  // replace_allowed_ips on b without replace_peers, nothing named again
+  replace_b.peers = {big_block(b, 0x0d000000u, 3, true)};
+  steps.push_back(replace_b);
+
+  ConfigModel model;
+  MirrorEngine mirror;
+  ASSERT_TRUE(model.apply(first, &mirror));
+  DeviceState ref = reference_apply(DeviceState{}, first);
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    auto checked = model.check(steps[s]);
+    ASSERT_TRUE(checked);
+    ConfigModel::Commit c(*checked);
+    std::size_t slices = 1;
+    while (!model.step(c, &mirror, 7)) ++slices;
+    ref = reference_apply(std::move(ref), steps[s]);
+    DeviceState got = model.state();
+    ASSERT_EQ(got.peers.size(), ref.peers.size()) << "step " << s;
+    for (std::size_t i = 0; i < ref.peers.size(); ++i)
+      EXPECT_TRUE(same_peer_config(got.peers[i], ref.peers[i])) << "step " << s << " peer " << i;
+    expect_mirror_matches(mirror, got);
+    EXPECT_GT(slices, 60u) << "step " << s << ": a 500+ prefix removal was not spread over slices";
+  }
+}
+
+}  // namespace
+}  // namespace wgcore
