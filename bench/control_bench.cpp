@@ -6,7 +6,8 @@
 // (above 1: wgcored is faster). Not pass/fail: the machine is shared and noisy.
 //
 // Use (as root; the program moves itself into a private network namespace):
-//   control_bench [--wgcored PATH] [--peer PATH] [--peers N] [--prefixes N] [--reps N]
+//   control_bench [--wgcored PATH] [--peer PATH] [--peers N] [--prefixes N] [--v6-prefixes N]
+//                 [--reps N]
 // Defaults: $WGCORED, the newest wireguard-go in ../shared/peers/ beside the source tree (else
 // `wireguard-go` on PATH, named as such in the report), 10 000 peers, 100 000 prefixes, 21 reps.
 #include <signal.h>
@@ -43,6 +44,7 @@ struct Options {
   std::string peer;
   int peers = 10'000;
   int prefixes = 100'000;
+  int v6_prefixes = 0;  // IPv6 /48s on the same peer (a full BGP table: 1 000 000 + 100 000)
   int reps = 21;
 };
 
@@ -193,7 +195,18 @@ bool measure(const Options& o, const std::string& path, const std::string& name,
   bp.public_key = keys[0];
   bp.update_only = true;
   for (int i = 0; i < o.prefixes; ++i)
-    bp.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(0x64000000u + (std::uint32_t(i) << 8), 24)});
+    bp.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(0x40000000u + (std::uint32_t(i) << 8), 24)});
+  for (int i = 0; i < o.v6_prefixes; ++i) {
+    IpPrefix p;  // 2001:db8::/32 is too small for 100 000 /48s: 2a00::/12 as a transit table has it
+    p.addr.family = IpAddr::Family::V6;
+    p.addr.bytes[0] = 0x2a;
+    p.addr.bytes[1] = std::uint8_t(i >> 24);
+    p.addr.bytes[2] = std::uint8_t(i >> 16);
+    p.addr.bytes[3] = std::uint8_t(i >> 8);
+    p.addr.bytes[4] = std::uint8_t(i);
+    p.len = 48;
+    bp.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, p});
+  }
   big.peers.push_back(bp);
   t0 = Clock::now();
   must(c.apply(big), "M prefixes");
@@ -260,11 +273,12 @@ int main(int argc, char** argv) {
     else if (a == "--peer") o.peer = value();
     else if (a == "--peers") o.peers = number();
     else if (a == "--prefixes") o.prefixes = number();
+    else if (a == "--v6-prefixes") o.v6_prefixes = number();
     else if (a == "--reps") o.reps = number();
     else {
       std::fprintf(stderr,
                    "usage: control_bench [--wgcored PATH] [--peer PATH] [--peers N] [--prefixes N] "
-                   "[--reps N]\nerror: unknown argument %s\n", a.c_str());
+                   "[--v6-prefixes N] [--reps N]\nerror: unknown argument %s\n", a.c_str());
       return 2;
     }
   }
@@ -281,8 +295,8 @@ int main(int argc, char** argv) {
   if (!measure(o, o.wgcored, "wgcb" + tag + "a", ours)) return 1;
   if (!measure(o, o.peer, "wgcb" + tag + "b", theirs)) return 1;
 
-  std::printf("control_bench: N = %d peers, M = %d prefixes, %d repetitions (median)\n", o.peers,
-              o.prefixes, o.reps);
+  std::printf("control_bench: N = %d peers, M = %d IPv4 + %d IPv6 prefixes, %d repetitions (median)\n",
+              o.peers, o.prefixes, o.v6_prefixes, o.reps);
   std::printf("peer: %s\n\n", o.peer.c_str());
   std::printf("| %-40s | %12s | %12s | %8s |\n", "", "wgcored", "wireguard-go", "ratio");
   std::printf("|%s|%s|%s|%s|\n", std::string(42, '-').c_str(), std::string(14, '-').c_str(),

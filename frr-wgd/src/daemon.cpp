@@ -112,6 +112,7 @@ Status Daemon::open_site(const InterfaceConfig& ic) {
   s->ifindex = link->index;
   s->importer = Importer(s->ifindex, cfg_.export_protocol);
   s->state_path = cfg_.state_directory + "/" + ic.name + ".imports";
+  s->journal = ImportsJournal(s->state_path);
 
   // The previous run's imports: still ours (never static), kept until the first replay says
   // which of them the routing daemon still has.
@@ -189,22 +190,29 @@ void Daemon::log_warnings(Site& s) {
 }
 
 void Daemon::save_state(Site& s) {
-  if (auto st = save_imports(s.state_path, s.allowed.ours); !st)
+  if (auto st = s.journal.snapshot(s.allowed.ours); !st)
     log::error("%s: state file: %s", s.cfg.name.c_str(), st.error().message.c_str());
 }
 
-bool Daemon::commit(Site& s, const DeviceUpdate& u, AllowedIps before) {
+bool Daemon::commit(Site& s, const DeviceUpdate& u, AllowedIps::Undo& undo) {
   if (u.peers.empty()) return true;
   ++counters_.device_updates;
-  if (auto st = s.control->apply(u); !st) {
-    // The device is unchanged (apply is atomic): so is our view of it. The next refresh
-    // re-reads the device and repairs the difference.
+  // An import the state file does not know would look static after a crash: no record, no add.
+  if (auto st = s.journal.record_adds(u); !st) {
     ++counters_.device_errors;
-    log::error("%s: updating AllowedIPs failed: %s", s.cfg.name.c_str(), st.error().message.c_str());
-    s.allowed = std::move(before);
+    log::error("%s: state file: %s; AllowedIPs left unchanged", s.cfg.name.c_str(), st.error().message.c_str());
+    s.allowed.rollback(undo);
     return false;
   }
-  save_state(s);
+  if (auto st = s.control->apply(u); !st) {
+    // The device is unchanged (apply is atomic): so is our view of it, once the plan is undone.
+    ++counters_.device_errors;
+    log::error("%s: updating AllowedIPs failed: %s", s.cfg.name.c_str(), st.error().message.c_str());
+    s.allowed.rollback(undo);
+    return false;
+  }
+  if (auto st = s.journal.record_removes(u, s.allowed.ours); !st)
+    log::error("%s: state file: %s", s.cfg.name.c_str(), st.error().message.c_str());
   return true;
 }
 
@@ -214,10 +222,10 @@ void Daemon::apply_changes(Site& s, const std::vector<policy::Change>& changes, 
     log::info("%s: %s %s %s peer %s (%s): %s", s.cfg.name.c_str(), why, c.install ? "install" : "remove",
               c.prefix.to_string().c_str(), c.install ? "for" : "from", peer_label(s.cfg, c.peer).c_str(),
               c.decision.to_string(c.prefix, peer_label(s.cfg, c.peer)).c_str());
-  AllowedIps before = s.allowed;
+  AllowedIps::Undo undo;
   DeviceUpdate u;
-  s.allowed.plan(changes, u);
-  commit(s, u, std::move(before));
+  s.allowed.plan(changes, u, &undo);
+  commit(s, u, undo);
 }
 
 void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
@@ -237,10 +245,10 @@ void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
   }
   // The offers' decisions are logged above; the installs they cause need no second line.
   if (!changes.empty()) {
-    AllowedIps before = s.allowed;
+    AllowedIps::Undo undo;
     DeviceUpdate u;
-    s.allowed.plan(changes, u);
-    commit(s, u, std::move(before));
+    s.allowed.plan(changes, u, &undo);
+    commit(s, u, undo);
   }
   log_warnings(s);
 }
@@ -297,9 +305,9 @@ void Daemon::sync_site(Site& s) {
   // Imports of peers no longer configured go too.
   for (const auto& [k, set] : s.allowed.ours)
     if (!want.count(k)) want[k];
-  AllowedIps before = s.allowed;
+  AllowedIps::Undo undo;
   DeviceUpdate u;
-  s.allowed.reconcile(want, u);
+  s.allowed.reconcile(want, u, &undo);
   if (!s.synced) {
     std::size_t stale = 0;
     for (const auto& p : u.peers)
@@ -312,8 +320,8 @@ void Daemon::sync_site(Site& s) {
     log::info("%s: in sync with the routing daemon (%zu stale import(s) removed)", s.cfg.name.c_str(), stale);
   }
   s.synced = true;
-  if (u.peers.empty()) save_state(s);
-  else commit(s, u, std::move(before));
+  commit(s, u, undo);
+  save_state(s);  // a fresh snapshot once per sync (start, zebra's replay): the journal restarts
 }
 
 void Daemon::refresh(Site& s) {
@@ -354,11 +362,11 @@ void Daemon::refresh(Site& s) {
         if (e.installed) set.insert(e.prefix.canonical());
     }
     DeviceUpdate u;
-    AllowedIps before = s.allowed;
-    s.allowed.reconcile(want, u);
+    AllowedIps::Undo undo;
+    s.allowed.reconcile(want, u, &undo);
     if (!u.peers.empty()) {
       log::warn("%s: AllowedIPs drifted from the accepted imports; repairing", s.cfg.name.c_str());
-      commit(s, u, std::move(before));
+      commit(s, u, undo);
     }
   }
   export_sync(s);

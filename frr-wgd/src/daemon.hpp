@@ -50,6 +50,7 @@ struct Site {
   routing::policy::Facts facts;
   std::vector<routing::Route> exported;   // our export routes as last synced
   std::string state_path;
+  ImportsJournal journal{""};  // the imports state file at state_path
   bool synced = false;  // the first full replay has been swept: the engine is authoritative
 };
 
@@ -72,7 +73,9 @@ class Daemon {
 
   // The engine's installs/removals onto the device (one update), and the state file.
   // Applies `u` to the device; on failure restores `before` as the view of it.
-  bool commit(Site& s, const DeviceUpdate& u, AllowedIps before);
+  // Applies `u` to the device: its adds journaled first, its removals after; on failure the
+  // view goes back by `undo` (what planning `u` changed in it).
+  bool commit(Site& s, const DeviceUpdate& u, AllowedIps::Undo& undo);
   void apply_changes(Site& s, const std::vector<routing::policy::Change>& changes, const char* why);
   void process_offers(Site& s, const std::vector<Offer>& offers);
   void on_routes(std::vector<routing::feed::RouteUpdate>& updates);

@@ -110,13 +110,19 @@ IF_R="${IF_R:0:15}"
 ip -n "$NS" tuntap add dev "$IF" mode tun user "$NOBODY" group "$NOBODY" || fail "ip tuntap add"
 ip -n "$NS" addr add 203.0.113.1/24 dev "$IF"
 ip -n "$NS" link set "$IF" mtu 1420 up
+# uid 65534 runs its own copy of wgcored: the build tree may sit where it cannot look (a clone
+# under /root, mode 0700 on Debian, as on a fresh machine).
+NOBODY_BIN="$(mktemp -d /tmp/wgc-nobody-bin.XXXXXX)"
+on_exit rm -rf "$NOBODY_BIN"
+chmod 0755 "$NOBODY_BIN"
+install -m 0755 "$WGCORED" "$NOBODY_BIN/wgcored"
 # The socket directory is a tmpfs private to the daemon's mount namespace and owned by the
 # daemon's uid: stock `wg` reaches it through nsenter, and nothing outlives the test.
 ns_spawn "$NS" nobody unshare -m --propagation private sh -c '
   mount -t tmpfs -o mode=0755,size=64k tmpfs /var/run || exit 1
   mkdir -m 0700 /var/run/wireguard && chown "$1:$1" /var/run/wireguard || exit 1
   exec setpriv --reuid="$1" --regid="$1" --clear-groups --inh-caps=-all \
-    env LOG_LEVEL=debug "$2" -f "$3"' sh "$NOBODY" "$WGCORED" "$IF"
+    env LOG_LEVEL=debug "$2" -f "$3"' sh "$NOBODY" "$NOBODY_BIN/wgcored" "$IF"
 NOBODY_PID=$WGC_LAST_PID
 in_daemon_ns() { nsenter -t "$NOBODY_PID" -m -n "$@"; }
 # The PID is `ip netns exec`, then unshare, sh and setpriv before it is wgcored: wait for the
