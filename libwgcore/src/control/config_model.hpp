@@ -180,6 +180,7 @@ class ConfigModel {
   bool drain_step(Commit& c, ConfigObserver* obs, std::size_t& spent, std::size_t budget);
   // Above this many prefixes a removal runs as a drain, so a slice stays short.
   static constexpr std::uint32_t kDrainAbove = 64;
+  static constexpr std::size_t kPeerCost = 16;
   // A peer block's own fields (remove, create, preshared key, endpoint, keepalive); false when
   // the block changes nothing further.
   bool start_block(Commit& c, const PeerUpdate& pu, ConfigObserver* obs);
