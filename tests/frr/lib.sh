@@ -120,6 +120,13 @@ write_frr_conf() { # write_frr_conf SITE
     echo "route-map FRR-WGD-IN permit 10"
     echo " set ipv6 next-hop prefer-global"
     echo "exit"
+    # Scale (FRR_SCALE_ROUTES, scale_test.sh): B announces its kernel routes in 10.0.0.0/8.
+    if [[ -n "${FRR_SCALE_ROUTES:-}" && "$s" == b ]]; then
+      echo "ip prefix-list SCALE seq 5 permit 10.0.0.0/8 ge 26 le 26"
+      echo "route-map SCALE-OUT permit 10"
+      echo " match ip address prefix-list SCALE"
+      echo "exit"
+    fi
     echo "router bgp ${ASN[$s]}"
     echo " bgp router-id 198.51.100.$n"
     echo " no bgp ebgp-requires-policy"
@@ -139,6 +146,7 @@ write_frr_conf() { # write_frr_conf SITE
     echo "  network 198.18.$n.0/24"
     [[ "$s" == b ]] && echo "  network 198.18.4.0/24"
     [[ "$s" == a ]] && echo "  redistribute table 10"
+    [[ -n "${FRR_SCALE_ROUTES:-}" && "$s" == b ]] && echo "  redistribute kernel route-map SCALE-OUT"
     echo "  maximum-paths 8"
     for p in "${SITES[@]}"; do [[ "$p" == "$s" ]] || echo "  neighbor 203.0.113.${NUM[$p]} activate"; done
     echo " exit-address-family"
@@ -200,6 +208,7 @@ write_fw_conf() {
       echo "ip prefix-list SITE-B seq 10 permit 198.18.2.0/24"
       echo "ip prefix-list SITE-B seq 20 permit 198.18.4.0/24"
       echo "ip prefix-list SITE-B seq 30 permit 198.19.0.0/16 ge 24 le 24"
+      [[ -n "${FRR_SCALE_ROUTES:-}" ]] && echo "ip prefix-list SITE-B seq 40 permit 10.0.0.0/8 ge 26 le 26"
       echo "ipv6 prefix-list SITE-B6 seq 10 permit 2001:db8:102::/64"
       echo "ip prefix-list SITE-C seq 10 permit 198.18.3.0/24"
       echo "ip prefix-list SITE-C seq 20 permit 198.18.0.0/15 le 32"
@@ -222,7 +231,13 @@ write_fw_conf() {
       echo "  tunnel-address fd00:77::${NUM[$p]}"
       echo "  prefix-list ipv4 SITE-${p^^}"
       echo "  prefix-list ipv6 SITE-${p^^}6"
-      [[ "$s" == a && "$p" == b ]] && echo "  max-prefixes 100 warn 80"
+      if [[ "$s" == a && "$p" == b ]]; then
+        if [[ -n "${FRR_SCALE_ROUTES:-}" ]]; then
+          echo "  max-prefixes $((FRR_SCALE_ROUTES + 1000))"
+        else
+          echo "  max-prefixes 100 warn 80"
+        fi
+      fi
     done
   } >"$d/frr-wgd.conf"
 }
