@@ -216,17 +216,23 @@ std::size_t ConfigModel::sweep(Commit& c, Entry& e, ConfigObserver* obs) {
     return cost;
   }
   for (std::uint32_t i = 0; i < e.stale; ++i) {
-    if (e.prefixes[i].len == kHole) continue;
-    const IpPrefix p = e.prefixes[i];
+    IpPrefix& p = e.prefixes[i];
+    if (p.len == kHole) continue;
     owner_.erase(p);
     if (obs) obs->allowed_ip_removed(pub, p);
+    p.len = kHole;
+    ++e.holes;
   }
-  e.prefixes.erase(e.prefixes.begin(), e.prefixes.begin() + e.stale);
-  e.holes -= std::uint32_t(e.stale - stale_live);
+  return cost + drop_front(e, e.stale);
+}
+
+std::size_t ConfigModel::drop_front(Entry& e, std::uint32_t n) {
+  e.prefixes.erase(e.prefixes.begin(), e.prefixes.begin() + n);
+  e.holes -= n;
   e.stale = 0;
   for (std::uint32_t i = 0; i < e.prefixes.size(); ++i)
     if (e.prefixes[i].len != kHole) owner_.find(e.prefixes[i])->second.pos = i;
-  return cost + e.prefixes.size();
+  return e.prefixes.size();
 }
 
 std::size_t ConfigModel::remove_peer(Commit& c, Entry& e, ConfigObserver* obs) {
@@ -264,13 +270,7 @@ bool ConfigModel::drain_step(Commit& c, ConfigObserver* obs, std::size_t& spent,
     if (obs) obs->peer_removed(pub);
     return true;
   }
-  // Every position before drain_end_ is a hole now: close them.
-  e.prefixes.erase(e.prefixes.begin(), e.prefixes.begin() + c.drain_end_);
-  e.holes -= c.drain_end_;
-  e.stale = 0;
-  for (std::uint32_t i = 0; i < e.prefixes.size(); ++i)
-    if (e.prefixes[i].len != kHole) owner_.find(e.prefixes[i])->second.pos = i;
-  spent += e.prefixes.size();
+  spent += drop_front(e, c.drain_end_);  // every position before drain_end_ is a hole now
   return true;
 }
 

@@ -176,6 +176,9 @@ class ConfigModel {
   std::size_t sweep(Commit& c, Entry& e, ConfigObserver* obs);
   // Removes a peer with all its prefixes (a large set: starts a drain); returns the cost.
   std::size_t remove_peer(Commit& c, Entry& e, ConfigObserver* obs);
+  // Closes the first n positions of the peer's list, every one a hole, and renumbers the rest
+  // (the stale part is gone with them); returns the cost.
+  std::size_t drop_front(Entry& e, std::uint32_t n);
   // Continues the drain within the budget; true once it finished.
   bool drain_step(Commit& c, ConfigObserver* obs, std::size_t& spent, std::size_t budget);
   // Above this many prefixes a removal runs as a drain, so a slice stays short.

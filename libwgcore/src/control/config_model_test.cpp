@@ -332,41 +332,17 @@ TEST(ConfigModel, AnUpdateCostsTheOperationsItNames) {
     EXPECT_TRUE(model.apply(u, &mirror));
     return mirror.ops - before;
   };
-  DeviceUpdate add;
-  PeerUpdate a;
-  a.public_key = big;
-  a.update_only = true;
-  a.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xc0a80000u, 24)}};
-  add.peers.push_back(a);
-  EXPECT_EQ(cost(add), 1u);
-
-  DeviceUpdate remove = add;
-  remove.peers[0].allowed_ips[0].kind = AllowedIpOp::Kind::kRemove;
-  EXPECT_EQ(cost(remove), 1u);
-
-  DeviceUpdate new_peer;
-  PeerUpdate n;
-  n.public_key = public_of(make_key(5));
-  n.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xc0a80100u, 24)}};
-  new_peer.peers.push_back(n);
-  EXPECT_EQ(cost(new_peer), 2u);
-
-  DeviceUpdate gone;
-  PeerUpdate g;
-  g.public_key = n.public_key;
-  g.remove = true;
-  gone.peers.push_back(g);
-  EXPECT_EQ(cost(gone), 1u);
-
+  using K = AllowedIpOp::Kind;
+  EXPECT_EQ(cost(fakes::one_block(big, {{K::kAdd, v4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
+  EXPECT_EQ(cost(fakes::one_block(big, {{K::kRemove, v4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
+  const Key n = public_of(make_key(5));
+  EXPECT_EQ(cost(fakes::one_block(n, {{K::kAdd, v4(0xc0a80100u, 24)}})), 2u);
+  EXPECT_EQ(cost(fakes::one_block(n, {}, {.remove = true})), 1u);
   // A prefix moving from one peer to another: one operation (the new owner takes it).
-  DeviceUpdate move;
-  PeerUpdate m;
-  m.public_key = public_of(make_key(1000));
-  m.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0a000000u, 24)}};
-  move.peers.push_back(m);
-  EXPECT_EQ(cost(move), 1u);
+  const Key m = public_of(make_key(1000));
+  EXPECT_EQ(cost(fakes::one_block(m, {{K::kAdd, v4(0x0a000000u, 24)}})), 1u);
   EXPECT_EQ(model.prefix_count(), 110'000u);
-  EXPECT_EQ(mirror.owner.at(v4(0x0a000000u, 24)), m.public_key);
+  EXPECT_EQ(mirror.owner.at(v4(0x0a000000u, 24)), m);
 
   // Many removals from one peer: holes are closed as they pile up, and order is kept.
   DeviceUpdate thin;

@@ -171,49 +171,25 @@ TEST_F(DeviceTest, AnUpdateCostsTheEngineOperationsItNames) {
     return std::nullopt;
   };
 
-  DeviceUpdate add;
-  PeerUpdate a;
-  a.public_key = big;
-  a.update_only = true;
-  a.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xc0a80000u, 24)}};
-  add.peers.push_back(a);
-  EXPECT_EQ(cost(add), 1u);
+  using K = AllowedIpOp::Kind;
+  EXPECT_EQ(cost(fakes::one_block(big, {{K::kAdd, v4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
   EXPECT_TRUE(holder(v4(0xc0a80000u, 24)) == big);
-
-  DeviceUpdate remove = add;
-  remove.peers[0].allowed_ips[0].kind = AllowedIpOp::Kind::kRemove;
-  EXPECT_EQ(cost(remove), 1u);
+  EXPECT_EQ(cost(fakes::one_block(big, {{K::kRemove, v4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
   EXPECT_FALSE(holder(v4(0xc0a80000u, 24)));
 
-  DeviceUpdate added_peer;
-  PeerUpdate n;
-  n.public_key = pub(key(7));
-  n.endpoint = *Endpoint::parse("198.51.100.7:51820");
-  n.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xc0a80100u, 24)}};
-  added_peer.peers.push_back(n);
+  const Key n = pub(key(7));
+  DeviceUpdate added_peer = fakes::one_block(n, {{K::kAdd, v4(0xc0a80100u, 24)}});
+  added_peer.peers[0].endpoint = *Endpoint::parse("198.51.100.7:51820");
   EXPECT_EQ(cost(added_peer), 3u);  // the peer, its endpoint, its prefix
-  EXPECT_TRUE(holder(v4(0xc0a80100u, 24)) == n.public_key);
-
-  DeviceUpdate same_endpoint;  // already there: the engine is not touched (sticky source kept)
-  PeerUpdate e = n;
-  e.allowed_ips.clear();
-  same_endpoint.peers.push_back(e);
+  EXPECT_TRUE(holder(v4(0xc0a80100u, 24)) == n);
+  DeviceUpdate same_endpoint = added_peer;  // already there: the engine is not touched (sticky source kept)
+  same_endpoint.peers[0].allowed_ips.clear();
   EXPECT_EQ(cost(same_endpoint), 0u);
 
-  DeviceUpdate moved;  // a prefix taken from the big peer by another
-  PeerUpdate m;
-  m.public_key = pub(key(1000));
-  m.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0a000000u, 24)}};
-  moved.peers.push_back(m);
-  EXPECT_EQ(cost(moved), 1u);
-  EXPECT_TRUE(holder(v4(0x0a000000u, 24)) == m.public_key);
-
-  DeviceUpdate gone;
-  PeerUpdate g;
-  g.public_key = n.public_key;
-  g.remove = true;
-  gone.peers.push_back(g);
-  EXPECT_EQ(cost(gone), 1u);
+  // A prefix taken from the big peer by another.
+  EXPECT_EQ(cost(fakes::one_block(pub(key(1000)), {{K::kAdd, v4(0x0a000000u, 24)}})), 1u);
+  EXPECT_TRUE(holder(v4(0x0a000000u, 24)) == pub(key(1000)));
+  EXPECT_EQ(cost(fakes::one_block(n, {}, {.remove = true})), 1u);
   auto s = dev->get();
   ASSERT_TRUE(s);
   EXPECT_EQ(s->peers.size(), 2'001u);

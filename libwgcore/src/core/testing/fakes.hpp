@@ -13,6 +13,7 @@
 
 #include "core/crypto/x25519.hpp"
 #include "core/environment.hpp"
+#include "wgcore/config.hpp"
 #include "wgcore/key.hpp"
 
 namespace wgcore::fakes {
@@ -118,6 +119,23 @@ inline Key public_key_of(const Key& priv) {
   Key pub;
   if (!crypto::x25519_public(pub, priv)) return Key{};
   return pub;
+}
+
+// A one-block update, as `wg set wg0 peer KEY allowed-ips ...` sends: the peer's allowed-IP
+// ops, `update_only`, or its removal.
+struct OneBlock {
+  bool update_only = false;
+  bool remove = false;
+};
+inline DeviceUpdate one_block(const Key& peer, std::vector<AllowedIpOp> ops, OneBlock how = {}) {
+  DeviceUpdate u;
+  PeerUpdate p;
+  p.public_key = peer;
+  p.update_only = how.update_only;
+  p.remove = how.remove;
+  p.allowed_ips = std::move(ops);
+  u.peers.push_back(std::move(p));
+  return u;
 }
 
 }  // namespace wgcore::fakes
