@@ -476,6 +476,12 @@ Status ConfigModel::apply(const DeviceUpdate& update, ConfigObserver* observer) 
   return {};
 }
 
+std::vector<IpPrefix> ConfigModel::allowed_ips(const Key& peer) const {
+  std::vector<IpPrefix> out;
+  if (auto it = peers_.find(peer); it != peers_.end()) live_prefixes(it->second, out);
+  return out;
+}
+
 DeviceState ConfigModel::state() const {
   DeviceState s;
   s.private_key = private_key_;

@@ -151,6 +151,9 @@ class ConfigModel {
   // The backend's actual values (the port it bound when 0 was asked for).
   void set_listen_port(std::uint16_t port) { listen_port_ = port; }
   void set_fwmark(std::uint32_t mark) { fwmark_ = mark; }
+  // The peer's prefixes in order (empty if there is no such peer); O(its prefixes).
+  std::vector<IpPrefix> allowed_ips(const Key& peer) const;
+  bool has_peer(const Key& peer) const { return peers_.count(peer) > 0; }
   std::size_t peer_count() const { return peers_.size(); }
   std::size_t prefix_count() const { return owner_.size(); }
 

@@ -7,9 +7,13 @@
 #include <linux/netlink.h>
 
 #include <cstring>
+#include <memory>
+#include <optional>
+#include <unordered_set>
 #include <unordered_map>
 
 #include "control/config_apply.hpp"
+#include "control/config_model.hpp"
 
 namespace wgcore::netlink {
 namespace {
@@ -209,12 +213,6 @@ bool put_endpoint(Writer& w, const Endpoint& e) {
   return w.put(wg::kPeerEndpoint, &e.addr.in6, sizeof(sockaddr_in6));
 }
 
-const PeerState* find_peer(const DeviceState& s, const Key& k) {
-  for (const auto& p : s.peers)
-    if (p.public_key == k) return &p;
-  return nullptr;
-}
-
 // The device-level part of an update on its own (no peers), for replaying it through
 // apply_update in pieces.
 DeviceUpdate device_part(const DeviceUpdate& u) {
@@ -230,8 +228,14 @@ DeviceUpdate device_part(const DeviceUpdate& u) {
 
 Result<SetPlan> plan_set(const DeviceState& current, const DeviceUpdate& u,
                          const KernelCaps& caps) {
-  // Validation first: apply_update rejects exactly what must not reach the kernel.
-  if (auto full = apply_update(current, u); !full) return full.error();
+  // Validation first: the model rejects exactly what must not reach the kernel. It needs only
+  // the device's keys, so it costs the size of the update, not of the device.
+  {
+    DeviceState keys;
+    keys.private_key = current.private_key;
+    keys.public_key = current.public_key;
+    if (auto checked = ConfigModel(keys).check(u); !checked) return checked.error();
+  }
 
   SetPlan plan;
   plan.private_key = u.private_key;
@@ -239,21 +243,22 @@ Result<SetPlan> plan_set(const DeviceState& current, const DeviceUpdate& u,
   plan.fwmark = u.fwmark;
   plan.replace_peers = u.replace_peers;
 
-  // Only for emulated removals: the state after peer block `applied` - 1, advanced lazily so
-  // a large update without removals costs nothing here.
-  DeviceState running = current;
+  // Only for emulated removals: the configuration after peer block `applied` - 1, in one model
+  // built at the first such block and advanced block by block, so each block costs what it
+  // names (an update without removals costs nothing here).
+  std::unique_ptr<ConfigModel> running;
   std::size_t applied = 0;
-  bool device_applied = false;
-  auto state_after_block = [&](std::size_t i) -> Result<const DeviceState*> {
-    DeviceUpdate step = device_applied ? DeviceUpdate{} : device_part(u);
-    device_applied = true;
+  // nullopt: no such peer after the block (an update_only block for a missing peer).
+  using After = std::optional<std::vector<IpPrefix>>;
+  auto allowed_after_block = [&](std::size_t i, const Key& peer) -> Result<After> {
+    DeviceUpdate step = running ? DeviceUpdate{} : device_part(u);
+    if (!running) running = std::make_unique<ConfigModel>(current);
     step.peers.assign(u.peers.begin() + static_cast<std::ptrdiff_t>(applied),
                       u.peers.begin() + static_cast<std::ptrdiff_t>(i + 1));
-    auto next = apply_update(running, step);
-    if (!next) return next.error();
-    running = std::move(*next);
+    if (auto st = running->apply(step); !st) return st.error();
     applied = i + 1;
-    return &running;
+    if (!running->has_peer(peer)) return After{};
+    return After{running->allowed_ips(peer)};
   };
 
   for (std::size_t i = 0; i < u.peers.size(); ++i) {
@@ -296,13 +301,13 @@ Result<SetPlan> plan_set(const DeviceState& current, const DeviceUpdate& u,
     }
     plan.peers.push_back(std::move(e));
     if (emulate) {
-      auto after = state_after_block(i);
+      auto after = allowed_after_block(i, pu.public_key);
       if (!after) return after.error();
-      if (const PeerState* p = find_peer(**after, pu.public_key)) {
+      if (*after) {
         NlPeer fix;
         fix.public_key = pu.public_key;
         fix.flags = base | wg::kPeerFReplaceAllowedIps;
-        for (const auto& pfx : p->allowed_ips) fix.allowed_ips.push_back(NlAllowedIp{pfx, false});
+        for (const auto& pfx : **after) fix.allowed_ips.push_back(NlAllowedIp{pfx, false});
         plan.peers.push_back(std::move(fix));
       }
     }
@@ -315,11 +320,12 @@ SetPlan plan_restore(const DeviceState& before, const SetPlan& plan) {
   if (plan.private_key) r.private_key = before.private_key.value_or(Key{});
   if (plan.listen_port) r.listen_port = before.listen_port;
   if (plan.fwmark) r.fwmark = before.fwmark;
+  // Hash sets, not searches: a failed 10 000-peer set against 10 000 peers stays linear.
+  std::unordered_set<Key, KeyHash> existed, listed;
+  existed.reserve(before.peers.size());
+  for (const auto& p : before.peers) existed.insert(p.public_key);
   for (const auto& p : plan.peers) {
-    if (find_peer(before, p.public_key)) continue;
-    bool listed = false;
-    for (const auto& q : r.peers) listed = listed || q.public_key == p.public_key;
-    if (listed) continue;
+    if (existed.count(p.public_key) || !listed.insert(p.public_key).second) continue;
     NlPeer rm;
     rm.public_key = p.public_key;
     rm.flags = wg::kPeerFRemoveMe;
