@@ -231,10 +231,6 @@ Status ImportsJournal::append(const DeviceUpdate& u, AllowedIpOp::Kind kind, con
   if (e == 0 && created) e = sync_directory(path_);
   if (e != 0) return make_error(e, path_ + ": " + strerror(e));
   lines_ += n;
-  if (kind == AllowedIpOp::Kind::kAdd)
-    live_ += n;
-  else
-    live_ -= std::min(live_, n);
   return {};
 }
 
@@ -244,7 +240,11 @@ Status ImportsJournal::record_adds(const DeviceUpdate& u) {
 
 Status ImportsJournal::record_removes(const DeviceUpdate& u, const PrefixSets& ours) {
   if (auto st = append(u, AllowedIpOp::Kind::kRemove, &ours); !st) return st;
-  if (lines_ > 64 && lines_ > 2 * live_) return snapshot(ours);
+  // The live count from the imports themselves (a running count of adds and removals would
+  // overcount moves and re-adds, and compact too late); O(peers).
+  std::size_t live = 0;
+  for (const auto& [k, set] : ours) live += set.size();
+  if (lines_ > 64 && lines_ > 2 * live) return snapshot(ours);
   return {};
 }
 
@@ -252,7 +252,7 @@ Status ImportsJournal::snapshot(const PrefixSets& ours) {
   std::size_t n = 0;
   for (const auto& [k, set] : ours) n += set.size();
   if (auto st = save_imports(path_, ours); !st) return st;
-  lines_ = live_ = n;
+  lines_ = n;
   return {};
 }
 

@@ -79,7 +79,6 @@ class ImportsJournal {
   Status append(const DeviceUpdate& u, AllowedIpOp::Kind kind, const PrefixSets* ours);
   std::string path_;
   std::size_t lines_ = 0;  // lines in the file (snapshot + journal)
-  std::size_t live_ = 0;   // imports the last snapshot held, plus adds, minus removes since
 };
 
 }  // namespace wgcore::frrwgd
