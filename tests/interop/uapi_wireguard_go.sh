@@ -2,15 +2,16 @@
 # Interop: drive the real (Debian) wireguard-go through our UapiClient and check, with stock
 # `wg show dump`, that what we wrote is what it holds and what we read is what wg reads; then
 # check that our parser refuses the same bad requests with the same errno as wireguard-go.
-# Usage: uapi_wireguard_go.sh PATH/TO/uapi_probe      (needs root; skips with 77 otherwise)
+# Usage: uapi_wireguard_go.sh PATH/TO/uapi_probe      (needs root; skips with 77 otherwise, fails under CI)
 set -u
 
 PROBE=${1:?usage: $0 PATH/TO/uapi_probe}
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-if ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
-  echo "SKIP: no wireguard-go/wg"; exit 77
-fi
-[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
+# A missing prerequisite is a skip on a developer's machine and a failure under CI=true.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/../../scripts/lib.sh"
+require_root
+require_cmd wireguard-go wg
+require_tun
 
 NS=wgc-uapi-$$
 IFACE=wgcu$$
