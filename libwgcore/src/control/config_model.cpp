@@ -122,7 +122,6 @@ ConfigModel::Entry& ConfigModel::add_peer(const Key& pub) {
 void ConfigModel::erase_peer(Entry& e) {
   for (const auto& p : e.prefixes)
     if (p.len != kHole) owner_.erase(p);
-  if (e.replaced) --replaced_;
   unlink(e);
   const Key pub = *e.key;  // the node (and the key e points to) goes with erase
   peers_.erase(pub);
@@ -142,18 +141,25 @@ void ConfigModel::clear_prefixes(Entry& e) {
 void ConfigModel::punch(Entry& e, std::uint32_t pos) {
   e.prefixes[pos].len = kHole;
   ++e.holes;
-  if (e.holes < 16 || e.holes * 2 < e.prefixes.size()) return;
+  if (e.holes >= 16 && e.holes * 2 >= e.prefixes.size()) compact(e);
+}
+
+std::size_t ConfigModel::compact(Entry& e) {
   std::uint32_t out = 0, stale = 0;
   for (std::uint32_t i = 0; i < e.prefixes.size(); ++i) {
     if (e.prefixes[i].len == kHole) continue;
     if (i < e.stale) ++stale;
-    e.prefixes[out] = e.prefixes[i];
-    owner_.find(e.prefixes[out])->second.pos = out;
+    if (out != i) {
+      e.prefixes[out] = e.prefixes[i];
+      owner_.find(e.prefixes[out])->second.pos = out;
+    }
     ++out;
   }
+  const std::size_t cost = e.prefixes.size();
   e.prefixes.resize(out);
   e.holes = 0;
   e.stale = stale;
+  return cost;
 }
 
 // A prefix added again moves to the end of its new owner's list, even when that is its old owner
@@ -177,7 +183,6 @@ bool ConfigModel::remove_prefix(Entry& e, const IpPrefix& p) {
 
 void ConfigModel::recreate(Entry& e, const PeerUpdate& pu, ConfigObserver* obs) {
   e.replaced = false;
-  --replaced_;
   unlink(e);
   link_last(e);
   const Key& pub = *e.key;
@@ -195,52 +200,33 @@ void ConfigModel::recreate(Entry& e, const PeerUpdate& pu, ConfigObserver* obs) 
 
 void ConfigModel::make_stale(Entry& e) { e.stale = std::uint32_t(e.prefixes.size()); }
 
-std::size_t ConfigModel::sweep(Commit& c, Entry& e, ConfigObserver* obs) {
-  if (e.stale == 0) return 1;
-  if (e.stale > kDrainAbove) {
-    c.drain_ = &e;
-    c.drain_pos_ = 0;
-    c.drain_end_ = e.stale;
-    c.drain_erase_ = false;
-    return 1;
-  }
-  const Key& pub = *e.key;
-  const std::size_t live = e.prefixes.size() - e.holes;
-  std::size_t stale_live = 0;
-  for (std::uint32_t i = 0; i < e.stale; ++i)
-    if (e.prefixes[i].len != kHole) ++stale_live;
-  const std::size_t cost = 1 + e.stale;
-  if (stale_live == live) {  // nothing was named again: one clear
-    if (live > 0 && obs) obs->allowed_ips_cleared(pub);
-    clear_prefixes(e);
-    return cost;
-  }
-  for (std::uint32_t i = 0; i < e.stale; ++i) {
-    IpPrefix& p = e.prefixes[i];
-    if (p.len == kHole) continue;
-    owner_.erase(p);
-    if (obs) obs->allowed_ip_removed(pub, p);
-    p.len = kHole;
-    ++e.holes;
-  }
-  return cost + drop_front(e, e.stale);
+void ConfigModel::start_drain(Commit& c, Entry& e, std::uint32_t end, bool erase) {
+  c.drain_ = &e;
+  c.drain_pos_ = 0;
+  c.drain_end_ = end;
+  c.drain_erase_ = erase;
 }
 
-std::size_t ConfigModel::drop_front(Entry& e, std::uint32_t n) {
-  e.prefixes.erase(e.prefixes.begin(), e.prefixes.begin() + n);
-  e.holes -= n;
-  e.stale = 0;
-  for (std::uint32_t i = 0; i < e.prefixes.size(); ++i)
-    if (e.prefixes[i].len != kHole) owner_.find(e.prefixes[i])->second.pos = i;
-  return e.prefixes.size();
+std::size_t ConfigModel::sweep(Commit& c, Entry& e, ConfigObserver* obs) {
+  if (e.stale == 0) return 1;
+  if (e.stale <= kDrainAbove) {
+    // Nothing was named again, and the list is short: one clear instead of a removal each.
+    std::size_t stale_live = 0;
+    for (std::uint32_t i = 0; i < e.stale; ++i)
+      if (e.prefixes[i].len != kHole) ++stale_live;
+    if (stale_live == e.prefixes.size() - e.holes) {
+      if (stale_live > 0 && obs) obs->allowed_ips_cleared(*e.key);
+      clear_prefixes(e);
+      return 1 + stale_live;
+    }
+  }
+  start_drain(c, e, e.stale, false);
+  return 1;
 }
 
 std::size_t ConfigModel::remove_peer(Commit& c, Entry& e, ConfigObserver* obs) {
   if (e.prefixes.size() - e.holes > kDrainAbove) {
-    c.drain_ = &e;
-    c.drain_pos_ = 0;
-    c.drain_end_ = std::uint32_t(e.prefixes.size());
-    c.drain_erase_ = true;
+    start_drain(c, e, std::uint32_t(e.prefixes.size()), true);
     return 1;
   }
   const Key pub = *e.key;
@@ -270,7 +256,7 @@ bool ConfigModel::drain_step(Commit& c, ConfigObserver* obs, std::size_t& spent,
     if (obs) obs->peer_removed(pub);
     return true;
   }
-  spent += drop_front(e, c.drain_end_);  // every position before drain_end_ is a hole now
+  spent += compact(e);  // every position before drain_end_ is a hole now: the stale part is gone
   return true;
 }
 
@@ -404,7 +390,6 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
         Entry& e = *c.cursor_;
         c.cursor_ = e.next;
         make_stale(e);
-        if (!e.replaced) ++replaced_;
         e.replaced = true;
         ++spent;
         break;

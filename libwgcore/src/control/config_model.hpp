@@ -174,14 +174,17 @@ class ConfigModel {
   void recreate(Entry& e, const PeerUpdate& pu, ConfigObserver* obs);
   // Marks every prefix of the peer as belonging to the configuration being replaced.
   void make_stale(Entry& e);
-  // Removes the peer's prefixes that are still stale (a large set: starts a drain); returns
-  // the cost.
+  // Removes the peer's prefixes that are still stale (one clear for a short list named nowhere
+  // again, else a drain); returns the cost.
   std::size_t sweep(Commit& c, Entry& e, ConfigObserver* obs);
+  // Makes the commit remove the peer's first `end` prefixes, one change each, before anything
+  // else; then the peer itself when `erase`.
+  void start_drain(Commit& c, Entry& e, std::uint32_t end, bool erase);
   // Removes a peer with all its prefixes (a large set: starts a drain); returns the cost.
   std::size_t remove_peer(Commit& c, Entry& e, ConfigObserver* obs);
-  // Closes the first n positions of the peer's list, every one a hole, and renumbers the rest
-  // (the stale part is gone with them); returns the cost.
-  std::size_t drop_front(Entry& e, std::uint32_t n);
+  // Closes every hole in the peer's list and renumbers what moved (the stale part keeps its live
+  // prefixes); returns the cost.
+  std::size_t compact(Entry& e);
   // Continues the drain within the budget; true once it finished.
   bool drain_step(Commit& c, ConfigObserver* obs, std::size_t& spent, std::size_t budget);
   // Above this many prefixes a removal runs as a drain, so a slice stays short.
@@ -201,7 +204,6 @@ class ConfigModel {
   Entry* head_ = nullptr;                          // the order peers were added in
   Entry* tail_ = nullptr;
   std::unordered_map<IpPrefix, Slot, PrefixHash> owner_;  // one owner per prefix, as in the trie
-  std::size_t replaced_ = 0;  // entries with `replaced` set
   std::vector<Key> sweep_;    // peers with stale prefixes, outside a replace_peers commit
 };
 
