@@ -128,14 +128,10 @@ std::uint64_t Device::parallel_crypto_batches() {
   return on_loop([this] { return workers_.parallel_batches(); });
 }
 
-std::uint64_t Device::config_operations() {
-  return on_loop([this] { return engine_.config_operations(); });
-}
-
 Device::Internals Device::internals() {
   return on_loop([this] {
     return Internals{engine_.peer_count(), engine_.index_size(), engine_.allowedips().size(),
-                     model_.peer_count(), model_.prefix_count()};
+                     model_.peer_count(), model_.prefix_count(), engine_.config_operations()};
   });
 }
 
@@ -515,7 +511,7 @@ DropCounts nonzero_drops(const DropCounters& c) {
 }  // namespace
 
 // The model's changes performed on the engine, one engine operation each, so an update costs
-// what it names (DeviceConfigTest.OneChangeOneOperation counts them). Endpoint and keepalive are
+// what it names (DeviceTest.AnUpdateCostsTheEngineOperationsItNames counts them). Endpoint and keepalive are
 // compared with the engine's live values: re-setting the endpoint a peer roamed from would reset
 // its sticky source, and turning a keepalive on queues the first one for send_initial_keepalives.
 namespace {

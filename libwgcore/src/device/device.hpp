@@ -71,16 +71,16 @@ class Device final : public Control, private EngineSink {
   bool running() const { return !stopped_.load(); }
   // Batches of seals or opens that ran on more than one thread so far.
   std::uint64_t parallel_crypto_batches();
-  // Configuration operations the engine has performed so far (Engine::config_operations).
-  std::uint64_t config_operations();
   // What the engine holds, for tests and diagnostics: peers, receiver indices (handshakes and
-  // sessions in flight), AllowedIPs prefixes.
+  // sessions in flight), AllowedIPs prefixes, and the configuration operations it performed so
+  // far (Engine::config_operations).
   struct Internals {
     std::size_t peers = 0;
     std::size_t receiver_indices = 0;
     std::size_t allowed_ips = 0;
     std::size_t model_peers = 0;  // the configuration model's own count, which must agree
     std::size_t model_prefixes = 0;
+    std::uint64_t config_operations = 0;
   };
   Internals internals();
 

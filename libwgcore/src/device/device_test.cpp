@@ -158,9 +158,9 @@ TEST_F(DeviceTest, AnUpdateCostsTheEngineOperationsItNames) {
   }
   ASSERT_TRUE(dev->apply(u));
   auto cost = [&](const DeviceUpdate& change) {
-    const std::uint64_t before = dev->config_operations();
+    const std::uint64_t before = dev->internals().config_operations;
     EXPECT_TRUE(dev->apply(change));
-    return dev->config_operations() - before;
+    return dev->internals().config_operations - before;
   };
   auto holder = [&](const IpPrefix& p) -> std::optional<Key> {
     auto s = dev->get();
