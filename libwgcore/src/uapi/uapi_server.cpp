@@ -234,20 +234,19 @@ void UapiServer::stop() {
   pending_.clear();
 }
 
-// Joins the threads of workers that left (idle); called with conns_mu_ not held.
-static void join_exited(std::vector<std::thread>& workers, std::vector<std::thread::id>& exited,
-                        std::mutex& mu) {
+void UapiServer::join_exited() {
   std::vector<std::thread> done;
   {
-    std::lock_guard lock(mu);
-    for (auto id : exited) {
-      auto it = std::find_if(workers.begin(), workers.end(), [&](const std::thread& t) { return t.get_id() == id; });
-      if (it != workers.end()) {
+    std::lock_guard lock(conns_mu_);
+    for (auto id : exited_) {
+      auto it = std::find_if(workers_.begin(), workers_.end(),
+                             [&](const std::thread& t) { return t.get_id() == id; });
+      if (it != workers_.end()) {
         done.push_back(std::move(*it));
-        workers.erase(it);
+        workers_.erase(it);
       }
     }
-    exited.clear();
+    exited_.clear();
   }
   for (auto& t : done) t.join();
 }
@@ -267,7 +266,7 @@ void UapiServer::accept_loop() {
       ::poll(p + 1, 1, 100);
       continue;
     }
-    join_exited(workers_, exited_, conns_mu_);
+    join_exited();
     std::lock_guard lock(conns_mu_);
     if (busy_ + pending_.size() >= kMaxConnections) {
       ::close(fd);  // over the limit: refuse by closing, as a full backlog would
@@ -284,11 +283,9 @@ void UapiServer::worker() {
   std::unique_lock lock(conns_mu_);
   for (;;) {
     ++idle_;
-    bool got = conns_cv_.wait_for(lock, kWorkerIdle, [this] { return stopping_ || !pending_.empty(); });
+    conns_cv_.wait_for(lock, kWorkerIdle, [this] { return stopping_ || !pending_.empty(); });
     --idle_;
-    // wait_for checks the predicate once more at the deadline: empty means idle too long, or
-    // stopping with nothing left to serve.
-    (void)got;
+    // Still empty: idle too long, or stopping with nothing left to serve.
     if (pending_.empty()) break;
     int fd = pending_.front();
     pending_.pop_front();

@@ -62,6 +62,8 @@ class UapiServer {
   // kWorkerIdle without one. Reusing threads keeps a request's cost near wireguard-go's (a new
   // thread per connection cost more than the request itself).
   void worker();
+  // Joins the threads of workers that left while idle; takes conns_mu_ itself.
+  void join_exited();
 
   Control& ctl_;
   std::mutex ctl_mu_;  // one request at a time reaches the Control, as wireguard-go's ipcMutex
