@@ -26,19 +26,20 @@ PeerUpdate& peer_update(DeviceUpdate& u, const Key& k) {
 
 void add(AllowedIps& a, DeviceUpdate& u, const Key& k, const IpPrefix& p, AllowedIps::Undo* undo) {
   peer_update(u, k).allowed_ips.push_back({AllowedIpOp::Kind::kAdd, p});
-  AllowedIps::Undo::Step step;
-  step.added = true;
-  step.peer = k;
-  step.prefix = p;
-  // The device moves a prefix from whichever peer had it; mirror that.
+  // The device moves a prefix from whichever peer had it; mirror that, noting who had it when a
+  // failed update may have to give it back.
   std::map<Key, std::uint8_t> held;
   for (auto& [key, set] : a.device)
-    if (set.erase(p)) held[key] |= 1;
+    if (set.erase(p) && undo) held[key] |= 1;
   for (auto& [key, set] : a.ours)
-    if (set.erase(p)) held[key] |= 2;
+    if (set.erase(p) && undo) held[key] |= 2;
   a.device[k].insert(p);
   a.ours[k].insert(p);
   if (undo) {
+    AllowedIps::Undo::Step step;
+    step.added = true;
+    step.peer = k;
+    step.prefix = p;
     step.held.assign(held.begin(), held.end());
     undo->steps.push_back(std::move(step));
   }
@@ -206,6 +207,17 @@ PrefixSets load_imports(const std::string& path) {
   return out;
 }
 
+namespace {
+
+// Imports in all: what the file holds after a snapshot, and what a journal is compacted against.
+std::size_t import_count(const PrefixSets& ours) {
+  std::size_t n = 0;
+  for (const auto& [k, set] : ours) n += set.size();
+  return n;
+}
+
+}  // namespace
+
 Status ImportsJournal::append(const DeviceUpdate& u, AllowedIpOp::Kind kind, const PrefixSets* ours) {
   std::string text;
   std::size_t n = 0;
@@ -242,17 +254,13 @@ Status ImportsJournal::record_removes(const DeviceUpdate& u, const PrefixSets& o
   if (auto st = append(u, AllowedIpOp::Kind::kRemove, &ours); !st) return st;
   // The live count from the imports themselves (a running count of adds and removals would
   // overcount moves and re-adds, and compact too late); O(peers).
-  std::size_t live = 0;
-  for (const auto& [k, set] : ours) live += set.size();
-  if (lines_ > 64 && lines_ > 2 * live) return snapshot(ours);
+  if (lines_ > 64 && lines_ > 2 * import_count(ours)) return snapshot(ours);
   return {};
 }
 
 Status ImportsJournal::snapshot(const PrefixSets& ours) {
-  std::size_t n = 0;
-  for (const auto& [k, set] : ours) n += set.size();
   if (auto st = save_imports(path_, ours); !st) return st;
-  lines_ = n;
+  lines_ = import_count(ours);
   return {};
 }
 

@@ -222,6 +222,10 @@ void Daemon::apply_changes(Site& s, const std::vector<policy::Change>& changes, 
     log::info("%s: %s %s %s peer %s (%s): %s", s.cfg.name.c_str(), why, c.install ? "install" : "remove",
               c.prefix.to_string().c_str(), c.install ? "for" : "from", peer_label(s.cfg, c.peer).c_str(),
               c.decision.to_string(c.prefix, peer_label(s.cfg, c.peer)).c_str());
+  install(s, changes);
+}
+
+void Daemon::install(Site& s, const std::vector<policy::Change>& changes) {
   AllowedIps::Undo undo;
   DeviceUpdate u;
   s.allowed.plan(changes, u, &undo);
@@ -244,12 +248,7 @@ void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
     }
   }
   // The offers' decisions are logged above; the installs they cause need no second line.
-  if (!changes.empty()) {
-    AllowedIps::Undo undo;
-    DeviceUpdate u;
-    s.allowed.plan(changes, u, &undo);
-    commit(s, u, undo);
-  }
+  if (!changes.empty()) install(s, changes);
   log_warnings(s);
 }
 

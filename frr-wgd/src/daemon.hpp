@@ -77,6 +77,8 @@ class Daemon {
   // view goes back by `undo` (what planning `u` changed in it).
   bool commit(Site& s, const DeviceUpdate& u, AllowedIps::Undo& undo);
   void apply_changes(Site& s, const std::vector<routing::policy::Change>& changes, const char* why);
+  // The policy's changes planned into one device update and committed (undone on failure).
+  void install(Site& s, const std::vector<routing::policy::Change>& changes);
   void process_offers(Site& s, const std::vector<Offer>& offers);
   void on_routes(std::vector<routing::feed::RouteUpdate>& updates);
   void on_fpm_connected();
