@@ -34,9 +34,7 @@ for i in range(int(sys.argv[1])):
     print('route add blackhole 10.%d.%d.%d/26' % (i >> 10, (i >> 2) & 255, (i & 3) << 6))
 " "$N" >"$WGC_TEST_DIR/routes.batch"
 
-ping_log="$WGC_TEST_DIR/pinger.log"
-ns_spawn "${LAN[a]}" pinger ping -n -i 0.01 -W 2 198.18.2.2
-ping_pid=$WGC_LAST_PID
+pinger_start "${LAN[a]}" 198.18.2.2
 t0=$(date +%s%N)
 ip -n "${NS[b]}" -batch "$WGC_TEST_DIR/routes.batch" || fail "adding ${N} routes in B"
 t_added=$(date +%s%N)
@@ -70,12 +68,8 @@ wait_for 30 single_done || fail "withdraw ${gone} / announce ${new} not reflecte
 t2=$(date +%s%N)
 pass "withdraw + announce reflected in A's AllowedIPs after $(((t2 - t1) / 1000000)) ms"
 
-kill -INT "$ping_pid" 2>/dev/null || true
-wait_for 5 grep -q 'packets transmitted' "$ping_log" || fail "ping printed no summary"
-stop_pid "$ping_pid"
-sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$ping_log")
-got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$ping_log")
-max=$(sed -n 's|^rtt min/avg/max/mdev = [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' "$ping_log")
+pinger_stop
+sent=$PING_SENT got=$PING_RECEIVED max=$PING_MAX_MS
 printf 'scale: %s routes: all in AllowedIPs %d ms after ip -batch began; withdraw+announce %d ms; ' \
   "$N" $(((t_all - t0) / 1000000)) $(((t2 - t1) / 1000000))
 printf 'LAN ping %s sent, %s back, max RTT %s ms; RSS wgcored %s -> %s KiB, frr-wgd %s -> %s KiB\n' \

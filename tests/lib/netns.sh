@@ -200,6 +200,29 @@ wait_for() {
   done
 }
 
+# --- ping while something happens -------------------------------------------------------------
+
+# pinger_start NS DEST: ping DEST from NS every 10 ms in the background (at most 60000 pings,
+# 10 minutes), its output in $WGC_TEST_DIR/pinger.log.
+pinger_start() {
+  ns_spawn "$1" pinger ping -n -i 0.01 -c 60000 -W 2 "$2"
+  WGC_PINGER_PID=$WGC_LAST_PID
+}
+
+# pinger_stop: ends the pinger with SIGINT (ping prints its summary then) and sets PING_SENT,
+# PING_RECEIVED and PING_MAX_MS from the summary; fails the test when there is none.
+pinger_stop() {
+  local log="${WGC_TEST_DIR}/pinger.log"
+  kill -INT "$WGC_PINGER_PID" 2>/dev/null || true
+  wait_for 5 grep -q 'packets transmitted' "$log" || fail "ping printed no summary: $(tail -n 3 "$log")"
+  stop_pid "$WGC_PINGER_PID"
+  PING_SENT=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$log")
+  PING_RECEIVED=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$log")
+  PING_MAX_MS=$(sed -n 's|^rtt min/avg/max/mdev = [0-9.]*/[0-9.]*/\([0-9.]*\)/.*|\1|p' "$log")
+  [[ -n $PING_SENT && -n $PING_RECEIVED && -n $PING_MAX_MS ]] ||
+    fail "could not read ping's summary: $(tail -n 3 "$log")"
+}
+
 # --- cleanup ---------------------------------------------------------------------------------
 
 # on_exit CMD...: run CMD (as one string, eval'd) at exit, before processes and namespaces go.
