@@ -42,7 +42,7 @@ last=0
 for ((i = 0; i < 600; i++)); do
   c=$(count_b)
   [[ $c -ge $N ]] && break
-  [[ $c -ne $last ]] && printf 'scale: %d s: %d of %d in A'"'"'s AllowedIPs\n' $(((($(date +%s%N) - t0)) / 1000000000)) "$c" "$N"
+  [[ $c -ne $last ]] && printf 'scale: %d s: %d of %d in A'"'"'s AllowedIPs\n' $((($(date +%s%N) - t0) / 1000000000)) "$c" "$N"
   last=$c
   sleep 1
 done
