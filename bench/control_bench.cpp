@@ -65,18 +65,8 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
-Key random_key(fakes::SeededRandom& rng) {
-  Key k;
-  rng.fill(std::span<std::uint8_t>(k.data(), 32));
-  return k;
-}
-
-IpPrefix v4(std::uint32_t host, std::uint8_t len) {
-  IpPrefix p;
-  p.addr = IpAddr::v4(host);
-  p.len = len;
-  return p;
-}
+using fakes::prefix4;
+using fakes::random_key;
 
 // A daemon in the foreground on interface `name`, until destroyed.
 class Daemon {
@@ -146,7 +136,7 @@ bool measure(const Options& o, const std::string& path, const std::string& name,
     PeerUpdate p;
     p.public_key = random_key(rng);
     keys.push_back(p.public_key);
-    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0a000000u + std::uint32_t(i), 32)}};
+    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u + std::uint32_t(i), 32)}};
     bulk.peers.push_back(p);
   }
   auto t0 = Clock::now();
@@ -172,7 +162,7 @@ bool measure(const Options& o, const std::string& path, const std::string& name,
     DeviceUpdate add;
     PeerUpdate p;
     p.public_key = random_key(rng);
-    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0b000000u + std::uint32_t(i), 32)}};
+    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0b000000u + std::uint32_t(i), 32)}};
     add.peers.push_back(p);
     t0 = Clock::now();
     must(c.apply(add), "add one peer");
@@ -195,7 +185,7 @@ bool measure(const Options& o, const std::string& path, const std::string& name,
   bp.public_key = keys[0];
   bp.update_only = true;
   for (int i = 0; i < o.prefixes; ++i)
-    bp.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(0x40000000u + (std::uint32_t(i) << 8), 24)});
+    bp.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, prefix4(0x40000000u + (std::uint32_t(i) << 8), 24)});
   for (int i = 0; i < o.v6_prefixes; ++i) {
     IpPrefix p;  // 2001:db8::/32 is too small for 100 000 /48s: 2a00::/12 as a transit table has it
     p.addr.family = IpAddr::Family::V6;
@@ -218,7 +208,7 @@ bool measure(const Options& o, const std::string& path, const std::string& name,
     PeerUpdate p;
     p.public_key = keys[0];
     p.update_only = true;
-    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xc0a80000u + (std::uint32_t(i) << 8), 24)}};
+    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0xc0a80000u + (std::uint32_t(i) << 8), 24)}};
     add.peers.push_back(p);
     t0 = Clock::now();
     must(c.apply(add), "add one prefix");

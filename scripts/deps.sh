@@ -34,6 +34,9 @@ DEPS_nm=(network-manager libnm-dev libglib2.0-dev dbus-daemon)
 DEPS_frr=(frr)
 # networkd-helper and suite networkd: libsystemd to build against (systemd-networkd ships in systemd).
 DEPS_networkd=(libsystemd-dev systemd dbus-daemon)
+# scripts/fresh-check alone (not in DEPS_GROUPS, so the demo and the tests never install it):
+# mmdebstrap builds the minimal Debian root.
+DEPS_freshcheck=(mmdebstrap)
 
 # deps_list [GROUP...]: the packages of the named groups (all groups by default), one a line.
 deps_list() {

@@ -23,12 +23,7 @@ namespace {
 Key make_key(std::uint64_t seed) { return fakes::seeded_private_key(seed); }
 Key public_of(const Key& priv) { return fakes::public_key_of(priv); }
 
-IpPrefix v4(std::uint32_t host_order, std::uint8_t len) {
-  IpPrefix p;
-  p.addr = IpAddr::v4(host_order);
-  p.len = len;
-  return p.canonical();
-}
+using fakes::prefix4;
 
 // ---- the slow reference: the rules of config_apply.hpp, one at a time, O(n) per step ----
 
@@ -283,7 +278,7 @@ TEST(ConfigModel, InvalidUpdateChangesNothingAndTellsNobody) {
   DeviceUpdate good;
   PeerUpdate p;
   p.public_key = public_of(make_key(1));
-  p.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0a000000u, 24)}};
+  p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u, 24)}};
   good.peers.push_back(p);
   ASSERT_TRUE(model.apply(good, &mirror));
   const std::size_t ops = mirror.ops;
@@ -316,12 +311,12 @@ TEST(ConfigModel, AnUpdateCostsTheOperationsItNames) {
     PeerUpdate p;
     p.public_key = big;
     for (std::uint32_t i = 0; i < 100'000; ++i)
-      p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(0x0a000000u + (i << 8), 24)});
+      p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u + (i << 8), 24)});
     u.peers.push_back(p);
     for (std::uint64_t i = 0; i < 10'000; ++i) {
       PeerUpdate q;
       q.public_key = public_of(make_key(1000 + i));
-      q.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xac100000u + std::uint32_t(i), 32)}};
+      q.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0xac100000u + std::uint32_t(i), 32)}};
       u.peers.push_back(q);
     }
     ASSERT_TRUE(model.apply(u, &mirror));
@@ -333,23 +328,23 @@ TEST(ConfigModel, AnUpdateCostsTheOperationsItNames) {
     return mirror.ops - before;
   };
   using K = AllowedIpOp::Kind;
-  EXPECT_EQ(cost(fakes::one_block(big, {{K::kAdd, v4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
-  EXPECT_EQ(cost(fakes::one_block(big, {{K::kRemove, v4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
+  EXPECT_EQ(cost(fakes::one_block(big, {{K::kAdd, prefix4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
+  EXPECT_EQ(cost(fakes::one_block(big, {{K::kRemove, prefix4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
   const Key n = public_of(make_key(5));
-  EXPECT_EQ(cost(fakes::one_block(n, {{K::kAdd, v4(0xc0a80100u, 24)}})), 2u);
+  EXPECT_EQ(cost(fakes::one_block(n, {{K::kAdd, prefix4(0xc0a80100u, 24)}})), 2u);
   EXPECT_EQ(cost(fakes::one_block(n, {}, {.remove = true})), 1u);
   // A prefix moving from one peer to another: one operation (the new owner takes it).
   const Key m = public_of(make_key(1000));
-  EXPECT_EQ(cost(fakes::one_block(m, {{K::kAdd, v4(0x0a000000u, 24)}})), 1u);
+  EXPECT_EQ(cost(fakes::one_block(m, {{K::kAdd, prefix4(0x0a000000u, 24)}})), 1u);
   EXPECT_EQ(model.prefix_count(), 110'000u);
-  EXPECT_EQ(mirror.owner.at(v4(0x0a000000u, 24)), m);
+  EXPECT_EQ(mirror.owner.at(prefix4(0x0a000000u, 24)), m);
 
   // Many removals from one peer: holes are closed as they pile up, and order is kept.
   DeviceUpdate thin;
   PeerUpdate t;
   t.public_key = big;
   for (std::uint32_t i = 1; i < 100'000; i += 2)
-    t.allowed_ips.push_back({AllowedIpOp::Kind::kRemove, v4(0x0a000000u + (i << 8), 24)});
+    t.allowed_ips.push_back({AllowedIpOp::Kind::kRemove, prefix4(0x0a000000u + (i << 8), 24)});
   thin.peers.push_back(t);
   EXPECT_EQ(cost(thin), 50'000u);
   std::vector<IpPrefix> left;
@@ -358,7 +353,7 @@ TEST(ConfigModel, AnUpdateCostsTheOperationsItNames) {
   });
   ASSERT_EQ(left.size(), 49'999u);  // 10.0.0.0/24 moved away above
   for (std::size_t i = 0; i < left.size(); ++i)
-    ASSERT_EQ(left[i], v4(0x0a000000u + (std::uint32_t(2 * (i + 1)) << 8), 24)) << i;
+    ASSERT_EQ(left[i], prefix4(0x0a000000u + (std::uint32_t(2 * (i + 1)) << 8), 24)) << i;
 }
 
 // `wg setconf` names the same peers again: they stay (a live backend keeps their sessions) with
@@ -373,7 +368,7 @@ TEST(ConfigModel, ReplacePeersRecreatesNamedPeersAndRemovesTheRest) {
     p.public_key = k;
     p.persistent_keepalive_interval = 25;
     p.preshared_key = make_key(9);
-    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0a000000u + (std::uint32_t(k[0]) << 8), 24)}};
+    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u + (std::uint32_t(k[0]) << 8), 24)}};
     first.peers.push_back(p);
   }
   ASSERT_TRUE(model.apply(first, &mirror));
@@ -384,7 +379,7 @@ TEST(ConfigModel, ReplacePeersRecreatesNamedPeersAndRemovesTheRest) {
   replace.peers.push_back(pc);
   PeerUpdate pa;
   pa.public_key = a;
-  pa.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0b000000u, 8)}};
+  pa.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0b000000u, 8)}};
   replace.peers.push_back(pa);
   ASSERT_TRUE(model.apply(replace, &mirror));
   DeviceState s = model.state();
@@ -394,7 +389,7 @@ TEST(ConfigModel, ReplacePeersRecreatesNamedPeersAndRemovesTheRest) {
   EXPECT_TRUE(s.peers[0].allowed_ips.empty());
   EXPECT_EQ(s.peers[0].persistent_keepalive_interval, 0);
   EXPECT_FALSE(s.peers[0].preshared_key);
-  EXPECT_EQ(s.peers[1].allowed_ips, std::vector<IpPrefix>{v4(0x0b000000u, 8)});
+  EXPECT_EQ(s.peers[1].allowed_ips, std::vector<IpPrefix>{prefix4(0x0b000000u, 8)});
   expect_mirror_matches(mirror, s);
 }
 
@@ -431,13 +426,13 @@ TEST(ConfigModel, SetconfNamingTheSamePrefixesNeverRemovesThem) {
     PeerUpdate pb;
     pb.public_key = b;
     pb.persistent_keepalive_interval = 25;
-    pb.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xcb007102u, 32)},
-                      {AllowedIpOp::Kind::kAdd, v4(0x0a000000u, 24)},
-                      {AllowedIpOp::Kind::kAdd, v4(0x0a000100u, 24)}};
+    pb.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0xcb007102u, 32)},
+                      {AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u, 24)},
+                      {AllowedIpOp::Kind::kAdd, prefix4(0x0a000100u, 24)}};
     first.peers.push_back(pb);
     PeerUpdate pc;
     pc.public_key = c;
-    pc.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0x0b000000u, 24)}};
+    pc.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0b000000u, 24)}};
     first.peers.push_back(pc);
     ASSERT_TRUE(model.apply(first, &rec));
     const std::size_t ops_before = rec.ops;
@@ -448,8 +443,8 @@ TEST(ConfigModel, SetconfNamingTheSamePrefixesNeverRemovesThem) {
     again.public_key = b;
     again.persistent_keepalive_interval = 25;
     again.allowed_ips = {{AllowedIpOp::Kind::kReplaceAll, {}},
-                         {AllowedIpOp::Kind::kAdd, v4(0xcb007102u, 32)},
-                         {AllowedIpOp::Kind::kAdd, v4(0x0a000000u, 24)}};
+                         {AllowedIpOp::Kind::kAdd, prefix4(0xcb007102u, 32)},
+                         {AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u, 24)}};
     setconf.peers.push_back(again);
     auto checked = model.check(setconf);
     ASSERT_TRUE(checked);
@@ -458,8 +453,8 @@ TEST(ConfigModel, SetconfNamingTheSamePrefixesNeverRemovesThem) {
     while (!model.step(commit, &rec, budget)) {
       ++slices;
       // Between slices b's prefixes that the update names are never gone.
-      EXPECT_EQ(rec.owner.count(v4(0xcb007102u, 32)), 1u) << "slice " << slices;
-      EXPECT_EQ(rec.owner.count(v4(0x0a000000u, 24)), 1u) << "slice " << slices;
+      EXPECT_EQ(rec.owner.count(prefix4(0xcb007102u, 32)), 1u) << "slice " << slices;
+      EXPECT_EQ(rec.owner.count(prefix4(0x0a000000u, 24)), 1u) << "slice " << slices;
       EXPECT_EQ(rec.keepalive[b], 25) << "keepalive switched off and on again";
     }
     // Removed: peer c (with its prefix), then 10.0.1.0/24 of b (b moved last); nothing else.
@@ -468,7 +463,7 @@ TEST(ConfigModel, SetconfNamingTheSamePrefixesNeverRemovesThem) {
     EXPECT_EQ(rec.ops - ops_before, 5u) << "budget " << budget;
     DeviceState s = model.state();
     ASSERT_EQ(s.peers.size(), 1u);
-    EXPECT_EQ(s.peers[0].allowed_ips, (std::vector<IpPrefix>{v4(0xcb007102u, 32), v4(0x0a000000u, 24)}));
+    EXPECT_EQ(s.peers[0].allowed_ips, (std::vector<IpPrefix>{prefix4(0xcb007102u, 32), prefix4(0x0a000000u, 24)}));
     expect_mirror_matches(rec, s);
   }
 }
@@ -489,7 +484,7 @@ TEST(ConfigModel, LargeRemovalsAreDrainedInSlices) {
     p.public_key = k;
     if (replace) p.allowed_ips.push_back({AllowedIpOp::Kind::kReplaceAll, {}});
     for (int i = 0; i < n; ++i)
-      p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(base + (std::uint32_t(i) << 8), 24)});
+      p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, prefix4(base + (std::uint32_t(i) << 8), 24)});
     return p;
   };
   DeviceUpdate first;
@@ -507,7 +502,7 @@ TEST(ConfigModel, LargeRemovalsAreDrainedInSlices) {
   half.public_key = b;
   half.allowed_ips.push_back({AllowedIpOp::Kind::kReplaceAll, {}});
   for (int i = 0; i < 1000; i += 2)
-    half.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(0x0b000000u + (std::uint32_t(i) << 8), 24)});
+    half.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, prefix4(0x0b000000u + (std::uint32_t(i) << 8), 24)});
   keep_half.peers = {half};
   steps.push_back(keep_half);
   DeviceUpdate replace_b;  // replace_allowed_ips on b without replace_peers, nothing named again

@@ -24,6 +24,8 @@
 namespace wgcore {
 namespace {
 
+using fakes::prefix4;
+
 class DeviceTest : public testing_support::TunTest {
  protected:
   void SetUp() override {
@@ -140,20 +142,14 @@ TEST_F(DeviceTest, ReplacePeersKeepsOnlyTheNewSet) {
 // engine operations, not timed, so the old path (copy the whole state, re-add every prefix of
 // every peer) fails it by thousands. The results are checked through get() as well.
 TEST_F(DeviceTest, AnUpdateCostsTheEngineOperationsItNames) {
-  auto v4 = [](std::uint32_t host, std::uint8_t len) {
-    IpPrefix p;
-    p.addr = IpAddr::v4(host);
-    p.len = len;
-    return p;
-  };
   const Key big = pub(key(2));
   DeviceUpdate u = base_config();
   for (std::uint32_t i = 0; i < 20'000; ++i)
-    u.peers[0].allowed_ips.push_back({AllowedIpOp::Kind::kAdd, v4(0x0a000000u + (i << 8), 24)});
+    u.peers[0].allowed_ips.push_back({AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u + (i << 8), 24)});
   for (std::uint64_t i = 0; i < 2'000; ++i) {
     PeerUpdate q;
     q.public_key = pub(key(1000 + i));
-    q.allowed_ips = {{AllowedIpOp::Kind::kAdd, v4(0xac100000u + std::uint32_t(i), 32)}};
+    q.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0xac100000u + std::uint32_t(i), 32)}};
     u.peers.push_back(q);
   }
   ASSERT_TRUE(dev->apply(u));
@@ -172,23 +168,23 @@ TEST_F(DeviceTest, AnUpdateCostsTheEngineOperationsItNames) {
   };
 
   using K = AllowedIpOp::Kind;
-  EXPECT_EQ(cost(fakes::one_block(big, {{K::kAdd, v4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
-  EXPECT_TRUE(holder(v4(0xc0a80000u, 24)) == big);
-  EXPECT_EQ(cost(fakes::one_block(big, {{K::kRemove, v4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
-  EXPECT_FALSE(holder(v4(0xc0a80000u, 24)));
+  EXPECT_EQ(cost(fakes::one_block(big, {{K::kAdd, prefix4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
+  EXPECT_TRUE(holder(prefix4(0xc0a80000u, 24)) == big);
+  EXPECT_EQ(cost(fakes::one_block(big, {{K::kRemove, prefix4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
+  EXPECT_FALSE(holder(prefix4(0xc0a80000u, 24)));
 
   const Key n = pub(key(7));
-  DeviceUpdate added_peer = fakes::one_block(n, {{K::kAdd, v4(0xc0a80100u, 24)}});
+  DeviceUpdate added_peer = fakes::one_block(n, {{K::kAdd, prefix4(0xc0a80100u, 24)}});
   added_peer.peers[0].endpoint = *Endpoint::parse("198.51.100.7:51820");
   EXPECT_EQ(cost(added_peer), 3u);  // the peer, its endpoint, its prefix
-  EXPECT_TRUE(holder(v4(0xc0a80100u, 24)) == n);
+  EXPECT_TRUE(holder(prefix4(0xc0a80100u, 24)) == n);
   DeviceUpdate same_endpoint = added_peer;  // already there: the engine is not touched (sticky source kept)
   same_endpoint.peers[0].allowed_ips.clear();
   EXPECT_EQ(cost(same_endpoint), 0u);
 
   // A prefix taken from the big peer by another.
-  EXPECT_EQ(cost(fakes::one_block(pub(key(1000)), {{K::kAdd, v4(0x0a000000u, 24)}})), 1u);
-  EXPECT_TRUE(holder(v4(0x0a000000u, 24)) == pub(key(1000)));
+  EXPECT_EQ(cost(fakes::one_block(pub(key(1000)), {{K::kAdd, prefix4(0x0a000000u, 24)}})), 1u);
+  EXPECT_TRUE(holder(prefix4(0x0a000000u, 24)) == pub(key(1000)));
   EXPECT_EQ(cost(fakes::one_block(n, {}, {.remove = true})), 1u);
   auto s = dev->get();
   ASSERT_TRUE(s);
@@ -449,18 +445,11 @@ TEST_F(DeviceTest, ChurnLeavesNothingBehind) {
   u.private_key = key(1);
   u.listen_port = 0;
   fakes::SeededRandom rng(77);
-  auto random_key = [&] {
-    Key k;
-    rng.fill(std::span<std::uint8_t>(k.data(), 32));
-    return k;
-  };
+  auto random_key = [&] { return fakes::random_key(rng); };
   for (int i = 0; i < kIdle; ++i) {
     PeerUpdate p;
     p.public_key = random_key();
-    IpPrefix ip;
-    ip.addr = IpAddr::v4(0xac100000u + std::uint32_t(i));
-    ip.len = 32;
-    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, ip}};
+    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, fakes::prefix4(0xac100000u + std::uint32_t(i), 32)}};
     u.peers.push_back(p);
   }
   std::vector<std::unique_ptr<SocketPeer>> talkers;
@@ -523,10 +512,7 @@ TEST_F(DeviceTest, ChurnLeavesNothingBehind) {
       p.public_key = random_key();
       p.endpoint = *Endpoint::parse("127.0.0.1:9");  // nothing answers: the handshake stays open
       p.persistent_keepalive_interval = 1;
-      IpPrefix ip;
-      ip.addr = IpAddr::v4(0xc0a80000u + std::uint32_t(added++ % 65536));
-      ip.len = 32;
-      p.allowed_ips = {{AllowedIpOp::Kind::kAdd, ip}};
+      p.allowed_ips = {{AllowedIpOp::Kind::kAdd, fakes::prefix4(0xc0a80000u + std::uint32_t(added++ % 65536), 32)}};
       churn.push_back(p.public_key);
       c.peers.push_back(p);
     }

@@ -121,6 +121,21 @@ inline Key public_key_of(const Key& priv) {
   return pub;
 }
 
+// An IPv4 prefix from a host-order address and a length, host bits cleared.
+inline IpPrefix prefix4(std::uint32_t host_order, std::uint8_t len) {
+  IpPrefix p;
+  p.addr = IpAddr::v4(host_order);
+  p.len = len;
+  return p.canonical();
+}
+
+// A key of 32 bytes from `r`: a peer's public key where any bytes will do.
+inline Key random_key(Random& r) {
+  Key k;
+  r.fill(std::span<std::uint8_t>(k.data(), 32));
+  return k;
+}
+
 // A one-block update, as `wg set wg0 peer KEY allowed-ips ...` sends: the peer's allowed-IP
 // ops, `update_only`, or its removal.
 struct OneBlock {
