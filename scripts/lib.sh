@@ -23,6 +23,16 @@ die() {
 # True when running under CI (CI=true, as the CI runner and most CI systems set it).
 is_ci() { [[ "${CI:-}" == "true" || "${CI:-}" == "1" ]]; }
 
+# grepq [GREP OPTIONS] PATTERN: `grep -q` that reads all of its input before it answers. Under
+# pipefail, `cmd | grep -q` fails when grep exits at the first match while cmd is still writing
+# (ip flushes every line): cmd dies of SIGPIPE and a check whose output matched reports a
+# failure. Empty input stays empty (a here-string would add a line `grep -v` matches).
+grepq() {
+  local in
+  in="$(cat)"
+  if [[ -z "$in" ]]; then grep -q "$@" </dev/null; else grep -q "$@" <<<"$in"; fi
+}
+
 # --- prerequisites ---------------------------------------------------------------------------
 
 # For scripts a user runs (demo, test): they install packages and create namespaces, so they

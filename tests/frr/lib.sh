@@ -42,7 +42,7 @@ fw() { local s="$1"; shift; "$FRR_WGD" -s "$(site_dir "$s")/frr-wgd.sock" "$@"; 
 allowed_of() { # allowed_of SITE PEER_SITE: that peer's AllowedIPs on SITE, one per line, sorted
   ns_exec "${NS[$1]}" wg show "${IFN[$1]}" allowed-ips | awk -v k="${PUB[$2]}" '$1 == k { for (i = 2; i <= NF; i++) print $i }' | sort
 }
-has_allowed() { allowed_of "$1" "$2" | grep -qxF "$3"; }
+has_allowed() { allowed_of "$1" "$2" | grepq -xF "$3"; }
 not() { ! "$@"; }
 
 sites_underlay() {

@@ -38,7 +38,7 @@ converged() { [[ "$(snapshot)" == "$want" ]]; }
 wait_for 10 converged || fail "after zebra restart AllowedIPs differ: $(diff <(echo "$want") <(snapshot) | tr '\n' ' ')"
 removed=$(tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grep -E 'withdraw ' | grep -v 198.18.4.0/24 || true)
 [[ -z "$removed" ]] || fail "the replay flapped imports: $removed"
-tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grep -q "withdraw 198.18.4.0/24 from peer site-b" ||
+tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grepq "withdraw 198.18.4.0/24 from peer site-b" ||
   fail "the sweep did not name 198.18.4.0/24"
 [[ "$(exports)" == "$exports_before" ]] || fail "exports changed across the zebra restart"
 wait_for 10 ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 || fail "LAN B unreachable after the zebra restart"
@@ -56,15 +56,15 @@ ns_exec "${NS[a]}" wg set "${IFN[a]}" peer "${PUB[b]}" allowed-ips "203.0.113.2/
   fail "wg set"
 mark=$(wc -l <"$WGC_TEST_DIR/frr-wgd-a.log")
 fw_up a
-fw_synced_again() { tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grep -q "in sync with the routing daemon"; }
+fw_synced_again() { tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grepq "in sync with the routing daemon"; }
 wait_for 20 fw_synced_again || fail "restarted frr-wgd never synced"
 want=$(grep -vxF -e 198.18.4.0/24 -e 198.18.22.0/24 <<<"$before")
 wait_for 10 converged || fail "after frr-wgd restart AllowedIPs differ: $(diff <(echo "$want") <(snapshot) | tr '\n' ' ')"
-tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grep -q "remove 198.18.4.0/24 from peer site-b: imported by an earlier run" ||
+tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grepq "remove 198.18.4.0/24 from peer site-b: imported by an earlier run" ||
   fail "the stale import was not removed by the restart's reconciliation"
-tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grep -qE "remove 198.18.(2|3).0/24" &&
+tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grepq -E "remove 198.18.(2|3).0/24" &&
   fail "the restart removed a live import"
-ip -n "${NS[a]}" route show table 10 proto 252 | grep -q 198.18.22.0/24 && fail "stale export 198.18.22.0/24 left in table 10"
+ip -n "${NS[a]}" route show table 10 proto 252 | grepq 198.18.22.0/24 && fail "stale export 198.18.22.0/24 left in table 10"
 exports_now=$(exports)
 [[ "$exports_now" == "$(grep -v 198.18.22.0/24 <<<"$exports_before")" ]] || fail "exports after restart: $exports_now"
 fw a show imported json | jpy '

@@ -60,7 +60,7 @@ grep -E "refuse (198.18.22.128/25|0.0.0.0/0|198.18.2.0/24) from peer site-c" "$W
 grep -q "ecmp 198.18.2.0/24 across 2 peers; offered in this order, the first accepted keeps it: site-b, site-c" \
   "$WGC_TEST_DIR/frr-wgd-a.log" || fail "ECMP across peers not logged"
 for p in 198.18.22.128/25 0.0.0.0/0; do
-  ns_exec "${NS[a]}" wg show "${IFN[a]}" allowed-ips | grep -qw "$p" && fail "$p reached A's AllowedIPs"
+  ns_exec "${NS[a]}" wg show "${IFN[a]}" allowed-ips | grepq -w "$p" && fail "$p reached A's AllowedIPs"
 done
 has_allowed a b 198.18.2.0/24 || fail "B lost its LAN to C's announcement"
 has_allowed a b 198.18.22.0/24 || fail "B lost its static network"
@@ -108,7 +108,7 @@ sys.exit(0 if any(p.get('bestpath') and p.get('path', '').split()[-1:] == ['$4']
 }
 wait_for 10 in_bgp c ipv4 198.18.22.0/24 65001 || fail "198.18.22.0/24 (A's static for B) not in C's BGP table"
 wait_for 10 in_bgp c ipv6 2001:db8:122::/48 65001 || fail "2001:db8:122::/48 not in C's IPv6 BGP table"
-ip -n "${NS[a]}" route show table 10 proto 252 | grep -q '^198.18.22.0/24 dev' || fail "export route not in table 10"
+ip -n "${NS[a]}" route show table 10 proto 252 | grepq '^198.18.22.0/24 dev' || fail "export route not in table 10"
 pass "A's static AllowedIPs exported: 198.18.22.0/24 and 2001:db8:122::/48 in C's BGP table"
 # A new static AllowedIP appears, and goes when the peer's configuration drops it.
 ns_exec "${NS[a]}" wg set "${IFN[a]}" peer "${PUB[c]}" allowed-ips "$(statics_of a c),198.18.33.0/24,2001:db8:133::/48" ||
@@ -119,7 +119,7 @@ wait_for 5 has_allowed a c 198.18.3.0/24 || fail "frr-wgd did not restore C's im
 ns_exec "${NS[a]}" wg set "${IFN[a]}" peer "${PUB[c]}" allowed-ips "$(statics_of a c),198.18.3.0/24" || fail "wg set"
 wait_for 10 not in_bgp b ipv4 198.18.33.0/24 65001 ||
   fail "removed static 198.18.33.0/24 still exported"
-ip -n "${NS[a]}" -6 route show proto 252 | grep -q 2001:db8:133 && fail "IPv6 export route left behind"
+ip -n "${NS[a]}" -6 route show proto 252 | grepq 2001:db8:133 && fail "IPv6 export route left behind"
 pass "export follows the peers' configuration (added and withdrawn)"
 
 # --- reload: only differences; a broken file is refused ----------------------------------------

@@ -63,7 +63,7 @@ pass "wgcore show --json agrees with wg show dump"
 if [[ "$1" == wgcored ]]; then
   ns_exec "$NS_A" wg set "$IF_A" fwmark 0x42
   [[ "$(ns_exec "$NS_A" wg show "$IF_A" fwmark)" == 0x42 ]] || fail "fwmark not reported back"
-  ns_exec "$NS_A" ss -uanpe | grep ":${PORT_A} " | grep -q "fwmark:0x42" || fail "UDP sockets lack SO_MARK 0x42"
+  ns_exec "$NS_A" ss -uanpe | grep ":${PORT_A} " | grepq "fwmark:0x42" || fail "UDP sockets lack SO_MARK 0x42"
   ns_exec "$NS_A" ping -c1 -W2 "$([[ "$initiator" == a ]] && echo "$dst4" || echo "$back")" >/dev/null ||
     fail "tunnel broken after fwmark change"
   pass "fwmark 0x42 applied to the UDP sockets; tunnel still works"

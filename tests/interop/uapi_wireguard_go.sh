@@ -80,10 +80,10 @@ compare "after set1"
 grep -q "$(printf '%s' "$P3" | xxd -r -p | base64)" "$WORK/wg.dump" && fail "update_only created P3"
 P1B=$(printf '%s' "$P1" | xxd -r -p | base64)
 P2B=$(printf '%s' "$P2" | xxd -r -p | base64)
-has_ips() { grep -P "^$1\t" "$WORK/wg.dump" | grep -q $'\t'"$2"$'\t'; }
+has_ips() { grep -P "^$1\t" "$WORK/wg.dump" | grepq $'\t'"$2"$'\t'; }
 has_ips "$P1B" 10.9.0.0/16,2001:db8:1::/48 || fail "P1 allowed IPs"
 has_ips "$P2B" 198.51.100.0/24,10.0.0.0/24 || fail "P2 allowed IPs"
-head -n1 "$WORK/wg.dump" | grep -q $'\t0x33$' || fail "fwmark"
+head -n1 "$WORK/wg.dump" | grepq $'\t0x33$' || fail "fwmark"
 
 # 2. Incremental change: remove a peer, clear a preshared key.
 cat >"$WORK/set2" <<EOF
@@ -154,6 +154,6 @@ has_ips "$P1B" 10.9.0.0/16,2001:db8:1::/48 || fail "P1 allowed IPs (ours)"
 wg set "$IFACE" peer "$P2B" remove || fail "wg set remove"
 compare "wg remove against our server"
 grep -q "$P2B" "$WORK/wg.dump" && fail "P2 not removed (ours)"
-wg show interfaces | grep -qw "$IFACE" || fail "wg show interfaces does not list $IFACE"
+wg show interfaces | grepq -w "$IFACE" || fail "wg show interfaces does not list $IFACE"
 
 echo "PASS: uapi interop with $(wireguard-go --version 2>&1 | head -n1)"

@@ -32,7 +32,7 @@ ip netns exec wgc-u ping -c 2 -W 5 10.77.0.1 >/dev/null || fail "wgcored -> kern
 ip netns exec wgc-k ping -c 2 -W 5 10.77.0.2 >/dev/null || fail "kernel -> wgcored ping (round 2)"
 ip netns exec wgc-u ping -c 1 -W 5 fd77::1 >/dev/null || fail "wgcored -> kernel ping (IPv6)"
 # The kernel learned wgcored's endpoint from the handshake it received (it had none).
-ip netns exec wgc-k wg show wgk endpoints | grep -q 198.51.100.2:51821 ||
+ip netns exec wgc-k wg show wgk endpoints | grepq 198.51.100.2:51821 ||
   fail "kernel did not learn the endpoint from wgcored's handshake"
 pass "wgcored initiated: ping both ways, IPv4 and IPv6; kernel learned the endpoint"
 

@@ -4,6 +4,8 @@
 # over its UAPI socket by the same library call, joined by the veth pair veth-k/veth-u
 # (198.51.100.1 / .2), tunnel 10.77.0.1 / .2 and fd77::1 / ::2.
 # shellcheck shell=bash
+# shellcheck source=scripts/lib.sh
+source /test/lib.sh
 kbt=kernel_backend_test
 fail() { echo "FAIL: $*"; ip netns exec wgc-k wg show all dump 2>&1 || true; exit 1; }
 pass() { echo "ok - $*"; }

@@ -45,7 +45,7 @@ replays() {  # wgcored's replay drop counter (wgcore show: "dropped: ..., replay
 # --- 1. loss, duplication, reordering, delay ----------------------------------------------------
 # netem reorders by sending the chosen packets at once and delaying the rest.
 impair delay 200ms loss 10% duplicate 10% reorder 25% 50%
-tc -n wgc-k qdisc show dev veth-k | grep -q netem || fail "netem not installed"
+tc -n wgc-k qdisc show dev veth-k | grepq netem || fail "netem not installed"
 replays_before=$(replays); replays_before=${replays_before:-0}
 out=$(ip netns exec wgc-k ping -c 100 -i 0.05 -W 2 10.77.0.2 2>&1 || true)
 answered=$(grep -c 'bytes from' <<<"$out" || true)
@@ -68,7 +68,7 @@ impair delay 100ms loss 5%
 ip -n wgc-u addr del 198.51.100.2/24 dev veth-u
 ip -n wgc-u addr add 198.51.100.3/24 dev veth-u
 t=$(recovers_within "$RECOVERY_BOUND" wgc-u 10.77.0.1) || fail "no traffic from the new address within ${RECOVERY_BOUND} s"
-ip netns exec wgc-k wg show wgk endpoints | grep -q '198.51.100.3:51821' ||
+ip netns exec wgc-k wg show wgk endpoints | grepq '198.51.100.3:51821' ||
   fail "the kernel did not follow wgcored's new endpoint: $(ip netns exec wgc-k wg show wgk endpoints)"
 ip netns exec wgc-k ping -c 1 -W 3 10.77.0.2 >/dev/null || ip netns exec wgc-k ping -c 1 -W 3 10.77.0.2 >/dev/null ||
   fail "kernel -> wgcored after the endpoint change"

@@ -2,6 +2,8 @@
 # real wireguard module through our netlink code (kernel_backend_test) and checks every result
 # against stock `wg`, which reads the kernel through its own netlink code.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source /test/lib.sh
 kbt=kernel_backend_test
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok - $*"; }
@@ -17,7 +19,7 @@ same_as_wg() {
 "$kbt" available >/dev/null || fail "kernel WireGuard family not found"
 "$kbt" create wgk0 || fail "create link"
 "$kbt" is-kernel wgk0 || fail "created link is not kind wireguard"
-ip -d link show wgk0 | grep -q wireguard || fail "ip does not see a wireguard link"
+ip -d link show wgk0 | grepq wireguard || fail "ip does not see a wireguard link"
 [[ $("$kbt" backend wgk0) == kernel ]] || fail "open_interface did not pick the kernel backend"
 pass "link created through rtnetlink; open_interface finds it over netlink"
 "$kbt" create wgk0 2>/dev/null && fail "creating an existing link succeeded"
@@ -77,12 +79,12 @@ allowed_ip=-fd00:5::/64
 allowed_ip=-10.0.5.0/24
 EOF2
 [[ $(wg show wgk0 peers | wc -l) == 998 ]] || fail "peer removal"
-wg show wgk0 allowed-ips | grep -q 203.0.113.9 && fail "update_only created a peer"
-wg show wgk0 allowed-ips | grep "^$p6" | grep -q 198.51.100.0/24 || fail "prefix did not move"
-wg show wgk0 allowed-ips | grep "^$p5" | grep -q 198.51.100.0/24 && fail "prefix stayed on old peer"
-wg show wgk0 allowed-ips | grep "^$p5" | grep -qE 'fd00:5::/64|10.0.5.0/24' &&
+wg show wgk0 allowed-ips | grepq 203.0.113.9 && fail "update_only created a peer"
+wg show wgk0 allowed-ips | grep "^$p6" | grepq 198.51.100.0/24 || fail "prefix did not move"
+wg show wgk0 allowed-ips | grep "^$p5" | grepq 198.51.100.0/24 && fail "prefix stayed on old peer"
+wg show wgk0 allowed-ips | grep "^$p5" | grepq -E 'fd00:5::/64|10.0.5.0/24' &&
   fail "single allowed IPs not removed"
-wg show wgk0 allowed-ips | grep "^$p5" | grep -q 203.0.113.128/25 ||
+wg show wgk0 allowed-ips | grep "^$p5" | grepq 203.0.113.128/25 ||
   fail "single removal lost another IP"
 same_as_wg wgk0 "after removals, moves and single allowed-IP removals"
 

@@ -26,7 +26,7 @@ for c in qemu-system-x86_64 cpio depmod modprobe dpkg-deb apt-get apt-cache ldd 
 done
 busybox=""
 for b in /bin/busybox /usr/bin/busybox; do
-  if [[ -x $b ]] && LC_ALL=C file -L "$b" 2>/dev/null | grep -q 'statically linked'; then busybox=$b; break; fi
+  if [[ -x $b ]] && LC_ALL=C file -L "$b" 2>/dev/null | grepq 'statically linked'; then busybox=$b; break; fi
   # Without `file`, ldd says so for static binaries.
   if [[ -x $b ]] && ! ldd "$b" >/dev/null 2>&1; then busybox=$b; break; fi
 done
@@ -147,6 +147,7 @@ done
 cp "$guest_script" "$root/test/guest.sh"
 # Helpers the guest scripts source (the kernel/wgcored pair of guest_interop.sh and guest_netem.sh).
 cp "$(dirname "${BASH_SOURCE[0]}")/guest_lib.sh" "$root/test/guest_lib.sh"
+cp "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh" "$root/test/lib.sh"  # grepq and friends
 cat >"$root/init" <<'INIT'
 #!/bin/busybox sh
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin

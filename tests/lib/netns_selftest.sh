@@ -64,7 +64,7 @@ root_links() { ip -o link show | awk -F': ' '{ print $2 }' | sort; }
 # Addresses without lifetimes (they count down). The root namespace may itself use 192.0.2.0/24
 # (this project's machines do), so compare before/after instead of looking for our addresses.
 root_addrs() { ip -o addr show | sed 's/ *valid_lft.*//' | sort; }
-gone_ns() { ! ip netns list | awk '{ print $1 }' | grep -qxF "$1"; }
+gone_ns() { ! ip netns list | awk '{ print $1 }' | grepq -xF "$1"; }
 gone_pid() { ! kill -0 "$1" 2>/dev/null; }
 
 links_before="$(root_links)"

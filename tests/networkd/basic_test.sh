@@ -64,14 +64,14 @@ echo "---"
 grep -q 'Network File: /etc/systemd/network/50-wgn0.network' "${WGC_TEST_DIR}/networkctl-status.txt" ||
   fail "wgn0 not matched with 50-wgn0.network"
 grep -q 'Address: 203.0.113.1' "${WGC_TEST_DIR}/networkctl-status.txt" || fail "networkd did not apply Address="
-ns_exec "$NS_ND" ip link show dev wgn0 | grep -q 'mtu 1400' || fail "MTUBytes=1400 not applied"
+ns_exec "$NS_ND" ip link show dev wgn0 | grepq 'mtu 1400' || fail "MTUBytes=1400 not applied"
 
 wait_for 10 ns_exec "$NS_ND" ping -c1 -W1 203.0.113.2 || fail "no ping through the tunnel"
 pass "ping crosses to the wireguard-go peer (IPv6 outer, preshared key)"
 hs="$(latest_handshake wgn0 "$(pub_key "$PEER")")"
 [[ "${hs:-0}" -gt 0 ]] || fail "no handshake recorded in 'wg show wgn0' (UAPI)"
-ndx wg show wgn0 listen-port | grep -qx 51820 || fail "ListenPort=51820 not applied"
-ndx wg show wgn0 endpoints | grep -q '\[2001:db8:1::2\]:51821' || fail "IPv6 endpoint not used"
+ndx wg show wgn0 listen-port | grepq -x 51820 || fail "ListenPort=51820 not applied"
+ndx wg show wgn0 endpoints | grepq '\[2001:db8:1::2\]:51821' || fail "IPv6 endpoint not used"
 [[ "$(ndx wg show wgn0 preshared-keys | awk '{print $2}')" == "$(cat "${ND_ETC}/wgn0.psk")" ]] ||
   fail "PresharedKeyFile= not applied"
 
@@ -84,7 +84,7 @@ ndx "$WGCORE_NETWORKD" status >"${WGC_TEST_DIR}/status.txt" || fail "status fail
 cat "${WGC_TEST_DIR}/status.txt"
 grep -q 'networkd: configured (operational: routable' "${WGC_TEST_DIR}/status.txt" || fail "status lacks networkd state"
 grep -q 'backend: userspace' "${WGC_TEST_DIR}/status.txt" || fail "status lacks the backend"
-ndx "$WGCORE_NETWORKD" status --json | grep -q '"administrative_state":"configured"' || fail "status --json"
+ndx "$WGCORE_NETWORKD" status --json | grepq '"administrative_state":"configured"' || fail "status --json"
 wait_for 10 grep -q 'wgn0: asked systemd-networkd to reconfigure the link' "${WGC_TEST_DIR}/helper.log" ||
   fail "helper did not call ReconfigureLink"
 pass "wgcore-networkd status reads networkd's link state over sd-bus"
@@ -98,6 +98,6 @@ pass "sd_notify: READY=1, STATUS=, WATCHDOG=1"
 # SIGTERM: the device and our routes go away.
 kill -TERM "$(helper_pid)"
 wait_for 5 sh -c "! ip -n '$NS_ND' link show dev wgn0" || fail "wgn0 still exists after the helper stopped"
-ip -n "$NS_ND" route show 198.18.5.0/24 | grep -q . && fail "route left behind"
+ip -n "$NS_ND" route show 198.18.5.0/24 | grepq . && fail "route left behind"
 grep -q '^STOPPING=1' "${WGC_TEST_DIR}/notify.txt" || fail "no STOPPING=1"
 pass "stopping the helper removes the device and its routes"

@@ -71,7 +71,7 @@ grep -q '10-badkey.netdev: Conditions in the file do not match' "${WGC_TEST_DIR}
 pass "other devices unaffected: created and configured by networkd"
 
 [[ "$(ndx wg show wgd1 listen-port)" == 2222 ]] || fail "drop-in in /etc did not override ListenPort (got $(ndx wg show wgd1 listen-port))"
-ns_exec "$NS_ND" ip link show dev wgd1 | grep -q 'mtu 1300' || fail "drop-in MTUBytes=1300 not applied"
+ns_exec "$NS_ND" ip link show dev wgd1 | grepq 'mtu 1300' || fail "drop-in MTUBytes=1300 not applied"
 pass "drop-ins: /etc shadows the same-named /usr/lib drop-in; others merge"
 [[ "$(ndx wg show wgo1 listen-port)" == 4000 ]] || fail "/etc file did not replace the /usr/local/lib one"
 ns_exec "$NS_ND" ip link show dev wgm1 >/dev/null 2>&1 && fail "wgm1 created though masked by /dev/null in /etc"

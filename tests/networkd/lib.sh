@@ -148,7 +148,7 @@ nd_restart_networkd() {
 }
 
 # nd_configured IFACE: networkd says the link is configured (over the private bus).
-nd_configured() { ndx networkctl status "$1" 2>/dev/null | grep -q 'State: .*(configured)'; }
+nd_configured() { ndx networkctl status "$1" 2>/dev/null | grepq 'State: .*(configured)'; }
 
 # A fixed key pair per name, from wg genkey.
 gen_key() {

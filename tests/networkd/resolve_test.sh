@@ -41,7 +41,7 @@ pass "unresolvable endpoint reported with file:line and retried"
 # In place (the bind mount follows the inode).
 printf '127.0.0.1 localhost\n198.51.100.2 peer-a.test\n' >"${ND_DIR}/hosts"
 wait_for 10 ns_exec "$NS_ND" ping -c1 -W1 203.0.113.2 || fail "tunnel did not come up after the name resolved"
-ndx wg show wgh0 endpoints | grep -q '198.51.100.2:51821' || fail "endpoint not 198.51.100.2"
+ndx wg show wgh0 endpoints | grepq '198.51.100.2:51821' || fail "endpoint not 198.51.100.2"
 pass "endpoint resolved on retry, tunnel up"
 
 printf '127.0.0.1 localhost\n198.51.100.3 peer-a.test\n' >"${ND_DIR}/hosts"

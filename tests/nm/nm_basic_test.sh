@@ -30,7 +30,7 @@ dns="$(nmc -g IP4.DNS,IP4.DOMAIN,IP6.DNS connection show wg0 | tr -d "\\\\")"  #
 for want in 198.18.0.53 corp.example 2001:db8:100::53; do
   grep -qF "$want" <<<"$dns" || fail "DNS ${want} not reported to NM: ${dns}"
 done
-ip -n "$NS_NM" link show wg0 | grep -q 'mtu 1380' || fail "MTU 1380 not applied"
+ip -n "$NS_NM" link show wg0 | grepq 'mtu 1380' || fail "MTU 1380 not applied"
 show_cmd nmc connection down wg0 || fail "nmcli connection down wg0"
 echo "=== end of transcript ==="
 
@@ -60,7 +60,7 @@ instances=()
 for p in $(nm_service_pid_for); do instances+=("$p"); done
 [[ ${#instances[@]} -eq 2 ]] || fail "expected 2 service instances, found ${#instances[@]}"
 for p in "${instances[@]}"; do
-  tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '--bus-name org.freedesktop.NetworkManager.wgcore.Connection_' ||
+  tr '\0' ' ' <"/proc/$p/cmdline" | grepq -- '--bus-name org.freedesktop.NetworkManager.wgcore.Connection_' ||
     fail "instance $p was not started with --bus-name"
 done
 nmc connection down wg1 >/dev/null || fail "wg1 down"

@@ -152,7 +152,7 @@ nm_service_pids() {
 nm_service_pid_for() {
   local p
   for p in $(nm_service_pids); do
-    tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- '--cleanup-guard' && continue
+    tr '\0' ' ' <"/proc/$p/cmdline" | grepq -- '--cleanup-guard' && continue
     printf '%s\n' "$p"
   done
 }

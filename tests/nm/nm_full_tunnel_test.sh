@@ -39,13 +39,13 @@ table=$((mark))
 grep -q "not from all fwmark ${mark} lookup ${table}" <<<"$rules4" || fail "no 'not fwmark' rule for table ${table}"
 grep -q "from all lookup main suppress_prefixlength 0" <<<"$rules4" || fail "no suppress_prefixlength 0 rule"
 grep -q "not from all fwmark ${mark} lookup ${table}" <<<"$(ip -n "$NS_NM" -6 rule show)" || fail "no IPv6 fwmark rule"
-ip -n "$NS_NM" route show table "$table" | grep -q '^default dev wgfull' || fail "no default route in table ${table}"
+ip -n "$NS_NM" route show table "$table" | grepq '^default dev wgfull' || fail "no default route in table ${table}"
 
 # Unmarked traffic to the endpoint itself would enter the tunnel; only the device's marked
 # UDP goes out through the underlay. A working handshake therefore proves there is no loop.
-ip -n "$NS_NM" route get "$PEER2_ADDR" | grep -q 'dev wgfull' || fail "unmarked traffic to endpoint b does not take the tunnel (the loop check proves nothing)"
-ip -n "$NS_NM" route get "$PEER2_ADDR" mark "$mark" | grep -q 'dev u0' || fail "marked traffic to endpoint b does not take the underlay"
-ip -n "$NS_NM" route get "$THIRD4" | grep -q 'dev wgfull' || fail "${THIRD4} is not routed into the tunnel"
+ip -n "$NS_NM" route get "$PEER2_ADDR" | grepq 'dev wgfull' || fail "unmarked traffic to endpoint b does not take the tunnel (the loop check proves nothing)"
+ip -n "$NS_NM" route get "$PEER2_ADDR" mark "$mark" | grepq 'dev u0' || fail "marked traffic to endpoint b does not take the underlay"
+ip -n "$NS_NM" route get "$THIRD4" | grepq 'dev wgfull' || fail "${THIRD4} is not routed into the tunnel"
 ns_exec "$NS_NM" ping -c 1 -W 1 "$THIRD4_P2" >/dev/null 2>&1 || true
 
 rx0="$(peer_rx a)"
@@ -66,7 +66,8 @@ pass "down: default route, fwmark rules and interface gone"
 
 # --- crash: SIGKILL the service while the full tunnel is up ---------------------------------
 nmc connection up wgfull >/dev/null || fail "wgfull up again"
-ip -n "$NS_NM" -4 rule show | grep -q suppress_prefixlength || fail "rules missing after re-up"
+rules4="$(ip -n "$NS_NM" -4 rule show)" || fail "ip rule show"
+grep -q suppress_prefixlength <<<"$rules4" || fail "rules missing after re-up: ${rules4}"
 pid="$(nm_service_pid_for)"
 [[ -n "$pid" && "$pid" != *$'\n'* ]] || fail "cannot find the one service instance (got '${pid}')"
 # NM's verdict is the VPN connection's VpnStateChanged(state, reason) signal on the bus.

@@ -44,6 +44,6 @@ for f in "$FIX"/bad/*.conf; do
   n=$((n + 1))
 done
 ((n > 0)) || fail "no bad fixtures in ${FIX}/bad"
-nmc -g NAME connection show | grep -qv '^lo$' && fail "a refused import left a profile: $(nmc -g NAME connection show)"
+nmc -g NAME connection show | grepq -v '^lo$' && fail "a refused import left a profile: $(nmc -g NAME connection show)"
 pass "${n} malformed fixtures refused with their file:line: key messages"
 nmc connection import type wgcore file "${WGC_TEST_DIR}/bad_prefix.conf" 2>&1 | sed 's/^/example: /' || true

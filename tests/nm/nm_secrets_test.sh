@@ -25,11 +25,11 @@ nmc connection import type wgcore file "$conf" >/dev/null || fail "import"
 secrets="$(nmc --show-secrets -g vpn.secrets connection show wgs)"
 grep -qF "private-key = ${key}" <<<"$secrets" || fail "the private key is not a system-owned secret: ${secrets}"
 grep -qF "peer.0.preshared-key = ${psk}" <<<"$secrets" || fail "the preshared key is not a system-owned secret"
-nmc -g vpn.data connection show wgs | grep -qF -e "$key" -e "$psk" && fail "a key is in vpn.data"
+nmc -g vpn.data connection show wgs | grepq -F -e "$key" -e "$psk" && fail "a key is in vpn.data"
 # Agent-owned: NM stops storing them (the keyfile keeps only the flags).
 nmc connection modify wgs +vpn.data private-key-flags=1 +vpn.data peer.0.preshared-key-flags=1 ||
   fail "set the secret flags to agent-owned"
-nmc --show-secrets -g vpn.secrets connection show wgs | grep -q "key" && fail "NM still stores agent-owned keys"
+nmc --show-secrets -g vpn.secrets connection show wgs | grepq "key" && fail "NM still stores agent-owned keys"
 grep -rqF -e "$key" -e "$psk" "$NM_WORK/etc-nm/system-connections" && fail "an agent-owned key is in the keyfile"
 
 show_cmd nmc connection up wgs </dev/null >"${WGC_TEST_DIR}/nokey.out" 2>&1

@@ -11,7 +11,7 @@ source "$(dirname "$0")/sec_lib.sh"
 WGC_LOG_LEVEL=debug psk_session_setup
 ns_exec "$NS_A" ping -c5 -i0.2 -W1 "$TUN_B4" >/dev/null || fail "ping lost packets"
 # Gets that return the keys, as `wg showconf` and `wg show` do.
-ns_exec "$NS_A" wg showconf "$IF_A" | grep -q "PresharedKey = $(cat "${WGC_TEST_DIR}/psk")" ||
+ns_exec "$NS_A" wg showconf "$IF_A" | grepq "PresharedKey = $(cat "${WGC_TEST_DIR}/psk")" ||
   fail "showconf did not return the PSK (get broken?)"
 ns_exec "$NS_B" wg show "$IF_B" dump >/dev/null || fail "wg show dump"
 # A key change and a rejected set whose body carries a private key.
@@ -20,7 +20,7 @@ printf 'set=1\nprivate_key=%s\nlisten_port=notaport\n\n' "$(key_hex "$(cat "${WG
   timeout 5 python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read())
-print(s.recv(4096).decode().strip())' "/var/run/wireguard/${IF_A}.sock" | grep -q 'errno=-' ||
+print(s.recv(4096).decode().strip())' "/var/run/wireguard/${IF_A}.sock" | grepq 'errno=-' ||
   fail "the bad set was not rejected"
 stop_pid "$PID_A"
 stop_pid "$PID_B"
