@@ -22,6 +22,7 @@
 
 #include "netlink/kernel.hpp"
 #include "routing/netlink.hpp"
+#include "uapi/uapi_server.hpp"
 
 extern char** environ;
 
@@ -259,6 +260,10 @@ int RuleGuard::run_guard() {
     for (auto& t : tuns) {
       ::close(t.second);
       fprintf(stderr, "nm-wgcore-service: cleanup after exit: closed %s\n", t.first.c_str());
+      // The service's UAPI socket outlives a SIGKILL; nobody listens on it any more.
+      if (uapi::remove_stale_socket(t.first))
+        fprintf(stderr, "nm-wgcore-service: cleanup after exit: removed %s/%s.sock\n", uapi::kDefaultSocketDir,
+                t.first.c_str());
     }
   }
   return status;

@@ -2,9 +2,6 @@
 // (tools/wgcore/quick.cpp) minus what NM does itself: addresses, routes in the main table, DNS.
 #include "tunnel.hpp"
 
-#include <sys/stat.h>
-
-
 #include "netlink/kernel.hpp"
 #include "routing/link.hpp"
 #include "routing/route.hpp"
@@ -48,9 +45,11 @@ Status Tunnel::bring_up(const TunnelRequest& req) {
   backend_reason_ = decision->reason;
 
   iface_ = choose_iface_name(req.name_hint, [&](const std::string& n) {
-    struct stat st;
-    return routing::get_link(nl_ref, n).ok() ||
-           ::stat((std::string(uapi::kDefaultSocketDir) + "/" + n + ".sock").c_str(), &st) == 0;
+    if (routing::get_link(nl_ref, n).ok()) return true;
+    // A socket nobody listens on (a service killed with SIGKILL left it) does not hold the
+    // name: it goes, and the tunnel comes up under the name the user chose.
+    if (uapi::remove_stale_socket(n)) log_("removed the stale socket of a dead daemon for " + n);
+    return uapi::socket_state(n) != uapi::SocketState::kAbsent;
   });
 
   // Everything that can fail without side effects first: endpoints, the device update, the MTU.

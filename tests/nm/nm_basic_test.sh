@@ -90,3 +90,26 @@ wait_for 5 nm_settled_to "$baseline" ||
   fail "left behind after ip link del: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
 pass "interface deleted from outside: the service reports it, NM deactivates, nothing left"
 grep -E 'nm-wgcore-service' "$NM_WORK/log/nm.log" | tail -n 8
+
+# --- the service and its cleanup guard both killed: the next up still comes up on wg0 ---------
+# SIGKILL to both leaves the UAPI socket (nobody cleans it); nobody listens on it, so it must
+# not hold the name (it did: the next up came up on wgc0).
+nmc connection up wg0 >/dev/null || fail "wg0 up (fourth time)"
+sock="$NM_WORK/run-nm/wireguard/wg0.sock"
+[[ -S "$sock" ]] || fail "no UAPI socket at ${sock} while wg0 is up"
+pids="$(nm_service_pids)"
+[[ -n "$pids" ]] || fail "no service process to kill"
+for p in $pids; do echo "killing ${NM_SERVICE##*/} PID ${p} with SIGKILL"; kill -KILL "$p"; done
+wait_for 10 nm_inactive wg0 || fail "NM still shows wg0 active after the kill"
+wait_for 5 nm_no_service || fail "processes left after SIGKILL: $(nm_service_pids)"
+[[ -S "$sock" ]] || fail "the killed service's socket is gone: this test no longer tests a stale socket"
+nmc connection up wg0 >/dev/null || fail "wg0 up after the kill"
+ip -n "$NS_NM" link show wg0 >/dev/null 2>&1 || fail "after the kill the tunnel came up as $(ip -n "$NS_NM" -o link show | awk '{ print $2 }' | grep wgc | tr -d :) instead of wg0"
+ns_exec "$NS_NM" ping -c 2 -W 2 203.0.113.2 >/dev/null || fail "no ping through wg0 after the kill"
+nsenter -t "$NM_PID" -m -n wg show wg0 >/dev/null || fail "wg show wg0 (the new socket) fails"
+nmc connection down wg0 >/dev/null || fail "wg0 down after the kill"
+wait_for 5 nm_settled_to "$baseline" ||
+  fail "left behind after the kill and re-up: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
+[[ ! -e "$sock" ]] || fail "socket left after down"
+pass "service and guard killed: the stale socket is removed and the tunnel comes back on wg0"
+

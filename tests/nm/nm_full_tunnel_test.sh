@@ -87,5 +87,6 @@ grep -qE 'uint32 (6|7)[[:space:]]+uint32 4$' "${WGC_TEST_DIR}/vpn_states" ||
 wait_for 5 nm_settled_to "$baseline" ||
   fail "left behind after the crash: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
 wait_for 5 nm_no_service || fail "processes left after the crash: $(nm_service_pids)"
+[[ ! -e "$NM_WORK/run-nm/wireguard/wgfull.sock" ]] || fail "the cleanup guard left the dead service's UAPI socket"
 grep 'cleanup after exit' "$NM_WORK/log/nm.log" || true
 pass "service crash: NM reports the failure, interface, routes and rules gone"

@@ -43,12 +43,22 @@ Status make_dirs(const std::string& dir, mode_t mode) {
 }
 
 // True if a daemon accepts connections on path.
-bool socket_is_live(const sockaddr_un& addr) {
+bool valid_iface(const std::string& iface) {
+  return !iface.empty() && iface.size() < 16 && iface != "." && iface != ".." && iface.find('/') == std::string::npos;
+}
+
+SocketState state_of(const std::string& path, const sockaddr_un& addr) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT ? SocketState::kAbsent : SocketState::kOther;
+  if (!S_ISSOCK(st.st_mode)) return SocketState::kOther;
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool live = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+  if (fd < 0) return SocketState::kOther;
+  int r = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  int err = errno;
   ::close(fd);
-  return live;
+  if (r == 0) return SocketState::kLive;
+  // Only a refusal proves nobody listens; a full backlog (EAGAIN) is a busy daemon.
+  return err == ECONNREFUSED ? SocketState::kStale : err == ENOENT ? SocketState::kAbsent : SocketState::kLive;
 }
 
 // Reads lines from a connection through a fixed buffer, never holding more than the caller's
@@ -142,26 +152,38 @@ bool write_all(int fd, int stop_fd, std::string_view data) {
 
 }  // namespace
 
+SocketState socket_state(const std::string& iface, const std::string& dir) {
+  sockaddr_un addr;
+  std::string path = dir + "/" + iface + ".sock";
+  if (!valid_iface(iface) || !fill_addr(addr, path)) return SocketState::kOther;
+  return state_of(path, addr);
+}
+
+bool remove_stale_socket(const std::string& iface, const std::string& dir) {
+  if (socket_state(iface, dir) != SocketState::kStale) return false;
+  return ::unlink((dir + "/" + iface + ".sock").c_str()) == 0;
+}
+
 Result<std::unique_ptr<UapiServer>> UapiServer::listen(const std::string& iface, Control& ctl,
                                                        std::string dir) {
   // Interface names become file names: refuse anything that could leave the directory.
-  if (iface.empty() || iface.size() >= 16 || iface == "." || iface == ".." ||
-      iface.find('/') != std::string::npos)
-    return make_error(EINVAL, "invalid interface name \"" + iface + "\"");
+  if (!valid_iface(iface)) return make_error(EINVAL, "invalid interface name \"" + iface + "\"");
   if (auto st = make_dirs(dir, 0755); !st) return st.error();
 
   std::string path = dir + "/" + iface + ".sock";
   sockaddr_un addr;
   if (!fill_addr(addr, path)) return make_error(ENAMETOOLONG, "socket path too long: " + path);
 
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode))
-      return make_error(EEXIST, path + " exists and is not a socket; not touching it");
-    if (socket_is_live(addr))
+  switch (state_of(path, addr)) {
+    case SocketState::kAbsent:
+      break;
+    case SocketState::kLive:
       return make_error(EADDRINUSE, "another daemon is serving " + path);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
-      return sys_error(errno, "removing stale socket " + path);
+    case SocketState::kOther:
+      return make_error(EEXIST, path + " exists and is not a socket; not touching it");
+    case SocketState::kStale:
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) return sys_error(errno, "removing stale socket " + path);
+      break;
   }
 
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -178,6 +200,7 @@ Result<std::unique_ptr<UapiServer>> UapiServer::listen(const std::string& iface,
   }
   // Belt and braces against a umask changed by another thread in the window above.
   ::chmod(path.c_str(), 0600);
+  struct stat st {};  // identifies our socket file, so the destructor unlinks only that
   if (::listen(fd, 16) != 0 || ::lstat(path.c_str(), &st) != 0) {
     int e = errno;
     ::unlink(path.c_str());

@@ -33,6 +33,15 @@ inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
 inline constexpr std::size_t kMaxRequestBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kMaxConnections = 64;
 
+// What DIR/IFACE.sock is: nothing; a socket a daemon answers on; a stale socket (connect is
+// refused: whoever bound it is gone, e.g. killed with SIGKILL); or something else (a file, a
+// directory, or a socket we cannot tell about). Names that could leave DIR are kOther.
+enum class SocketState { kAbsent, kLive, kStale, kOther };
+SocketState socket_state(const std::string& iface, const std::string& dir = kDefaultSocketDir);
+
+// Unlinks DIR/IFACE.sock if, and only if, it is stale. Returns whether it removed one.
+bool remove_stale_socket(const std::string& iface, const std::string& dir = kDefaultSocketDir);
+
 class UapiServer {
  public:
   // Creates DIR (mode 0755, like wireguard-go) if missing and listens on DIR/IFACE.sock with

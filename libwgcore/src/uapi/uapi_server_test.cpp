@@ -403,6 +403,38 @@ TEST(UapiServer, StaleSocketIsReplaced) {
   EXPECT_EQ(raw(path, "get=1\n\n"), "errno=0\n\n");
 }
 
+// What a restarted service asks before it reuses a name (nm-wgcore-service after SIGKILL):
+// only a socket nobody listens on is stale, and only that is removed.
+TEST(UapiServer, SocketStateTellsLiveStaleAndOther) {
+  TempDir dir;
+  EXPECT_EQ(socket_state("wgs0", dir.path()), SocketState::kAbsent);
+  MemoryControl ctl;
+  auto live = UapiServer::listen("wgs1", ctl, dir.path());
+  ASSERT_TRUE(live.ok());
+  EXPECT_EQ(socket_state("wgs1", dir.path()), SocketState::kLive);
+  EXPECT_FALSE(remove_stale_socket("wgs1", dir.path()));
+  EXPECT_EQ(raw((*live)->path(), "get=1\n\n"), "errno=0\n\n");
+  {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::string p = dir.path() + "/wgs2.sock";
+    std::strncpy(addr.sun_path, p.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ::close(fd);
+  }
+  EXPECT_EQ(socket_state("wgs2", dir.path()), SocketState::kStale);
+  std::FILE* f = std::fopen((dir.path() + "/wgs3.sock").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  EXPECT_EQ(socket_state("wgs3", dir.path()), SocketState::kOther);
+  EXPECT_EQ(socket_state("../x", dir.path()), SocketState::kOther);
+  EXPECT_FALSE(remove_stale_socket("wgs3", dir.path()));
+  EXPECT_TRUE(remove_stale_socket("wgs2", dir.path()));
+  EXPECT_EQ(socket_state("wgs2", dir.path()), SocketState::kAbsent);
+  EXPECT_EQ(socket_state("wgs3", dir.path()), SocketState::kOther);
+}
+
 TEST(UapiServer, NonSocketAtThePathIsLeftAlone) {
   TempDir dir;
   std::string path = dir.path() + "/wgt4.sock";
