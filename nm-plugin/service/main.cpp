@@ -97,6 +97,13 @@ int main(int argc, char** argv) {
   g_unix_signal_add(SIGTERM, on_signal, loop);
   g_unix_signal_add(SIGINT, on_signal, loop);
   g_main_loop_run(loop);
+  // A failed Connect quits right after its error reply was queued; GDBus writes on its own
+  // thread, so without a flush the process could exit first and NM would see NoReply ("The VPN
+  // service stopped unexpectedly") instead of the reason.
+  if (GDBusConnection* bus = nm_vpn_service_plugin_get_connection(NM_VPN_SERVICE_PLUGIN(service))) {
+    g_dbus_connection_flush_sync(bus, nullptr, nullptr);
+    g_object_unref(bus);
+  }
   g_object_unref(service);  // tears down a tunnel still up, then stops the cleanup guard
   g_main_loop_unref(loop);
   return 0;

@@ -81,6 +81,36 @@ wait_for 5 nm_settled_to "$baseline" ||
   fail "left behind after two connections: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
 pass "a failed bring-up is reported (nmcli + reason in NM's log) and leaves nothing; all down, nothing left"
 
+# --- invalid profiles: each one fails with the service's reason, never "stopped unexpectedly" -
+# The service replies to Connect with the error and then quits; the reply must leave before the
+# process does (it did not always: NM saw NoReply and said the service stopped unexpectedly).
+bad_cases=(
+  "address=banana|vpn.data: address" "address=10.0.0.1/33|vpn.data: address"
+  "listen-port=99999|vpn.data: listen-port" "mtu=abc|vpn.data: mtu" "fwmark=zz|vpn.data: fwmark"
+  "backend=bogus|vpn.data: backend" "peers=2|vpn.data: peer.1.public-key"
+  "peer.0.public-key=notakey|vpn.data: peer.0.public-key"
+  "peer.0.allowed-ips=10.0.0.0/33|vpn.data: peer.0.allowed-ips"
+  "peer.0.endpoint=[::1|vpn.data: peer.0.endpoint"
+  "peer.0.persistent-keepalive=70000|vpn.data: peer.0.persistent-keepalive"
+  "table=no-such-table|no-such-table"  # a name is looked up at bring-up, as wg-quick does
+)
+for c in "${bad_cases[@]}"; do
+  setting="${c%%|*}" want="${c##*|}"
+  nmc connection clone wg0 wgbad >/dev/null || fail "clone wg0"
+  nmc connection modify wgbad +vpn.data "$setting" || fail "modify wgbad +vpn.data ${setting}"
+  mark="$(wc -l <"$NM_WORK/log/nm.log")"
+  out="$(nmc connection up wgbad 2>&1)" && fail "wgbad came up with ${setting}"
+  grep -q "The VPN service failed to start" <<<"$out" ||
+    fail "${setting}: nmcli says '${out}', not 'The VPN service failed to start' (the error reply was lost?)"
+  why="$(tail -n +"$((mark + 1))" "$NM_WORK/log/nm.log" | grep -o "nm-wgcore-service: 'wgbad': .*" | head -n 1)"
+  printf '%-42s -> %s\n' "$setting" "${why:-<no reason in the log>}"
+  grep -qF "$want" <<<"$why" || fail "${setting}: NM's log does not say '${want}'"
+  nmc connection delete wgbad >/dev/null || fail "delete wgbad"
+done
+wait_for 5 nm_settled_to "$baseline" ||
+  fail "left behind after the invalid profiles: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
+pass "${#bad_cases[@]} invalid profiles: each fails to start with its reason in NM's log, none 'stopped unexpectedly'"
+
 # --- the interface deleted under the service: NM is told, and everything goes -----------------
 nmc connection up wg0 >/dev/null || fail "wg0 up (third time)"
 ip -n "$NS_NM" link del wg0 || fail "ip link del wg0"
