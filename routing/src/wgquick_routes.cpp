@@ -33,7 +33,7 @@ Status add_default(Netlink& nl, const QuickRoutesInput& in, const IpPrefix& p, s
   if (fwmark == 0) {
     std::uint32_t table = kWgQuickFirstTable;
     while (table_has_routes(nl, table)) ++table;
-    say(log, "wg set " + in.iface + " fwmark " + std::to_string(table));
+    say(log, "set fwmark " + std::to_string(table) + " on " + in.iface + " (over the Control API: no wg runs)");
     if (!in.set_fwmark) return make_error(EINVAL, "setting fwmark on " + in.iface + ": no way to set it");
     if (Status st = in.set_fwmark(table); !st) return st;
     fwmark = table;

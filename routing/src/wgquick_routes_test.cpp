@@ -49,7 +49,7 @@ TEST_F(QuickRoutesTest, DefaultRoutePolicyRoutingLikeWgQuick) {
   EXPECT_EQ(steps, (std::vector<std::string>{
                        "ip -6 route add fd00:77::/64 dev wq0",
                        "ip -4 route add 10.7.0.0/16 dev wq0",
-                       "wg set wq0 fwmark 51821",
+                       "set fwmark 51821 on wq0 (over the Control API: no wg runs)",
                        "ip -6 route add ::/0 dev wq0 table 51821",
                        "ip -6 rule add not fwmark 51821 table 51821",
                        "ip -6 rule add table main suppress_prefixlength 0",

@@ -116,6 +116,13 @@ grep -q ref-ok "${WGC_TEST_DIR}/ref.log" || fail "reference script did not finis
 ns_exec "$NS_A" unshare -m --propagation private bash "${WGC_TEST_DIR}/ours.sh" >"${WGC_TEST_DIR}/ours.log" 2>&1 ||
   { cat "${WGC_TEST_DIR}/ours.log" >&2; fail "wgcore up/ping/down failed"; }
 grep -q ours-ok "${WGC_TEST_DIR}/ours.log" || fail "wgcore script did not finish"
+# Its steps say what it does: no `wg` runs, so none is printed.
+grep "^\[#\]" "${WGC_TEST_DIR}/ours.log" | grep -E "configure|save" || true
+grep -q "^\[#\] configure wg0 from /etc/wireguard/wg0.conf (1 peer(s)) over the UAPI socket /var/run/wireguard/wg0.sock$" \
+  "${WGC_TEST_DIR}/ours.log" || fail "wgcore up did not say how it configured wg0"
+grep -q "^\[#\] save the running configuration of wg0 .* to /etc/wireguard/wg0.conf$" "${WGC_TEST_DIR}/ours.log" ||
+  fail "wgcore down did not say it saved the configuration"
+grep -q "^\[#\] wg " "${WGC_TEST_DIR}/ours.log" && fail "wgcore printed a wg command it does not run: $(grep '^\[#\] wg ' "${WGC_TEST_DIR}/ours.log")"
 
 grep -q "not from all fwmark 0xca6c lookup 51820" "${WGC_TEST_DIR}/state.ours" ||
   { cat "${WGC_TEST_DIR}/state.ours" >&2; fail "no fwmark rule after wgcore up"; }

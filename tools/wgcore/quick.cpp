@@ -33,7 +33,16 @@ namespace wgcore::cli {
 
 namespace {
 
+// Where our netlink request is exactly what an `ip` command sends, the step shows that command
+// (as wg-quick does, so logs compare line by line); where no command does what we do (no `wg`
+// runs: the configuration goes over the Control API), it says in words what happens.
 void step(const std::string& s) { fprintf(stderr, "[#] %s\n", s.c_str()); }
+
+std::string control_path(BackendChoice backend, const std::string& iface) {
+  return backend == BackendChoice::kKernel
+             ? "generic netlink (kernel module)"
+             : "the UAPI socket " + std::string(uapi::kDefaultSocketDir) + "/" + iface + ".sock";
+}
 
 int die(const std::string& msg) {
   fprintf(stderr, "wgcore: %s\n", msg.c_str());
@@ -300,9 +309,10 @@ int cmd_up(const std::vector<std::string>& args) {
   auto c = open_control(decision->backend, iface);
   if (!c) return fail(c.error());
   ctl = std::move(*c);
-  step("wg setconf " + iface + " " + loc->path);
   auto update = config::to_device_update(*cfg, resolve_endpoint);
   if (!update) return fail(update.error());
+  step("configure " + iface + " from " + loc->path + " (" + std::to_string(update->peers.size()) +
+       " peer(s)) over " + control_path(decision->backend, iface));
   if (Status st = ctl->apply(*update); !st) return fail(st.error());
   for (const auto& addr : cfg->addresses) {
     step(std::string("ip ") + (addr.addr.is_v4() ? "-4" : "-6") + " address add " + addr.to_string() +
@@ -388,7 +398,8 @@ int cmd_down(const std::vector<std::string>& args) {
       if (p.persistent_keepalive_interval) q.persistent_keepalive = p.persistent_keepalive_interval;
       saved.peers.push_back(std::move(q));
     }
-    step("wg showconf " + iface + " > " + loc->path);
+    step("save the running configuration of " + iface + " (read over " + control_path(serving->backend, iface) +
+         ") to " + loc->path);
     if (Status st = config::save_wgquick(loc->path, saved); !st) return die(st.error().message);
   }
   if (Status st = del_if(nl, *cfg, iface, serving->backend, ctl.get()); !st) return die(st.error().message);
