@@ -51,15 +51,45 @@ void usage(FILE* out) {
           "      --version       print the version\n");
 }
 
+// Whether a message is about netdev `w`: networkd's messages start with its name ("wg0: ") or
+// with one of its files ("FILE:LINE: ").
+bool about(const Diagnostic& i, const WireGuardNetdev& w) {
+  auto starts = [&](const std::string& p) { return i.text.rfind(p, 0) == 0; };
+  if (starts(w.name + ": ") || starts(w.file + ":")) return true;
+  for (const auto& d : w.dropins)
+    if (starts(d + ":")) return true;
+  return false;
+}
+
 int cmd_check(const SearchPath& sp) {
   Diagnostics d;
   auto r = load_all(sp, current_environment(), d);
-  for (const auto& i : d.items()) printf("%s\n", i.text.c_str());
-  for (const auto& w : r.netdevs)
-    printf("%s: %s: ok (%zu peer(s))\n", w.name.c_str(), w.file.c_str(), w.peers.size());
-  for (const auto& i : d.items())
-    if (i.level == Diagnostic::Level::kError) return 1;
-  return 0;
+  std::size_t errors = 0;
+  for (const auto& i : d.items()) {
+    printf("%s\n", i.text.c_str());
+    if (i.level == Diagnostic::Level::kError) ++errors;
+  }
+  // "ok" only for a netdev no error names: one that lost a peer or a key is served, but as less
+  // than its files say.
+  for (const auto& w : r.netdevs) {
+    std::size_t own = 0;
+    for (const auto& i : d.items())
+      if (i.level == Diagnostic::Level::kError && about(i, w)) ++own;
+    if (own == 0)
+      printf("%s: %s: ok (%zu peer(s))\n", w.name.c_str(), w.file.c_str(), w.peers.size());
+    else
+      printf("%s: %s: %zu error(s) above; served without what they name (%zu peer(s))\n", w.name.c_str(),
+             w.file.c_str(), own, w.peers.size());
+  }
+  if (r.netdevs.empty() && errors == 0) {
+    std::string dirs;
+    for (const auto& dir : sp.dirs) dirs += (dirs.empty() ? "" : ", ") + dir;
+    fprintf(stderr, "wgcore-networkd: no .netdev with Kind=wireguard (and a [Match] that holds) in %s\n",
+            dirs.c_str());
+    return 1;
+  }
+  if (errors) fprintf(stderr, "wgcore-networkd: %zu error(s)\n", errors);
+  return errors ? 1 : 0;
 }
 
 int write_file(const std::string& path, const std::string& text, mode_t mode) {

@@ -609,7 +609,7 @@ bool verify_wireguard(WireGuardNetdev& w, Diagnostics& d, const KeyFileReader& r
                              [&](const PeerConfig& q) { return *q.public_key == *p.public_key; });
     if (same != kept.end()) {
       d.netdev(Level::kWarning, w.name,
-               p.file + ": WireGuardPeer section with the same PublicKey= as the section from line " +
+               p.file + ": WireGuardPeer section with the same PublicKey= as the section at " + same->file + ":" +
                    std::to_string(same->line) + ". Ignoring [WireGuardPeer] section from line " +
                    std::to_string(p.line) + ".");
       continue;

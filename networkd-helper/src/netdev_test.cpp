@@ -185,8 +185,8 @@ TEST(Netdev, SecondSectionForTheSamePublicKeyIsIgnored) {
   ASSERT_EQ(p->wireguard->peers.size(), 1u);
   EXPECT_EQ(p->wireguard->peers[0].allowed_ips[0].to_string(), "10.1.0.0/16");
   EXPECT_EQ(v.joined(), "wg0: /etc/systemd/network/10-wg0.netdev: WireGuardPeer section with the same "
-                        "PublicKey= as the section from line 6. Ignoring [WireGuardPeer] section from "
-                        "line 9.\n");
+                        "PublicKey= as the section at /etc/systemd/network/10-wg0.netdev:6. Ignoring "
+                        "[WireGuardPeer] section from line 9.\n");
 }
 
 TEST(Netdev, PrivateKeyFileWinsAndItsFailureDropsTheNetdev) {
@@ -299,6 +299,25 @@ TEST_F(Files, DuplicateNameAndBadFileDoNotTakeOthersDown) {
   EXPECT_NE(d.joined().find("wg0: Device was already configured by file " + root_ +
                             "/etc/systemd/network/10-a.netdev, ignoring"), std::string::npos);
   EXPECT_NE(d.joined().find("30-c.netdev:1: Invalid section header '[NetDev'"), std::string::npos);
+}
+
+// A drop-in repeating a peer of the main file: the message names the drop-in for the ignored
+// section and the main file for the one kept.
+TEST_F(Files, DropinRepeatingAPeerNamesBothFiles) {
+  write("/etc/systemd/network/10-a.netdev",
+        std::string("[NetDev]\nName=wg0\nKind=wireguard\n[WireGuard]\nPrivateKey=") + kPriv +
+            "\n[WireGuardPeer]\nPublicKey=" + kPub1 + "\nAllowedIPs=10.1.0.0/16\n");
+  write("/etc/systemd/network/10-a.netdev.d/50-peer.conf",
+        std::string("# the same peer again\n[WireGuardPeer]\nPublicKey=") + kPub1 + "\nAllowedIPs=10.2.0.0/16\n");
+  chmod((root_ + "/etc/systemd/network/10-a.netdev").c_str(), 0640);
+  chmod((root_ + "/etc/systemd/network/10-a.netdev.d/50-peer.conf").c_str(), 0640);
+  Diagnostics d;
+  auto r = load_all(SearchPath::networkd(root_), MatchEnvironment{}, d);
+  ASSERT_EQ(r.netdevs.size(), 1u) << d.joined();
+  ASSERT_EQ(r.netdevs[0].peers.size(), 1u);
+  EXPECT_EQ(d.joined(), "wg0: " + root_ + "/etc/systemd/network/10-a.netdev.d/50-peer.conf: WireGuardPeer section "
+                        "with the same PublicKey= as the section at " + root_ +
+                        "/etc/systemd/network/10-a.netdev:6. Ignoring [WireGuardPeer] section from line 2.\n");
 }
 
 TEST_F(Files, WorldReadableSecretsAreWarnedAbout) {

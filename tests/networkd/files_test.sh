@@ -86,4 +86,18 @@ set -e
 [[ $rc -eq 1 ]] || fail "check exited ${rc}, expected 1"
 grep -qF "wgbad1: ${E}/10-badkey.netdev: Missing PrivateKey=" "${WGC_TEST_DIR}/check.txt" || fail "check output"
 grep -qF "wgd1: /usr/lib/systemd/network/60-wgd.netdev: ok" "${WGC_TEST_DIR}/check.txt" || fail "check: wgd1 not ok"
-pass "check reports errors and the good netdevs"
+# wgnp1 lost a peer to an error: served, but not "ok".
+grep -qF "wgnp1: ${E}/30-nopub.netdev: 1 error(s) above; served without what they name (2 peer(s))" \
+  "${WGC_TEST_DIR}/check.txt" || fail "check: wgnp1 not reported with its error: $(grep wgnp1 "${WGC_TEST_DIR}/check.txt")"
+grep -q "wgnp1: .*: ok" "${WGC_TEST_DIR}/check.txt" && fail "check calls wgnp1 ok although it lost a peer"
+grep -qx "wgcore-networkd: [0-9]* error(s)" "${WGC_TEST_DIR}/check.txt" || fail "check: no error count"
+# Nothing to check is said, and is not success.
+mkdir -p "${WGC_TEST_DIR}/empty"
+set +e
+"$WGCORE_NETWORKD" check --root "${WGC_TEST_DIR}/empty" >"${WGC_TEST_DIR}/check-empty.txt" 2>&1
+rc=$?
+set -e
+cat "${WGC_TEST_DIR}/check-empty.txt"
+[[ $rc -eq 1 ]] || fail "check on an empty directory exited ${rc}, expected 1"
+grep -qF "no .netdev with Kind=wireguard" "${WGC_TEST_DIR}/check-empty.txt" || fail "check on an empty directory said nothing"
+pass "check reports errors, the netdevs they touch, the good netdevs, and an empty search path"
