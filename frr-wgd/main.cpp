@@ -113,22 +113,20 @@ int main(int argc, char** argv) {
     usage(stderr);
     return 2;
   }
-  std::optional<Config> cfg;
-  if (explicit_config || exists(config_path)) {
-    auto c = load_config(config_path);
-    if (c) cfg = std::move(*c);
-    else if (explicit_config) {
-      fprintf(stderr, "frr-wgd: %s\n", c.error().message.c_str());
-      return 1;
-    }
-  }
-  if (socket_path.empty()) socket_path = cfg ? cfg->control_socket : kDefaultControlSocket;
+  // The client reads only the socket's path from the file; the daemon validates the rest.
+  if (socket_path.empty()) socket_path = control_socket_of(config_path);
   auto r = control_request(socket_path, args);
   if (!r) {
     // The FRR snippet only needs the configuration: print it without a daemon too.
-    if (args.size() == 2 && args[0] == "show" && args[1] == "frr-config" && cfg) {
-      fputs(frr_config_snippet(*cfg).c_str(), stdout);
-      return 0;
+    if (args.size() == 2 && args[0] == "show" && args[1] == "frr-config" && (explicit_config || exists(config_path))) {
+      auto cfg = load_config(config_path);
+      if (cfg) {
+        fputs(frr_config_snippet(*cfg).c_str(), stdout);
+        return 0;
+      }
+      fprintf(stderr, "frr-wgd: %s\nfrr-wgd: and no daemon to ask: %s\n", cfg.error().message.c_str(),
+              r.error().message.c_str());
+      return 1;
     }
     fprintf(stderr, "frr-wgd: %s\n", r.error().message.c_str());
     return 1;

@@ -351,4 +351,14 @@ Result<Config> load_config(const std::string& path) {
   return parse_config(ss.str(), path);
 }
 
+std::string control_socket_of(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, found = kDefaultControlSocket;
+  while (std::getline(in, line)) {
+    auto t = tokenize(line);
+    if (t.size() == 2 && t[0] == "control-socket" && t[1][0] == '/') found = t[1];
+  }
+  return found;
+}
+
 }  // namespace wgcore::frrwgd

@@ -81,6 +81,12 @@ struct Config {
 Result<Config> parse_config(std::string_view text, const std::string& path);
 Result<Config> load_config(const std::string& path);
 
+// The control socket a configuration names (its last `control-socket` line), found without
+// parsing the rest: the client needs only this, and a typo elsewhere in the file must not keep
+// `show` or `reload` from reaching the daemon, which validates and logs. The default when the
+// file is missing, unreadable or names none.
+std::string control_socket_of(const std::string& path);
+
 // Renders a prefix-list line as FRR prints it ("ip prefix-list NAME seq 10 permit ...").
 std::string prefix_list_line(const routing::policy::PrefixList& list,
                              const routing::policy::PrefixListEntry& entry);

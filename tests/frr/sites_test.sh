@@ -135,8 +135,14 @@ changed=$(tail -n +"$((before_lines + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grep 
 [[ "$changed" == 1 ]] || fail "reload changed $changed AllowedIPs, want exactly 1"
 has_allowed a b 198.18.2.0/24 || fail "reload disturbed B's import"
 printf 'interface %s\n peer x public-key nonsense\n' "${IFN[a]}" >"$conf"
-out=$(fw a reload 2>&1) && fail "a broken configuration was accepted"
+# The client reads nothing but the socket's path from the file: with the typo on disk, `show`
+# still answers and `reload` reaches the daemon, which refuses it and logs why.
+fw a -f "$conf" show counters json >"$WGC_TEST_DIR/counters.json" || fail "show counters with a broken file on disk"
+python3 -m json.tool "$WGC_TEST_DIR/counters.json" >/dev/null || fail "show counters json is not JSON"
+out=$(fw a -f "$conf" reload 2>&1) && fail "a broken configuration was accepted"
 grep -q "frr-wgd.conf:2: bad public key 'nonsense'" <<<"$out" || fail "reload error does not name file:line and token: $out"
+tail -n +"$((before_lines + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grepq "reload: .*frr-wgd.conf:2: bad public key 'nonsense'" ||
+  fail "the daemon did not log the refused reload"
 has_allowed a b 198.18.2.0/24 || fail "a refused reload disturbed the imports"
 cp "$conf.good" "$conf"
 fw a reload >/dev/null || fail "reload of the good configuration"
