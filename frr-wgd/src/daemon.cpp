@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <map>
 
 #include <ifaddrs.h>
 #include <poll.h>
@@ -11,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/log.hpp"
 #include "common/signals.hpp"
 #include "control/open.hpp"
 #include "exporter.hpp"
-#include "log.hpp"
 #include "routing/address.hpp"
 #include "routing/link.hpp"
 
@@ -93,7 +94,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(Config cfg) {
   if (!fd) return fd.error();
   d->control_fd_ = *fd;
   d->next_refresh_ = Clock::now() + std::chrono::milliseconds(d->cfg_.refresh_interval_ms);
-  log::info("frr-wgd started: %zu interface(s), import %s, control socket %s", d->sites_.size(),
+  log::event(log::Prio::kInfo, "frr-wgd started: %zu interface(s), import %s, control socket %s", d->sites_.size(),
             d->cfg_.import == ImportSource::kFpm        ? "fpm"
             : d->cfg_.import == ImportSource::kRtnetlink ? "rtnetlink"
                                                          : "none",
@@ -129,13 +130,13 @@ Status Daemon::open_site(const InterfaceConfig& ic) {
   for (const auto& p : ic.peers) {
     bool found = false;
     for (const auto& dp : state->peers) found = found || dp.public_key == p.public_key;
-    if (!found) log::warn("%s: peer %s (%s) is not configured on the device (yet)", ic.name.c_str(),
+    if (!found) log::event(log::Prio::kWarning, "%s: peer %s (%s) is not configured on the device (yet)", ic.name.c_str(),
                           p.name.c_str(), to_base64(p.public_key).c_str());
   }
   auto changes = s->engine.set_config(cfg_.prefix_lists, peer_policies(ic));
   std::vector<Offer> offers;
   s->importer.set_peers(import_peers(ic), offers);
-  log::info("%s: %zu peer(s), backend %s, ifindex %d, %zu import(s) from the previous run", ic.name.c_str(),
+  log::event(log::Prio::kInfo, "%s: %zu peer(s), backend %s, ifindex %d, %zu import(s) from the previous run", ic.name.c_str(),
             ic.peers.size(), s->control->backend().c_str(), s->ifindex,
             [&] { std::size_t n = 0; for (auto& [k, v] : s->allowed.ours) n += v.size(); return n; }());
   Site& ref = *s;
@@ -152,14 +153,14 @@ Status Daemon::open_import() {
     cb.connected = [this] { on_fpm_connected(); };
     cb.disconnected = [this] {
       ++counters_.fpm_disconnects;
-      log::warn("fpm: zebra disconnected; imports stay until its replay after reconnecting");
+      log::event(log::Prio::kWarning, "fpm: zebra disconnected; imports stay until its replay after reconnecting");
     };
     cb.updates = [this](std::vector<RouteUpdate>& u) { on_routes(u); };
     auto srv = routing::feed::FpmServer::listen(cfg_.fpm_address, cfg_.fpm_port, std::move(cb));
     if (!srv) return make_error(srv.error().code, "fpm listen " + cfg_.fpm_address.to_string() + " port " +
                                                       std::to_string(cfg_.fpm_port) + ": " + srv.error().message);
     fpm_.emplace(std::move(*srv));
-    log::info("fpm: listening on %s port %u", cfg_.fpm_address.to_string().c_str(), unsigned(cfg_.fpm_port));
+    log::event(log::Prio::kInfo, "fpm: listening on %s port %u", cfg_.fpm_address.to_string().c_str(), unsigned(cfg_.fpm_port));
   } else if (cfg_.import == ImportSource::kRtnetlink) {
     for (auto& s : sites_) {
       auto w = routing::feed::RtnetlinkWatch::open(s->ifindex, cfg_.watch_protocols);
@@ -186,12 +187,12 @@ void Daemon::close_import() {
 }
 
 void Daemon::log_warnings(Site& s) {
-  for (const auto& w : s.engine.take_warnings()) log::warn("%s: %s", s.cfg.name.c_str(), w.c_str());
+  for (const auto& w : s.engine.take_warnings()) log::event(log::Prio::kWarning, "%s: %s", s.cfg.name.c_str(), w.c_str());
 }
 
 void Daemon::save_state(Site& s) {
   if (auto st = s.journal.snapshot(s.allowed.ours); !st)
-    log::error("%s: state file: %s", s.cfg.name.c_str(), st.error().message.c_str());
+    log::event(log::Prio::kErr, "%s: state file: %s", s.cfg.name.c_str(), st.error().message.c_str());
 }
 
 bool Daemon::commit(Site& s, const DeviceUpdate& u, AllowedIps::Undo& undo) {
@@ -200,26 +201,26 @@ bool Daemon::commit(Site& s, const DeviceUpdate& u, AllowedIps::Undo& undo) {
   // An import the state file does not know would look static after a crash: no record, no add.
   if (auto st = s.journal.record_adds(u); !st) {
     ++counters_.device_errors;
-    log::error("%s: state file: %s; AllowedIPs left unchanged", s.cfg.name.c_str(), st.error().message.c_str());
+    log::event(log::Prio::kErr, "%s: state file: %s; AllowedIPs left unchanged", s.cfg.name.c_str(), st.error().message.c_str());
     s.allowed.rollback(undo);
     return false;
   }
   if (auto st = s.control->apply(u); !st) {
     // The device is unchanged (apply is atomic): so is our view of it, once the plan is undone.
     ++counters_.device_errors;
-    log::error("%s: updating AllowedIPs failed: %s", s.cfg.name.c_str(), st.error().message.c_str());
+    log::event(log::Prio::kErr, "%s: updating AllowedIPs failed: %s", s.cfg.name.c_str(), st.error().message.c_str());
     s.allowed.rollback(undo);
     return false;
   }
   if (auto st = s.journal.record_removes(u, s.allowed.ours); !st)
-    log::error("%s: state file: %s", s.cfg.name.c_str(), st.error().message.c_str());
+    log::event(log::Prio::kErr, "%s: state file: %s", s.cfg.name.c_str(), st.error().message.c_str());
   return true;
 }
 
 void Daemon::apply_changes(Site& s, const std::vector<policy::Change>& changes, const char* why) {
   if (changes.empty()) return;
   for (const auto& c : changes)
-    log::info("%s: %s %s %s peer %s (%s): %s", s.cfg.name.c_str(), why, c.install ? "install" : "remove",
+    log::event(log::Prio::kInfo, "%s: %s %s %s peer %s (%s): %s", s.cfg.name.c_str(), why, c.install ? "install" : "remove",
               c.prefix.to_string().c_str(), c.install ? "for" : "from", peer_label(s.cfg, c.peer).c_str(),
               c.decision.to_string(c.prefix, peer_label(s.cfg, c.peer)).c_str());
   install(s, changes);
@@ -237,14 +238,26 @@ void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
   for (const auto& o : offers) {
     const std::string name = peer_label(s.cfg, o.peer);
     if (o.withdraw) {
-      log::info("%s: withdraw %s from peer %s", s.cfg.name.c_str(), o.prefix.to_string().c_str(), name.c_str());
-      s.engine.withdraw(o.peer, o.prefix, changes);
+      const std::size_t from = changes.size();
+      auto was = s.engine.withdraw(o.peer, o.prefix, changes);
+      // A line only for what had been accepted or pending: a refused route going away changes
+      // nothing (its refusal simply leaves `show refused`).
+      if (was && was->verdict != policy::Verdict::kRefuse)
+        log::event(log::Prio::kInfo, "%s: withdraw %s from peer %s%s", s.cfg.name.c_str(),
+                   o.prefix.to_string().c_str(), name.c_str(),
+                   was->verdict == policy::Verdict::kPending ? " (was pending approval)" : "");
+      // What the withdrawal lets in for another peer (refused as owned-by-peer or over
+      // max-prefixes until now) is a decision of its own, and gets its own line.
+      for (std::size_t i = from; i < changes.size(); ++i)
+        if (changes[i].install)
+          log::event(log::Prio::kInfo, "%s: %s", s.cfg.name.c_str(),
+                     changes[i].decision.to_string(changes[i].prefix, peer_label(s.cfg, changes[i].peer)).c_str());
     } else {
       auto d = s.engine.offer(o.peer, o.prefix, changes);
       if (d.verdict == policy::Verdict::kRefuse)
-        log::warn("%s: %s", s.cfg.name.c_str(), d.to_string(o.prefix, name).c_str());
+        log::event(log::Prio::kWarning, "%s: %s", s.cfg.name.c_str(), d.to_string(o.prefix, name).c_str());
       else
-        log::info("%s: %s", s.cfg.name.c_str(), d.to_string(o.prefix, name).c_str());
+        log::event(log::Prio::kInfo, "%s: %s", s.cfg.name.c_str(), d.to_string(o.prefix, name).c_str());
     }
   }
   // The offers' decisions are logged above; the installs they cause need no second line.
@@ -255,6 +268,21 @@ void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
 void Daemon::on_routes(std::vector<RouteUpdate>& updates) {
   last_feed_ = Clock::now();
   counters_.route_updates += updates.size();
+  // zebra sends a changed route (an ECMP nexthop added or gone) as a delete followed by the new
+  // route; taken one by one, a holder that keeps the prefix would lose it for an instant (and
+  // an ECMP rival could take it). Only the last update of a prefix in a batch counts.
+  std::map<std::pair<std::uint32_t, IpPrefix>, std::size_t> last;
+  auto key = [&](std::size_t i) { return std::make_pair(updates[i].table, updates[i].prefix.canonical()); };
+  for (std::size_t i = 0; i < updates.size(); ++i) last[key(i)] = i;
+  if (last.size() != updates.size()) {
+    std::size_t out = 0;
+    for (std::size_t i = 0; i < updates.size(); ++i)
+      if (last[key(i)] == i) {
+        if (out != i) updates[out] = std::move(updates[i]);  // never a self-move
+        ++out;
+      }
+    updates.resize(out);
+  }
   for (auto& s : sites_) {
     std::vector<Offer> offers;
     for (const auto& u : updates) {
@@ -263,7 +291,7 @@ void Daemon::on_routes(std::vector<RouteUpdate>& updates) {
         std::string names;
         for (const auto& k : s->importer.candidates(u.prefix.canonical()))
           names += (names.empty() ? "" : ", ") + peer_label(s->cfg, k);
-        log::info("%s: ecmp %s across %zu peers; offered in this order, the first accepted keeps it: %s",
+        log::event(log::Prio::kInfo, "%s: ecmp %s across %zu peers; offered in this order, the first accepted keeps it: %s",
                   s->cfg.name.c_str(), u.prefix.canonical().to_string().c_str(), n, names.c_str());
       }
     }
@@ -273,7 +301,7 @@ void Daemon::on_routes(std::vector<RouteUpdate>& updates) {
 
 void Daemon::on_fpm_connected() {
   ++counters_.fpm_connects;
-  log::info("fpm: zebra connected; marking %zu route(s) until its replay is over",
+  log::event(log::Prio::kInfo, "fpm: zebra connected; marking %zu route(s) until its replay is over",
             [&] { std::size_t n = 0; for (auto& s : sites_) n += s->importer.routes(); return n; }());
   for (auto& s : sites_) s->importer.mark();
   sweep_pending_ = true;
@@ -287,10 +315,12 @@ void Daemon::sweep_all() {
     std::vector<Offer> offers;
     std::size_t n = s->importer.sweep(offers);
     counters_.swept_routes += n;
-    log::info("%s: replay over: %zu route(s) known, %zu not replayed and withdrawn", s->cfg.name.c_str(),
+    log::event(log::Prio::kInfo, "%s: replay over: %zu route(s) known, %zu not replayed and withdrawn", s->cfg.name.c_str(),
               s->importer.routes(), n);
     process_offers(*s, offers);
     if (!s->synced) sync_site(*s);
+    else log::event(log::Prio::kInfo, "%s: in sync with the routing daemon again (its replay withdrew %zu route(s))",
+                    s->cfg.name.c_str(), n);
   }
 }
 
@@ -313,10 +343,10 @@ void Daemon::sync_site(Site& s) {
       for (const auto& op : p.allowed_ips)
         if (op.kind == AllowedIpOp::Kind::kRemove) {
           ++stale;
-          log::info("%s: remove %s from peer %s: imported by an earlier run, not announced any more",
+          log::event(log::Prio::kInfo, "%s: remove %s from peer %s: imported by an earlier run, not announced any more",
                     s.cfg.name.c_str(), op.prefix.to_string().c_str(), peer_label(s.cfg, p.public_key).c_str());
         }
-    log::info("%s: in sync with the routing daemon (%zu stale import(s) removed)", s.cfg.name.c_str(), stale);
+    log::event(log::Prio::kInfo, "%s: in sync with the routing daemon (%zu stale import(s) removed)", s.cfg.name.c_str(), stale);
   }
   s.synced = true;
   commit(s, u, undo);
@@ -325,14 +355,14 @@ void Daemon::sync_site(Site& s) {
 
 void Daemon::refresh(Site& s) {
   if (auto link = routing::get_link(*nl_, s.cfg.name); link && link->index != s.ifindex) {
-    log::info("%s: interface index changed %d -> %d", s.cfg.name.c_str(), s.ifindex, link->index);
+    log::event(log::Prio::kInfo, "%s: interface index changed %d -> %d", s.cfg.name.c_str(), s.ifindex, link->index);
     s.ifindex = link->index;
     s.importer.set_ifindex(link->index);
   }
   auto state = s.control->get();
   if (!state) {
     // The daemon behind the interface may have restarted: open it again next time.
-    log::error("%s: reading the device failed: %s", s.cfg.name.c_str(), state.error().message.c_str());
+    log::event(log::Prio::kErr, "%s: reading the device failed: %s", s.cfg.name.c_str(), state.error().message.c_str());
     if (auto c = open_interface(s.cfg.name)) s.control = std::move(*c);
     return;
   }
@@ -364,7 +394,7 @@ void Daemon::refresh(Site& s) {
     AllowedIps::Undo undo;
     s.allowed.reconcile(want, u, &undo);
     if (!u.peers.empty()) {
-      log::warn("%s: AllowedIPs drifted from the accepted imports; repairing", s.cfg.name.c_str());
+      log::event(log::Prio::kWarning, "%s: AllowedIPs drifted from the accepted imports; repairing", s.cfg.name.c_str());
       commit(s, u, undo);
     }
   }
@@ -381,15 +411,15 @@ void Daemon::export_sync(Site& s) {
   auto current = current_export_routes(*nl_, s.cfg.name, s.cfg.export_table, cfg_.export_protocol);
   if (!current) {
     ++counters_.export_errors;
-    log::error("%s: listing export routes: %s", s.cfg.name.c_str(), current.error().message.c_str());
+    log::event(log::Prio::kErr, "%s: listing export routes: %s", s.cfg.name.c_str(), current.error().message.c_str());
     return;
   }
   auto diff = diff_routes(want, *current);
-  for (const auto& r : diff.add) log::info("%s: export %s", s.cfg.name.c_str(), r.to_string().c_str());
-  for (const auto& r : diff.remove) log::info("%s: unexport %s", s.cfg.name.c_str(), r.to_string().c_str());
+  for (const auto& r : diff.add) log::event(log::Prio::kInfo, "%s: export %s", s.cfg.name.c_str(), r.to_string().c_str());
+  for (const auto& r : diff.remove) log::event(log::Prio::kInfo, "%s: unexport %s", s.cfg.name.c_str(), r.to_string().c_str());
   for (const auto& e : apply_diff(*nl_, diff)) {
     ++counters_.export_errors;
-    log::error("%s: export: %s", s.cfg.name.c_str(), e.c_str());
+    log::event(log::Prio::kErr, "%s: export: %s", s.cfg.name.c_str(), e.c_str());
   }
   s.exported = std::move(want);
 }
@@ -401,18 +431,18 @@ void Daemon::remove_site(Site& s) {
   s.allowed.reconcile(want, u);
   if (!u.peers.empty())
     if (auto st = s.control->apply(u); !st)
-      log::error("%s: removing imports failed: %s", s.cfg.name.c_str(), st.error().message.c_str());
+      log::event(log::Prio::kErr, "%s: removing imports failed: %s", s.cfg.name.c_str(), st.error().message.c_str());
   s.cfg.export_enabled = false;
   export_sync(s);
   unlink(s.state_path.c_str());
-  log::info("%s: no longer managed; its imports and exports are removed", s.cfg.name.c_str());
+  log::event(log::Prio::kInfo, "%s: no longer managed; its imports and exports are removed", s.cfg.name.c_str());
 }
 
 Reply Daemon::reload() {
   auto next = load_config(cfg_.path);
   if (!next) {
     ++counters_.reload_errors;
-    log::error("reload: %s; keeping the running configuration", next.error().message.c_str());
+    log::event(log::Prio::kErr, "reload: %s; keeping the running configuration", next.error().message.c_str());
     return {1, next.error().message + "\nreload refused; the running configuration stays\n"};
   }
   ++counters_.reloads;
@@ -469,7 +499,7 @@ Reply Daemon::reload() {
     if (have) continue;
     if (auto st = open_site(ic); !st) {
       notes += st.error().message + "\n";
-      log::error("reload: %s", st.error().message.c_str());
+      log::event(log::Prio::kErr, "reload: %s", st.error().message.c_str());
     }
   }
   bool import_changed = old.import != cfg_.import || old.fpm_address != cfg_.fpm_address ||
@@ -478,7 +508,7 @@ Reply Daemon::reload() {
     close_import();
     if (auto st = open_import(); !st) {
       notes += st.error().message + "\n";
-      log::error("reload: %s", st.error().message.c_str());
+      log::event(log::Prio::kErr, "reload: %s", st.error().message.c_str());
     }
   } else if (cfg_.import == ImportSource::kRtnetlink) {
     for (auto& s : sites_)
@@ -494,7 +524,7 @@ Reply Daemon::reload() {
           sync_site(*s);
         }
   }
-  log::info("reload: %s applied", cfg_.path.c_str());
+  log::event(log::Prio::kInfo, "reload: %s applied", cfg_.path.c_str());
   return {0, notes + "reloaded " + cfg_.path + "\n"};
 }
 
@@ -510,7 +540,7 @@ Reply Daemon::approve(const std::vector<std::string>& args) {
     std::vector<policy::Change> changes;
     auto d = s->engine.approve(p->public_key, prefix->canonical(), changes);
     if (!d) return {1, prefix->canonical().to_string() + " is not pending for peer " + p->name + "\n"};
-    log::info("%s: operator approval: %s", s->cfg.name.c_str(), d->to_string(prefix->canonical(), p->name).c_str());
+    log::event(log::Prio::kInfo, "%s: operator approval: %s", s->cfg.name.c_str(), d->to_string(prefix->canonical(), p->name).c_str());
     apply_changes(*s, changes, "approve");
     log_warnings(*s);
     return {0, d->to_string(prefix->canonical(), p->name) + "\n"};
@@ -549,7 +579,7 @@ int Daemon::run() {
         0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
     int n = poll(fds.data(), fds.size(), timeout);
     if (n < 0 && errno != EINTR) {
-      log::error("poll: %s", strerror(errno));
+      log::event(log::Prio::kErr, "poll: %s", strerror(errno));
       return 1;
     }
     if (n > 0) {
@@ -557,10 +587,10 @@ int Daemon::run() {
         signalfd_siginfo si;
         while (read(signal_fd_, &si, sizeof si) == sizeof si) {
           if (si.ssi_signo == SIGHUP) {
-            log::info("SIGHUP: reloading %s", cfg_.path.c_str());
+            log::event(log::Prio::kInfo, "SIGHUP: reloading %s", cfg_.path.c_str());
             (void)reload();
           } else {
-            log::info("signal %u: stopping (imports and exports stay; a restart reconciles them)", si.ssi_signo);
+            log::event(log::Prio::kInfo, "signal %u: stopping (imports and exports stay; a restart reconciles them)", si.ssi_signo);
             stop_ = true;
           }
         }
@@ -579,7 +609,7 @@ int Daemon::run() {
       if (fpm_ready && fpm_) {
         if (auto st = fpm_->poll_once(0); !st) {
           ++counters_.feed_errors;
-          log::error("fpm: %s", st.error().message.c_str());
+          log::event(log::Prio::kErr, "fpm: %s", st.error().message.c_str());
         }
       }
       for (Site* s : watch_sites) {
@@ -587,7 +617,7 @@ int Daemon::run() {
           std::vector<RouteUpdate> updates;
           if (auto st = s->watch->read(updates); !st) {
             ++counters_.feed_errors;
-            log::error("%s: rtnetlink watch: %s", s->cfg.name.c_str(), st.error().message.c_str());
+            log::event(log::Prio::kErr, "%s: rtnetlink watch: %s", s->cfg.name.c_str(), st.error().message.c_str());
           }
           if (!updates.empty()) {
             counters_.route_updates += updates.size();

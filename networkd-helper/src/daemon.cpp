@@ -6,6 +6,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/log.hpp"
 #include "notify.hpp"
 #include "resolver.hpp"
 #include "routing/link.hpp"
@@ -21,7 +22,7 @@ constexpr unsigned kDefaultMtu = 1420;  // the kernel module's default, what net
 
 void log_diagnostics(const Diagnostics& d) {
   for (const auto& i : d.items())
-    logp(i.level == Diagnostic::Level::kError ? Prio::kErr : Prio::kWarning, "%s", i.text.c_str());
+    log::event(i.level == Diagnostic::Level::kError ? log::Prio::kErr : log::Prio::kWarning, "%s", i.text.c_str());
 }
 
 routing::Route to_route(const PeerRoute& r, const std::string& dev) {
@@ -64,7 +65,7 @@ void Daemon::write_hide_dropins(const std::vector<std::string>& files) {
     out << "# Written by wgcore-networkd, which serves this WireGuard netdev on the wgcore engine:\n"
            "# systemd-networkd must not create it (see wgcore-networkd(8)). Removed when the\n"
            "# .netdev goes away.\n[Match]\nHost=!*\n";
-    if (!out) logp(Prio::kErr, "Failed to write %s: networkd may refuse %s", p.c_str(), f.c_str());
+    if (!out) log::event(log::Prio::kErr, "Failed to write %s: networkd may refuse %s", p.c_str(), f.c_str());
   }
   // Stale ones (their .netdev was removed or is no longer wireguard).
   std::error_code ec;
@@ -89,7 +90,7 @@ ResolvedEndpoints Daemon::resolve_all(Served& s, bool log_failures) {
     if (!ep) {
       failed = true;
       if (log_failures)
-        logp(Prio::kWarning, "%s: %s:%u: Endpoint=%s: %s, retrying in %llds", s.cfg.name.c_str(),
+        log::event(log::Prio::kWarning, "%s: %s:%u: Endpoint=%s: %s, retrying in %llds", s.cfg.name.c_str(),
              p.file.c_str(), p.line, p.endpoint->to_string().c_str(), ep.error().message.c_str(),
              (long long)opts_.retry.count());
       // Keep the previous resolution, if any: better than none.
@@ -110,7 +111,7 @@ void Daemon::try_reconfigure(Served& s) {
   if (!bus_) {
     auto b = NetworkdBus::open();
     if (!b) {
-      logp(Prio::kDebug, "%s: %s", s.cfg.name.c_str(), b.error().message.c_str());
+      log::event(log::Prio::kDebug, "%s: %s", s.cfg.name.c_str(), b.error().message.c_str());
       --s.reconfigure_tries;
       return;
     }
@@ -118,22 +119,22 @@ void Daemon::try_reconfigure(Served& s) {
   }
   Status st = bus_->reconfigure(s.cfg.name);
   if (st) {
-    logp(Prio::kInfo, "%s: asked systemd-networkd to reconfigure the link", s.cfg.name.c_str());
+    log::event(log::Prio::kInfo, "%s: asked systemd-networkd to reconfigure the link", s.cfg.name.c_str());
     s.reconfigure_tries = 0;
     return;
   }
   // networkd may not know the link yet (it learns of it asynchronously): retried from tick().
-  logp(Prio::kDebug, "%s: %s", s.cfg.name.c_str(), st.error().message.c_str());
+  log::event(log::Prio::kDebug, "%s: %s", s.cfg.name.c_str(), st.error().message.c_str());
   if (--s.reconfigure_tries > 0) return;
   if (st.error().message.find("not known") != std::string::npos)
     // networkd answers but ignores the link: it loaded this .netdev before we hid it, and it
     // never forgets a loaded netdev ("Received newlink with wrong KIND tun").
-    logp(Prio::kWarning,
+    log::event(log::Prio::kWarning,
          "%s: systemd-networkd does not manage the link; it probably loaded %s before "
          "wgcore-networkd started. Restart systemd-networkd once.",
          s.cfg.name.c_str(), s.cfg.file.c_str());
   else
-    logp(Prio::kNotice, "%s: could not ask systemd-networkd to reconfigure the link: %s",
+    log::event(log::Prio::kNotice, "%s: could not ask systemd-networkd to reconfigure the link: %s",
          s.cfg.name.c_str(), st.error().message.c_str());
 }
 
@@ -144,7 +145,7 @@ void Daemon::bring_up(Served& s) {
     auto delay = std::min<std::chrono::seconds>(opts_.retry * (1 << std::min(s.create_failures, 6)),
                                                 std::max<std::chrono::seconds>(opts_.retry, std::chrono::seconds(60)));
     ++s.create_failures;
-    logp(Prio::kErr, "%s: %s: Failed to create the WireGuard device: %s, retrying in %llds",
+    log::event(log::Prio::kErr, "%s: %s: Failed to create the WireGuard device: %s, retrying in %llds",
          s.cfg.name.c_str(), s.cfg.file.c_str(), host.error().message.c_str(),
          (long long)delay.count());
     s.next_create = Clock::now() + delay;
@@ -156,13 +157,13 @@ void Daemon::bring_up(Served& s) {
   s.endpoints = resolve_all(s, true);
   Status st = s.host->control().apply(full_update(s.cfg, s.endpoints));
   if (!st) {
-    logp(Prio::kErr, "%s: %s: Failed to configure the WireGuard device: %s", s.cfg.name.c_str(),
+    log::event(log::Prio::kErr, "%s: %s: Failed to configure the WireGuard device: %s", s.cfg.name.c_str(),
          s.cfg.file.c_str(), st.error().message.c_str());
     s.host.reset();
     s.next_create = Clock::now() + opts_.retry;
     return;
   }
-  logp(Prio::kInfo, "%s: created on the %s backend from %s (%zu peers)", s.cfg.name.c_str(),
+  log::event(log::Prio::kInfo, "%s: created on the %s backend from %s (%zu peers)", s.cfg.name.c_str(),
        s.host->backend_name(), s.cfg.file.c_str(), s.cfg.peers.size());
   s.reconfigure_tries = 10;  // from tick(): after READY=1, when networkd may be running
   sync_routes(s);
@@ -177,7 +178,7 @@ void Daemon::sync_routes(Served& s, bool remove_all) {
     if (std::find(want.begin(), want.end(), r) != want.end()) continue;
     Status st = routing::delete_route(*nl, to_route(r, s.cfg.name));
     if (!st && st.error().code != ESRCH && st.error().code != ENODEV)
-      logp(Prio::kWarning, "%s: %s", s.cfg.name.c_str(), st.error().message.c_str());
+      log::event(log::Prio::kWarning, "%s: %s", s.cfg.name.c_str(), st.error().message.c_str());
   }
   s.routes.clear();
   if (want.empty()) return;
@@ -201,12 +202,12 @@ void Daemon::sync_routes(Served& s, bool remove_all) {
       Status st = routing::add_route(*nl, to_route(r, s.cfg.name));
       if (!st && st.error().code != EEXIST) {
         if (s.route_failures.insert(r).second)
-          logp(Prio::kWarning, "%s: Could not set route %s table %u metric %u: %s", s.cfg.name.c_str(),
+          log::event(log::Prio::kWarning, "%s: Could not set route %s table %u metric %u: %s", s.cfg.name.c_str(),
                r.dst.to_string().c_str(), r.table, r.metric, st.error().message.c_str());
         continue;
       }
       s.route_failures.erase(r);
-      if (st) logp(Prio::kDebug, "%s: added route %s table %u", s.cfg.name.c_str(), r.dst.to_string().c_str(), r.table);
+      if (st) log::event(log::Prio::kDebug, "%s: added route %s table %u", s.cfg.name.c_str(), r.dst.to_string().c_str(), r.table);
     }
     s.routes.push_back(r);
   }
@@ -258,18 +259,18 @@ void Daemon::reload() {
     if (!update_is_empty(u)) {
       Status st = s.host->control().apply(u);
       if (!st) {
-        logp(Prio::kErr, "%s: %s: Failed to apply the changed configuration, keeping the previous one: %s",
+        log::event(log::Prio::kErr, "%s: %s: Failed to apply the changed configuration, keeping the previous one: %s",
              s.cfg.name.c_str(), s.cfg.file.c_str(), st.error().message.c_str());
         s.cfg = std::move(old);
         s.endpoints = old_ep;
         continue;
       }
-      logp(Prio::kInfo, "%s: applied changes from %s (%zu peer changes)", s.cfg.name.c_str(),
+      log::event(log::Prio::kInfo, "%s: applied changes from %s (%zu peer changes)", s.cfg.name.c_str(),
            s.cfg.file.c_str(), u.peers.size());
     }
     if (old.mtu != s.cfg.mtu) {
       if (Status st = s.host->set_mtu(s.cfg.mtu.value_or(kDefaultMtu)); !st)
-        logp(Prio::kWarning, "%s: %s", s.cfg.name.c_str(), st.error().message.c_str());
+        log::event(log::Prio::kWarning, "%s: %s", s.cfg.name.c_str(), st.error().message.c_str());
     }
     sync_routes(s);
   }
@@ -285,12 +286,12 @@ void Daemon::reload() {
     if (file_set.count(it->second.basename) && !loaded_files.count(it->second.basename) &&
         it->second.host) {
       // The file is still there but no longer loads: keep what runs rather than cut the tunnel.
-      logp(Prio::kErr, "%s: %s no longer loads (see above); keeping the running configuration",
+      log::event(log::Prio::kErr, "%s: %s no longer loads (see above); keeping the running configuration",
            it->first.c_str(), it->second.cfg.file.c_str());
       ++it;
       continue;
     }
-    logp(Prio::kInfo, "%s: netdev removed, removing the device", it->first.c_str());
+    log::event(log::Prio::kInfo, "%s: netdev removed, removing the device", it->first.c_str());
     sync_routes(it->second, true);
     it = served_.erase(it);
   }
@@ -302,7 +303,7 @@ void Daemon::tick() {
   if (routes_due) next_route_check_ = now + std::chrono::seconds(1);
   for (auto& [name, s] : served_) {
     if (s.host && !s.host->alive()) {
-      logp(Prio::kWarning, "%s: the interface disappeared, creating it again", name.c_str());
+      log::event(log::Prio::kWarning, "%s: the interface disappeared, creating it again", name.c_str());
       s.host.reset();
       s.routes.clear();
       s.next_create = now;
@@ -317,7 +318,7 @@ void Daemon::tick() {
       DeviceUpdate u = diff_update(s.cfg, before, s.cfg, after);
       if (!update_is_empty(u)) {
         if (Status st = s.host->control().apply(u); st) {
-          logp(Prio::kInfo, "%s: endpoint resolution changed for %zu peer(s)", name.c_str(), u.peers.size());
+          log::event(log::Prio::kInfo, "%s: endpoint resolution changed for %zu peer(s)", name.c_str(), u.peers.size());
           s.endpoints = after;
         }
       } else {

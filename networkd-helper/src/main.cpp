@@ -151,7 +151,7 @@ int run_daemon(DaemonOptions opts) {
   Daemon d(std::move(opts));
   d.start();
   notify("READY=1\nSTATUS=" + d.status_line());
-  logp(Prio::kInfo, "%s", d.status_line().c_str());
+  log::event(log::Prio::kInfo, "%s", d.status_line().c_str());
   auto wd = watchdog_period();
   auto period = std::chrono::milliseconds(1000);
   if (wd && *wd < period) period = *wd;
@@ -164,16 +164,16 @@ int run_daemon(DaemonOptions opts) {
       clock_gettime(CLOCK_MONOTONIC, &mono);
       notify("RELOADING=1\nMONOTONIC_USEC=" +
              std::to_string(std::uint64_t(mono.tv_sec) * 1000000 + std::uint64_t(mono.tv_nsec) / 1000));
-      logp(Prio::kInfo, "Reloading");
+      log::event(log::Prio::kInfo, "Reloading");
       d.reload();
       notify("READY=1\nSTATUS=" + d.status_line());
-      logp(Prio::kInfo, "%s", d.status_line().c_str());
+      log::event(log::Prio::kInfo, "%s", d.status_line().c_str());
     }
     d.tick();
     if (wd) notify("WATCHDOG=1");
   }
   notify("STOPPING=1\nSTATUS=Removing devices");
-  logp(Prio::kInfo, "Shutting down");
+  log::event(log::Prio::kInfo, "Shutting down");
   d.stop();
   return 0;
 }
@@ -209,7 +209,7 @@ int main(int argc, char** argv) {
     } else if (a == "--no-bus") {
       opts.use_bus = false;
     } else if (a == "-v" || a == "--verbose") {
-      set_log_verbose(true);
+      log::set_debug(true);
       log::set_level(log::Level::kVerbose);
     } else if (a == "--json") {
       json = true;

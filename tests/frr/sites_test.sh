@@ -67,11 +67,24 @@ has_allowed a b 198.18.22.0/24 || fail "B lost its static network"
 has_allowed a c 198.18.2.0/24 && fail "C got B's LAN"
 ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 >/dev/null || fail "LAN B unreachable while C announces it"
 pass "hijack, ECMP claim and default route from C refused (rules hijack, owned-by-peer, default-route); 198.18.30.0/24 accepted"
+mark=$(wc -l <"$WGC_TEST_DIR/frr-wgd-a.log")
 vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' \
   'no network 198.18.2.0/24' 'no network 198.18.22.128/25' 'no network 0.0.0.0/0' 'no network 198.18.30.0/24' >/dev/null
 no_refusals() { [[ "$(fw a show refused json)" == "[]" ]]; }
 wait_for 10 no_refusals ||
   fail "C's withdrawn refusals still listed"
+# The audit log says what changed and nothing else: 198.18.30.0/24 (accepted) is withdrawn; the
+# refused ones were never in, and B, which keeps 198.18.2.0/24 when C's ECMP path goes (zebra
+# sends that as delete + add), neither loses nor regains it.
+wait_for 5 fw_log_since "$mark" "withdraw 198.18.30.0/24 from peer site-c" || fail "no withdraw line for the accepted 198.18.30.0/24"
+since="$(tail -n +"$((mark + 1))" "$WGC_TEST_DIR/frr-wgd-a.log")"
+printf '%s\n' "$since"
+grep -E "withdraw (198.18.2.0/24|198.18.22.128/25|0.0.0.0/0) from peer site-c" <<<"$since" &&
+  fail "withdraw logged for routes that were only refused"
+grep -E "(withdraw|accept) 198.18.2.0/24 (from|for) peer site-b" <<<"$since" &&
+  fail "B's 198.18.2.0/24 logged as withdrawn/accepted although B kept it"
+has_allowed a b 198.18.2.0/24 || fail "B lost 198.18.2.0/24 when C's path went"
+pass "audit log: one withdraw line for the accepted route, none for refused ones or for B's unchanged ECMP route"
 
 # --- max-prefixes: B announces 200 prefixes, the limit is 100 ---------------------------------
 counters_b() { fw a show counters json | jpy "

@@ -84,7 +84,7 @@ export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket
 if [[ "\${ND_HELPER_FIRST:-1}" == 1 ]]; then
   NOTIFY_SOCKET="${ND_DIR}/notify.sock" WATCHDOG_USEC=2000000 "${WGCORE_NETWORKD}" --verbose --reresolve "\${ND_RERESOLVE:-300}" --retry "\${ND_RETRY:-5}" >>"${WGC_TEST_DIR}/helper.log" 2>&1 &
   echo \$! >"${ND_DIR}/helper.pid"
-  for i in \$(seq 100); do grep -q '^Serving ' "${WGC_TEST_DIR}/helper.log" && break; sleep 0.1; done
+  for i in \$(seq 100); do grep -q ' info: Serving ' "${WGC_TEST_DIR}/helper.log" && break; sleep 0.1; done
 fi
 export SYSTEMD_LOG_LEVEL=debug SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_COLOR=0
 exec /lib/systemd/systemd-networkd
@@ -103,7 +103,7 @@ nd_start() {
     return 0
   fi
   wait_for 10 test -s "${ND_DIR}/helper.pid" || fail "helper did not start"
-  wait_for 10 grep -q '^Serving ' "${WGC_TEST_DIR}/helper.log" || fail "helper did not report ready"
+  wait_for 10 grep -q ' info: Serving ' "${WGC_TEST_DIR}/helper.log" || fail "helper did not report ready"
   wait_for 10 ndx networkctl list || fail "networkctl cannot reach networkd"
   local i
   for i in "$@"; do
@@ -117,12 +117,12 @@ ndx() {
 
 helper_pid() { cat "${ND_DIR}/helper.pid"; }
 
-_nd_serving_count_above() { [[ "$(grep -c '^Serving ' "${WGC_TEST_DIR}/helper.log")" -gt "$1" ]]; }
+_nd_serving_count_above() { [[ "$(grep -c ' info: Serving ' "${WGC_TEST_DIR}/helper.log")" -gt "$1" ]]; }
 
 # nd_reload_helper: SIGHUP (what ExecReload= sends) and wait for the reload to be logged done.
 nd_reload_helper() {
   local before
-  before="$(grep -c '^Serving ' "${WGC_TEST_DIR}/helper.log")"
+  before="$(grep -c ' info: Serving ' "${WGC_TEST_DIR}/helper.log")"
   kill -HUP "$(helper_pid)"
   wait_for 10 _nd_serving_count_above "$before" ||
     fail "helper did not finish reloading"
@@ -134,7 +134,7 @@ nd_start_helper_late() {
     "$WGCORE_NETWORKD" --verbose
   printf '%s\n' "$WGC_LAST_PID" >"${ND_DIR}/helper.pid"
   ND_NS_PID="$WGC_LAST_PID"
-  wait_for 10 grep -q '^Serving ' "${WGC_TEST_DIR}/helper.log" || fail "helper did not report ready"
+  wait_for 10 grep -q ' info: Serving ' "${WGC_TEST_DIR}/helper.log" || fail "helper did not report ready"
 }
 
 # nd_restart_networkd: what `systemctl restart systemd-networkd` does, in the same namespaces

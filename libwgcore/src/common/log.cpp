@@ -1,4 +1,4 @@
-// The logger behind log.hpp: one line per call to stderr, serialized by a mutex.
+// The loggers behind log.hpp: one line per call to stderr, serialized by a mutex.
 #include "common/log.hpp"
 
 #include <cstdio>
@@ -59,6 +59,46 @@ void verbose(const char* fmt, ...) {
   va_start(ap, fmt);
   emit("DEBUG", fmt, ap);
   va_end(ap);
+}
+
+namespace {
+bool g_debug = false;
+
+const char* prio_word(Prio p) {
+  switch (p) {
+    case Prio::kErr: return "error";
+    case Prio::kWarning: return "warning";
+    case Prio::kNotice: return "notice";
+    case Prio::kInfo: return "info";
+    case Prio::kDebug: return "debug";
+  }
+  return "info";
+}
+}  // namespace
+
+void set_debug(bool on) { g_debug = on; }
+
+std::string event_line(Prio p, const std::string& message, bool journald, long now) {
+  if (journald) return "<" + std::to_string(int(p)) + ">" + message + "\n";
+  time_t t = time_t(now);
+  struct tm tm;
+  localtime_r(&t, &tm);
+  char when[32];
+  strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
+  return std::string(when) + " " + prio_word(p) + ": " + message + "\n";
+}
+
+void event(Prio p, const char* fmt, ...) {
+  if (p == Prio::kDebug && !g_debug) return;
+  char msg[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  std::string line = event_line(p, msg, getenv("JOURNAL_STREAM") != nullptr, long(time(nullptr)));
+  std::lock_guard<std::mutex> lock(g_mu);
+  fputs(line.c_str(), stderr);
+  fflush(stderr);
 }
 
 }  // namespace wgcore::log

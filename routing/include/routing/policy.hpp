@@ -170,8 +170,9 @@ class Engine {
   Decision offer(const Key& peer, const IpPrefix& prefix, std::vector<Change>& changes);
   // The route is gone. Appends the removal when it had been installed; then re-evaluates
   // the peer's refused-by-max-prefixes and other peers' refused-by-owned prefixes, in offer
-  // order, which may install them now.
-  void withdraw(const Key& peer, const IpPrefix& prefix, std::vector<Change>& changes);
+  // order, which may install them now. Returns the decision the route had (nullopt when it was
+  // never offered), so an audit log says "withdraw" only for what had been accepted or pending.
+  std::optional<Decision> withdraw(const Key& peer, const IpPrefix& prefix, std::vector<Change>& changes);
   // Operator approval of a pending prefix; nullopt when it is not pending.
   std::optional<Decision> approve(const Key& peer, const IpPrefix& prefix,
                                   std::vector<Change>& changes);

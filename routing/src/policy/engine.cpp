@@ -319,13 +319,13 @@ Decision Engine::offer(const Key& peer, const IpPrefix& prefix, std::vector<Chan
   return o.decision;
 }
 
-void Engine::withdraw(const Key& peer, const IpPrefix& prefix, std::vector<Change>& changes) {
-  if (!s_ || prefix.len > prefix.addr.bits()) return;
+std::optional<Decision> Engine::withdraw(const Key& peer, const IpPrefix& prefix, std::vector<Change>& changes) {
+  if (!s_ || prefix.len > prefix.addr.bits()) return std::nullopt;
   const IpPrefix p = prefix.canonical();
   auto ps_it = s_->peer_states.find(peer);
-  if (ps_it == s_->peer_states.end()) return;
+  if (ps_it == s_->peer_states.end()) return std::nullopt;
   auto it = ps_it->second.by_prefix.find(p);
-  if (it == ps_it->second.by_prefix.end()) return;
+  if (it == ps_it->second.by_prefix.end()) return std::nullopt;
   const std::uint64_t order = it->second;
   ps_it->second.by_prefix.erase(it);
   auto node = s_->offers.extract(order);
@@ -333,6 +333,7 @@ void Engine::withdraw(const Key& peer, const IpPrefix& prefix, std::vector<Chang
   s_->unindex(order, o);
   if (o.installed) changes.push_back(Change{peer, p, false, o.decision});
   if (active(o.decision)) s_->released(peer, p, changes);
+  return o.decision;
 }
 
 std::optional<Decision> Engine::approve(const Key& peer, const IpPrefix& prefix,

@@ -191,12 +191,22 @@ TEST_F(EngineTest, OwnedByPeerFirstComeKeepsItUntilWithdrawn) {
              "already imported for peer site-c");
   // The owner withdraws: the earliest refused offer (site-d's) takes it; site-e's now names d.
   std::vector<Change> cs;
-  engine_.withdraw(kC, P("198.18.3.0/24"), cs);
+  auto was = engine_.withdraw(kC, P("198.18.3.0/24"), cs);
+  ASSERT_TRUE(was);
+  EXPECT_EQ(was->verdict, Verdict::kAccept);  // what the route had: the audit log's "withdraw"
   EXPECT_EQ(Show(cs), "-3 198.18.3.0/24;+4 198.18.3.0/24;");
   EXPECT_EQ(engine_.entries(K(5))[0].decision.detail, "already imported for peer site-d");
   // A re-offer by site-c now finds it taken.
   ExpectRule(kC, "198.18.3.0/24", Verdict::kRefuse, Rule::kOwnedByPeer,
              "already imported for peer site-d");
+  // A refused route's withdrawal says so (refused, no change), and an unknown one is nullopt.
+  cs.clear();
+  was = engine_.withdraw(K(5), P("198.18.3.0/24"), cs);
+  ASSERT_TRUE(was);
+  EXPECT_EQ(was->verdict, Verdict::kRefuse);
+  EXPECT_TRUE(cs.empty()) << Show(cs);
+  EXPECT_FALSE(engine_.withdraw(K(5), P("198.18.3.0/24"), cs));
+  EXPECT_FALSE(engine_.withdraw(kB, P("203.0.113.0/24"), cs));
 }
 
 TEST_F(EngineTest, NoPrefixList) {
