@@ -27,7 +27,9 @@ void usage(FILE* out) {
           "  check                   parse the configuration, print a summary or the error\n"
           "Client (talks to the running daemon over its control socket):\n"
           "  show peers|imported|pending|refused|exported|counters|policy [json]\n"
-          "  show frr-config         the FRR (zebra/bgpd) configuration this setup needs\n"
+          "  show frr-config [zebra|bgpd]\n"
+          "                          the FRR configuration this setup needs (whole: for vtysh -f;\n"
+          "                          a part: that daemon's configuration file)\n"
           "  approve PEER PREFIX [INTERFACE]\n"
           "                          accept a prefix waiting for approval (peer name or key)\n"
           "  reload                  re-read the configuration, apply only the differences\n"
@@ -118,10 +120,16 @@ int main(int argc, char** argv) {
   auto r = control_request(socket_path, args);
   if (!r) {
     // The FRR snippet only needs the configuration: print it without a daemon too.
-    if (args.size() == 2 && args[0] == "show" && args[1] == "frr-config" && (explicit_config || exists(config_path))) {
+    if (args.size() >= 2 && args.size() <= 3 && args[0] == "show" && args[1] == "frr-config" &&
+        (explicit_config || exists(config_path))) {
+      auto part = args.size() == 3 ? parse_snippet_part(args[2]) : std::optional<SnippetPart>(SnippetPart::kAll);
+      if (!part) {
+        fprintf(stderr, "frr-wgd: show frr-config: expected zebra or bgpd, got '%s'\n", args[2].c_str());
+        return 2;
+      }
       auto cfg = load_config(config_path);
       if (cfg) {
-        fputs(frr_config_snippet(*cfg).c_str(), stdout);
+        fputs(frr_config_snippet(*cfg, *part).c_str(), stdout);
         return 0;
       }
       fprintf(stderr, "frr-wgd: %s\nfrr-wgd: and no daemon to ask: %s\n", cfg.error().message.c_str(),

@@ -129,7 +129,7 @@ class Parser {
 
   static bool is_peer_keyword(const std::string& k) {
     return k == "tunnel-address" || k == "prefix-list" || k == "max-prefixes" ||
-           k == "allow-default" || k == "approval";
+           k == "allow-default" || k == "approval" || k == "remote-as";
   }
 
   Status top_line(std::string_view raw, const std::vector<std::string>& t) {
@@ -296,6 +296,13 @@ class Parser {
         if (p.max_prefixes && *w > p.max_prefixes) return err(t[3], "warn threshold above the limit:");
         p.warn_prefixes = std::uint32_t(*w);
       }
+      return {};
+    }
+    if (k == "remote-as") {
+      if (auto st = expect_count(t, 2); !st) return st;
+      if (t[1] != "external" && t[1] != "internal" && !(number(t[1], 4294967295ULL) && *number(t[1], 4294967295ULL) > 0))
+        return err(t[1], "expected an AS number, external or internal, got");
+      p.remote_as = t[1];
       return {};
     }
     if (k == "allow-default" || k == "approval") {

@@ -37,6 +37,9 @@ struct PeerConfig {
   std::uint32_t warn_prefixes = 0;
   bool allow_default = false;
   bool approval = false;
+  // The peer's AS for `show frr-config`'s `neighbor ... remote-as`: a number, "external" (the
+  // default: any AS but ours) or "internal".
+  std::string remote_as = "external";
   int line = 0;
   routing::policy::PeerPolicy policy() const;
   friend bool operator==(const PeerConfig&, const PeerConfig&) = default;

@@ -32,6 +32,7 @@ std::string good() {
          "  prefix-list ipv4 SITE-B\n"
          "  prefix-list ipv6 SITE-B6\n"
          "  max-prefixes 100 warn 80\n"
+         "  remote-as 65002\n"
          "  allow-default\n"
          "  approval\n"
          " peer site-c public-key " +
@@ -126,6 +127,8 @@ TEST(Config, ErrorsNameFileLineAndToken) {
       {"fpm listen 127.0.0.1\ninterface wg0\n" + peer, "x.conf:3: peer b has no tunnel-address"},
       {"ip prefix-list L seq 5 permit 10.0.0.0/8 ge 4\n", "x.conf:1:"},
       {"control-socket relative.sock\n", "x.conf:1: not an absolute path: 'relative.sock'"},
+      {"interface wg0\n peer b public-key " + std::string(kKeyB) + "\n  remote-as 0\n",
+       "x.conf:3: expected an AS number, external or internal, got '0'"},
   };
   for (const auto& c : cases) {
     auto r = parse_config(c.text, "x.conf");
@@ -151,9 +154,26 @@ TEST(FrrSnippet, NamesEverythingFrrNeeds) {
   for (const char* want : {"ip import-table 20", "redistribute table 20", "fpm address 127.0.0.1 port 2621",
                            "-M dplane_fpm_nl", "no fpm use-next-hop-groups", "route-map FRR-WGD permit 10",
                            " match interface wg0", "redistribute kernel route-map FRR-WGD", "router bgp 65001",
-                           "set ipv6 next-hop prefer-global", "neighbor fd00:77::2 route-map FRR-WGD-IN in",
-                           "neighbor 203.0.113.3"})
+                           "set ipv6 next-hop prefer-global", "neighbor fd00:77::2 remote-as 65002",
+                           "neighbor 203.0.113.3 remote-as external",
+                           "  neighbor fd00:77::2 route-map FRR-WGD-IN6-site-b in", "  neighbor 203.0.113.3 activate",
+                           "  neighbor 203.0.113.3 route-map FRR-WGD-OUT out",
+                           "ip prefix-list FRR-WGD-SITE-B seq 10 permit 198.18.2.0/24 le 32",
+                           "ipv6 prefix-list FRR-WGD-SITE-B6 seq 10 permit 2001:db8:102::/48 le 64",
+                           "ip prefix-list FRR-WGD-DEFAULT4 seq 5 permit 0.0.0.0/0",
+                           "route-map FRR-WGD-IN4-site-b permit 10\n match ip address prefix-list FRR-WGD-SITE-B\n",
+                           "route-map FRR-WGD-IN4-site-c deny 5\n match ip address prefix-list FRR-WGD-DEFAULT4\n",
+                           "route-map FRR-WGD-IN4-site-c deny 10\n"})
     EXPECT_NE(s.find(want), std::string::npos) << want << "\n" << s;
+  // allow-default: no default-route deny for site-b; a neighbor is declared before it is used.
+  EXPECT_EQ(s.find("route-map FRR-WGD-IN4-site-b deny 5"), std::string::npos) << s;
+  EXPECT_LT(s.find("neighbor fd00:77::2 remote-as"), s.find("neighbor fd00:77::2 route-map")) << s;
+  // One family per session: the IPv6 session is kept out of ipv4 unicast (FRR activates it there).
+  EXPECT_NE(s.find(" address-family ipv4 unicast\n  redistribute table 20\n  neighbor 203.0.113.2 activate\n"
+                   "  neighbor 203.0.113.2 route-map FRR-WGD-IN4-site-b in\n"
+                   "  neighbor 203.0.113.2 route-map FRR-WGD-OUT out\n  no neighbor fd00:77::2 activate\n"),
+            std::string::npos) << s;
+  EXPECT_EQ(s.find("neighbor fd00:77::2 route-map FRR-WGD-IN4"), std::string::npos) << s;
 }
 
 }  // namespace

@@ -22,7 +22,15 @@ std::string pad(std::string s, std::size_t n) {
 const PeerConfig* Daemon::peer_config(const Site& s, const Key& k) const { return s.cfg.find_peer(k); }
 
 Reply Daemon::show(const std::vector<std::string>& args) {
-  if (args.size() < 2) return {2, "usage: frr-wgd show peers|imported|pending|refused|exported|counters|policy|frr-config [json]\n"};
+  if (args.size() < 2)
+    return {2, "usage: frr-wgd show peers|imported|pending|refused|exported|counters|policy [json]\n"
+               "       frr-wgd show frr-config [zebra|bgpd]\n"};
+  if (args[1] == "frr-config") {
+    if (args.size() > 3) return {2, "unexpected argument '" + args[3] + "'\n"};
+    auto part = args.size() == 3 ? parse_snippet_part(args[2]) : std::optional<SnippetPart>(SnippetPart::kAll);
+    if (!part) return {2, "show frr-config: expected zebra or bgpd, got '" + args[2] + "'\n"};
+    return {0, frr_config_snippet(cfg_, *part)};
+  }
   bool json = args.size() >= 3 && args.back() == "json";
   if (args.size() > 3 || (args.size() == 3 && !json)) return {2, "unexpected argument '" + args[2] + "'\n"};
   const std::string& what = args[1];
@@ -33,7 +41,6 @@ Reply Daemon::show(const std::vector<std::string>& args) {
   if (what == "exported") return {0, show_exported(json)};
   if (what == "counters") return {0, show_counters(json)};
   if (what == "policy") return {0, show_policy(json)};
-  if (what == "frr-config") return {0, frr_config_snippet(cfg_)};
   return {2, "unknown show command '" + what + "'\n"};
 }
 

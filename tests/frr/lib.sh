@@ -39,6 +39,8 @@ declare -A NS LAN IFN PUB PID_WG PID_ZEBRA PID_BGPD PID_FW
 site_dir() { printf '%s/site-%s\n' "$WGC_TEST_DIR" "$1"; }
 vty() { local s="$1"; shift; local a=(); local c; for c in "$@"; do a+=(-c "$c"); done; vtysh --vty_socket "$(site_dir "$s")" "${a[@]}"; }
 fw() { local s="$1"; shift; "$FRR_WGD" -s "$(site_dir "$s")/frr-wgd.sock" "$@"; }
+# vty_has SITE COMMAND TEXT: the command's output (in site SITE's FRR) contains TEXT.
+vty_has() { vty "$1" "$2" | grepq -F -- "$3"; }
 allowed_of() { # allowed_of SITE PEER_SITE: that peer's AllowedIPs on SITE, one per line, sorted
   ns_exec "${NS[$1]}" wg show "${IFN[$1]}" allowed-ips | awk -v k="${PUB[$2]}" '$1 == k { for (i = 2; i <= NF; i++) print $i }' | sort
 }
@@ -102,26 +104,21 @@ wg_up() { # wg_up SITE: (re)start wgcored and configure it with stock wg
   ip -n "${NS[$s]}" link set "${IFN[$s]}" mtu 1420 up || fail "link up ($s)"
 }
 
-write_frr_conf() { # write_frr_conf SITE
-  local s="$1" n=${NUM[$1]} d p
+# write_frr_conf SITE: zebra.conf and bgpd.conf are `frr-wgd show frr-config zebra|bgpd` (the
+# sessions, the policy's prefix-lists and route-maps, import-table, FPM) followed by what is the
+# site's own business: router-id, timers for a fast test, its networks. Built from the snippet so
+# the suite runs what frr-wgd tells administrators (no `no bgp ebgp-requires-policy` needed).
+write_frr_conf() {
+  local s="$1" n=${NUM[$1]} d p a
   d="$(site_dir "$s")"
   {
     echo "hostname site-$s"
-    [[ "$s" == a ]] && echo "ip import-table 10"
-    [[ "${IMPORT[$s]}" == fpm ]] && echo "fpm address 127.0.0.1 port 2620"
-    # zebra 8.4 fails to encode some nexthop objects for FPM ("netlink_nexthop_msg_encode
-    # failed"); inline nexthops are complete.
-    [[ "${IMPORT[$s]}" == fpm ]] && echo "no fpm use-next-hop-groups"
+    "$FRR_WGD" -f "$d/frr-wgd.conf" -s "$d/none.sock" show frr-config zebra || fail "show frr-config zebra ($s)"
   } >"$d/zebra.conf"
   {
     echo "hostname site-$s"
-    echo "route-map FRR-WGD permit 10"
-    echo " match interface ${IFN[$s]}"
-    echo "exit"
-    # A TUN device has a link-local address too; the global next hop names the peer.
-    echo "route-map FRR-WGD-IN permit 10"
-    echo " set ipv6 next-hop prefer-global"
-    echo "exit"
+    "$FRR_WGD" -f "$d/frr-wgd.conf" -s "$d/none.sock" show frr-config bgpd || fail "show frr-config bgpd ($s)"
+    echo "! --- the site's own part"
     # Scale (FRR_SCALE_ROUTES, scale_test.sh): B announces its kernel routes in 10.0.0.0/8.
     if [[ -n "${FRR_SCALE_ROUTES:-}" && "$s" == b ]]; then
       echo "ip prefix-list SCALE seq 5 permit 10.0.0.0/8 ge 26 le 26"
@@ -131,15 +128,12 @@ write_frr_conf() { # write_frr_conf SITE
     fi
     echo "router bgp ${ASN[$s]}"
     echo " bgp router-id 198.51.100.$n"
-    echo " no bgp ebgp-requires-policy"
     echo " no bgp network import-check"
-    echo " no bgp default ipv4-unicast"
     echo " bgp bestpath as-path multipath-relax"
     echo " timers bgp 1 3"
     for p in "${SITES[@]}"; do
       [[ "$p" == "$s" ]] && continue
       for a in "203.0.113.${NUM[$p]}" "fd00:77::${NUM[$p]}"; do
-        echo " neighbor $a remote-as ${ASN[$p]}"
         echo " neighbor $a timers connect 1"
         echo " neighbor $a advertisement-interval 0"
       done
@@ -147,23 +141,23 @@ write_frr_conf() { # write_frr_conf SITE
     echo " address-family ipv4 unicast"
     echo "  network 198.18.$n.0/24"
     [[ "$s" == b ]] && echo "  network 198.18.4.0/24"
-    [[ "$s" == a ]] && echo "  redistribute table 10"
     [[ -n "${FRR_SCALE_ROUTES:-}" && "$s" == b ]] && echo "  redistribute kernel route-map SCALE-OUT"
     echo "  maximum-paths 8"
-    for p in "${SITES[@]}"; do [[ "$p" == "$s" ]] || echo "  neighbor 203.0.113.${NUM[$p]} activate"; done
     echo " exit-address-family"
     echo " address-family ipv6 unicast"
     echo "  network 2001:db8:10$n::/64"
-    [[ "$s" == a ]] && echo "  redistribute kernel route-map FRR-WGD"
-    for p in "${SITES[@]}"; do
-      [[ "$p" == "$s" ]] && continue
-      echo "  neighbor fd00:77::${NUM[$p]} activate"
-      echo "  neighbor fd00:77::${NUM[$p]} route-map FRR-WGD-IN in"
-    done
     echo " exit-address-family"
     echo "exit"
   } >"$d/bgpd.conf"
   chown frr:frr "$d/zebra.conf" "$d/bgpd.conf"
+}
+
+# frr_config_errors SITE: FRR's complaints about its configuration files (bad lines are logged
+# and skipped, so a daemon that starts is no proof its file was taken).
+frr_config_errors() {
+  local d
+  d="$(site_dir "$1")"
+  grep -hE "No such command|Unknown command|Failure to communicate|% |config line [0-9]+:" "$d/zebra.log" "$d/bgpd.log" 2>/dev/null
 }
 
 zebra_up() {
@@ -222,6 +216,16 @@ write_fw_conf() {
       if [[ "$s" != a ]]; then
         echo "ip prefix-list SITE-${p^^} seq 10 permit 198.18.${NUM[$p]}.0/24"
         echo "ipv6 prefix-list SITE-${p^^}6 seq 10 permit 2001:db8:10${NUM[$p]}::/64"
+        # What A exports (sites_test.sh): its static network for B is reachable through A for C,
+        # the one it adds for C through A for B. Each site's bgpd filters with these lists too,
+        # so B never takes its own network back from A.
+        if [[ "$p" == a && "$s" == c ]]; then
+          echo "ip prefix-list SITE-A seq 20 permit 198.18.22.0/24"
+          echo "ipv6 prefix-list SITE-A6 seq 20 permit 2001:db8:122::/48"
+        elif [[ "$p" == a && "$s" == b ]]; then
+          echo "ip prefix-list SITE-A seq 20 permit 198.18.33.0/24"
+          echo "ipv6 prefix-list SITE-A6 seq 20 permit 2001:db8:133::/48"
+        fi
       fi
     done
     echo "interface ${IFN[$s]}"
@@ -233,6 +237,7 @@ write_fw_conf() {
       echo "  tunnel-address fd00:77::${NUM[$p]}"
       echo "  prefix-list ipv4 SITE-${p^^}"
       echo "  prefix-list ipv6 SITE-${p^^}6"
+      echo "  remote-as ${ASN[$p]}"
       if [[ "$s" == a && "$p" == b ]]; then
         if [[ -n "${FRR_SCALE_ROUTES:-}" ]]; then
           echo "  max-prefixes $((FRR_SCALE_ROUTES + 1000))"
@@ -265,11 +270,14 @@ sys.exit(0 if len(peers) == 4 and all(p["state"] == "Established" for p in peers
 sites_up() {
   local s
   sites_underlay
-  for s in "${SITES[@]}"; do wg_up "$s"; write_frr_conf "$s"; write_fw_conf "$s"; done
+  for s in "${SITES[@]}"; do wg_up "$s"; write_fw_conf "$s"; write_frr_conf "$s"; done
   # frr-wgd first: zebra's FPM client finds it listening at its first attempt.
   for s in "${SITES[@]}"; do fw_up "$s"; done
   for s in "${SITES[@]}"; do zebra_up "$s"; bgpd_up "$s"; done
   on_exit 'for p in "${PID_ZEBRA[@]}" "${PID_BGPD[@]}"; do rm -rf /var/tmp/frr/zebra.$p /var/tmp/frr/bgpd.$p; done'
+  for s in "${SITES[@]}"; do
+    ! frr_config_errors "$s" || fail "FRR at site $s did not take its configuration (above)"
+  done
   for s in "${SITES[@]}"; do wait_for 30 bgp_established "$s" || fail "BGP sessions of site $s not established"; done
   for s in "${SITES[@]}"; do wait_for 20 fw_synced "$s" || fail "frr-wgd ($s) never synced with zebra's FPM replay"; done
 }

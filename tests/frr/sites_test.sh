@@ -1,7 +1,8 @@
 #!/bin/bash
 # frr suite: three sites with FRR 8.4 and frr-wgd. B's LAN reaches A's AllowedIPs and a LAN-to-LAN
 # ping crosses WireGuard; its withdrawal is gone in about a second; C's hijack attempts and default
-# route are refused with the rule in `show refused json` and the log, while a prefix C may announce
+# route are refused (the default already by bgpd, through the route-map `show frr-config` gives),
+# with the rule in `show refused json` and the log, while a prefix C may announce
 # is accepted; 200 announcements against max-prefixes 100; A's static AllowedIPs exported to
 # C's BGP table (IPv4 and IPv6) and withdrawn with the peer's configuration; a SIGHUP reload
 # applies only differences and a broken file is refused.
@@ -50,12 +51,18 @@ refused_has() { # refused_has SITE PEER PREFIX RULE
 sys.exit(0 if any(x['peer'] == '$2' and x['prefix'] == '$3' and x['rule'] == '$4' for x in d) else 1)"
 }
 wait_for 10 refused_has a site-c 198.18.22.128/25 hijack || fail "198.18.22.128/25 from C not refused as hijack"
-wait_for 10 refused_has a site-c 0.0.0.0/0 default-route || fail "0.0.0.0/0 from C not refused as default-route"
+# The default route never gets past bgpd: the route-map from `show frr-config` mirrors the
+# default-route rule, so it is in neither A's BGP table, nor its FIB, nor frr-wgd's offers.
+wait_for 10 vty_has c 'show bgp ipv4 unicast 0.0.0.0/0 json' '"paths"' || fail "C does not announce 0.0.0.0/0"
+vty a 'show bgp ipv4 unicast 0.0.0.0/0 json' | jpy 'sys.exit(1 if d.get("paths") else 0)' ||
+  fail "0.0.0.0/0 from C passed A's inbound route-map into its BGP table"
+ip -n "${NS[a]}" route show default | grepq "${IFN[a]}" && fail "C's default route reached A's FIB"
+refused_has a site-c 0.0.0.0/0 default-route && fail "frr-wgd saw C's default route (bgpd should have denied it)"
 wait_for 10 refused_has a site-c 198.18.2.0/24 owned-by-peer || fail "B's LAN from C (ECMP) not refused as owned-by-peer"
 echo "--- frr-wgd show refused json at site A:"
 fw a show refused json
 echo "--- log:"
-grep -E "refuse (198.18.22.128/25|0.0.0.0/0|198.18.2.0/24) from peer site-c" "$WGC_TEST_DIR/frr-wgd-a.log" ||
+grep -E "refuse (198.18.22.128/25|198.18.2.0/24) from peer site-c" "$WGC_TEST_DIR/frr-wgd-a.log" ||
   fail "refusals not logged"
 grep -q "ecmp 198.18.2.0/24 across 2 peers; offered in this order, the first accepted keeps it: site-b, site-c" \
   "$WGC_TEST_DIR/frr-wgd-a.log" || fail "ECMP across peers not logged"
@@ -66,7 +73,7 @@ has_allowed a b 198.18.2.0/24 || fail "B lost its LAN to C's announcement"
 has_allowed a b 198.18.22.0/24 || fail "B lost its static network"
 has_allowed a c 198.18.2.0/24 && fail "C got B's LAN"
 ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 >/dev/null || fail "LAN B unreachable while C announces it"
-pass "hijack, ECMP claim and default route from C refused (rules hijack, owned-by-peer, default-route); 198.18.30.0/24 accepted"
+pass "hijack and ECMP claim from C refused (rules hijack, owned-by-peer), its default route denied by bgpd; 198.18.30.0/24 accepted"
 mark=$(wc -l <"$WGC_TEST_DIR/frr-wgd-a.log")
 vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' \
   'no network 198.18.2.0/24' 'no network 198.18.22.128/25' 'no network 0.0.0.0/0' 'no network 198.18.30.0/24' >/dev/null
