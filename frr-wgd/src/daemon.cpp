@@ -286,7 +286,12 @@ void Daemon::on_routes(std::vector<RouteUpdate>& updates) {
   for (auto& s : sites_) {
     std::vector<Offer> offers;
     for (const auto& u : updates) {
+      const IpPrefix prefix = u.prefix.canonical();
+      const bool was_unresolved = s->importer.unresolved().count(prefix) > 0;
       std::size_t n = s->importer.update(u, offers);
+      if (auto it = s->importer.unresolved().find(prefix); it != s->importer.unresolved().end() && !was_unresolved)
+        log::event(log::Prio::kWarning, "%s: route %s not imported: %s (see show refused)", s->cfg.name.c_str(),
+                   prefix.to_string().c_str(), it->second.c_str());
       if (n > 1) {
         std::string names;
         for (const auto& k : s->importer.candidates(u.prefix.canonical()))

@@ -137,6 +137,16 @@ std::string Daemon::show_refused(bool json) {
                std::string(policy::rule_name(e.decision.rule)) + ": " + e.decision.detail + "\n";
         }
       }
+  // Routes into the tunnel no peer could take: refused before any peer's policy (no peer).
+  for (const auto& s : sites_)
+    for (const auto& [prefix, why] : s->importer.unresolved()) {
+      if (json)
+        j.begin_object().key("interface").value(s->cfg.name).key("peer").value("").key("public_key").value("")
+            .key("prefix").value(prefix.to_string()).key("rule").value("unusable-nexthop").key("detail").value(why)
+            .key("reason").value("refuse " + prefix.to_string() + ": " + why).end_object();
+      else
+        t += pad(s->cfg.name, 8) + pad("-", 12) + pad(prefix.to_string(), 20) + "unusable-nexthop: " + why + "\n";
+    }
   j.end_array();
   return json ? j.str() + "\n" : t;
 }
@@ -171,6 +181,10 @@ std::string Daemon::show_counters(bool json) {
   std::string t;
   j.begin_object().key("fpm_connected").value(fpm_ && fpm_->connected());
   t += std::string("fpm connected: ") + (fpm_ && fpm_->connected() ? "yes" : "no") + "\n";
+  std::uint64_t unresolved = 0;
+  for (const auto& s : sites_) unresolved += s->importer.unresolved().size();
+  j.key("unusable_nexthop_routes").value(unresolved);
+  t += "unusable_nexthop_routes: " + std::to_string(unresolved) + "\n";
   for (const auto& [k, v] : daemon) {
     j.key(k).value(v);
     t += std::string(k) + ": " + std::to_string(v) + "\n";

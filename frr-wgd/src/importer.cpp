@@ -53,11 +53,24 @@ std::size_t Importer::update(const RouteUpdate& u, std::vector<Offer>& out) {
     unconfirmed_.erase(prefix);
     replace(prefix, {}, out);
     routes_.erase(prefix);
+    unresolved_.erase(prefix);
     return 0;
   }
   unconfirmed_.erase(prefix);
+  unresolved_.erase(prefix);
   std::vector<Key> now;
-  if (u.protocol != exclude_ && u.protocol != kProtoKernel) now = resolve(prefix, u.nexthops);
+  if (u.protocol != exclude_ && u.protocol != kProtoKernel) {
+    now = resolve(prefix, u.nexthops);
+    // A gateway on the WireGuard interface means a peer was meant; a route without one is the
+    // interface's own (zebra's import-table copy of an export, a device route), not an import.
+    if (now.empty())
+      for (const auto& nh : u.nexthops)
+        if (nh.gateway && nh.ifindex == ifindex_ && ifindex_ != 0) {
+          unresolved_[prefix] = "next hop " + nh.gateway->to_string() +
+                                " on the WireGuard interface is no peer's tunnel-address";
+          break;
+        }
+  }
   replace(prefix, now, out);
   const std::size_t n = now.size();
   if (now.empty()) routes_.erase(prefix);
@@ -81,6 +94,7 @@ void Importer::mark() {
   marking_ = true;
   unconfirmed_.clear();
   for (const auto& [prefix, known] : routes_) unconfirmed_.insert(prefix);
+  for (const auto& [prefix, why] : unresolved_) unconfirmed_.insert(prefix);
 }
 
 std::size_t Importer::sweep(std::vector<Offer>& out) {
@@ -88,6 +102,7 @@ std::size_t Importer::sweep(std::vector<Offer>& out) {
   for (const auto& prefix : unconfirmed_) {
     replace(prefix, {}, out);
     routes_.erase(prefix);
+    unresolved_.erase(prefix);
   }
   unconfirmed_.clear();
   marking_ = false;

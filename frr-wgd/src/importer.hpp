@@ -50,6 +50,11 @@ class Importer {
   bool marking() const { return marking_; }
 
   std::size_t routes() const { return routes_.size(); }
+  // Routes through the WireGuard interface whose next hops are no peer's tunnel-address (an IPv6
+  // link-local next hop, an address nobody configured): no peer to offer them to, so they are
+  // recorded here with the reason instead of disappearing. Cleared by a delete or a resolvable
+  // update, and swept like the rest.
+  const std::map<IpPrefix, std::string>& unresolved() const { return unresolved_; }
   // Peers (in offer order) a prefix is currently offered by.
   std::vector<Key> candidates(const IpPrefix& p) const;
 
@@ -66,6 +71,7 @@ class Importer {
   std::vector<ImportPeer> peers_;
   std::set<std::pair<std::string, IpPrefix>> preferred_;  // (base64 key, prefix)
   std::map<IpPrefix, Known> routes_;
+  std::map<IpPrefix, std::string> unresolved_;
   std::set<IpPrefix> unconfirmed_;
   bool marking_ = false;
 };

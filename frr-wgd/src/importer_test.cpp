@@ -74,6 +74,31 @@ TEST_F(ImporterTest, OtherRoutesAreIgnored) {
   EXPECT_EQ(feed(route("198.18.8.1/24", {via("203.0.113.2")})), "+2:198.18.8.0/24 ") << "canonical";
 }
 
+// A route into the tunnel that no peer can take is recorded with the reason, not dropped in
+// silence: an IPv6 link-local next hop (bgpd without prefer-global), an unknown address.
+TEST_F(ImporterTest, UnusableNexthopOnTheTunnelIsRecorded) {
+  EXPECT_EQ(feed(route("2001:db8:102::/64", {via("fe80::2")})), "");
+  EXPECT_EQ(feed(route("198.18.9.0/24", {via("203.0.113.9")})), "");
+  EXPECT_EQ(feed(route("198.18.8.0/24", {via("198.51.100.9", 3)})), "") << "not through the tunnel: not ours";
+  ASSERT_EQ(imp.unresolved().size(), 2u);
+  EXPECT_EQ(imp.unresolved().at(P("2001:db8:102::/64")),
+            "next hop fe80::2 on the WireGuard interface is no peer's tunnel-address");
+  EXPECT_EQ(imp.unresolved().count(P("198.18.8.0/24")), 0u);
+  EXPECT_EQ(feed(route("198.18.7.0/24", {Nexthop{std::nullopt, 7, 1}})), "");
+  EXPECT_EQ(imp.unresolved().count(P("198.18.7.0/24")), 0u) << "a device route is the interface's own";
+  // Resolvable now (prefer-global): offered, and no longer unresolved.
+  EXPECT_EQ(feed(route("2001:db8:102::/64", {via("fd00:77::2")})), "+2:2001:db8:102::/64 ");
+  EXPECT_EQ(imp.unresolved().count(P("2001:db8:102::/64")), 0u);
+  // Gone: forgotten. A replay that does not repeat it sweeps it.
+  feed(del("198.18.9.0/24"));
+  EXPECT_TRUE(imp.unresolved().empty());
+  feed(route("198.18.9.0/24", {via("203.0.113.9")}));
+  imp.mark();
+  std::vector<Offer> out;
+  imp.sweep(out);
+  EXPECT_TRUE(imp.unresolved().empty());
+}
+
 TEST_F(ImporterTest, ReplacementMovesBetweenPeers) {
   feed(route("198.18.2.0/24", {via("203.0.113.2")}));
   EXPECT_EQ(feed(route("198.18.2.0/24", {via("203.0.113.3")})), "-2:198.18.2.0/24 +3:198.18.2.0/24 ");

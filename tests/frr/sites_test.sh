@@ -192,3 +192,22 @@ for want in "ip import-table 10" "redistribute table 10" "fpm address 127.0.0.1 
   grep -qF "$want" <<<"$snippet" || fail "show frr-config lacks '$want'"
 done
 pass "show frr-config names import-table, redistribute, route-map and FPM"
+
+# --- an unusable next hop is a recorded refusal, not a silent drop ----------------------------
+# Without prefer-global, bgpd installs C's IPv6 LAN with C's link-local next hop: no peer's
+# tunnel-address, so no peer can take it. frr-wgd says so in show refused, the counters and the log.
+wait_for 10 has_allowed a c 2001:db8:103::/64 || fail "2001:db8:103::/64 not imported for C"
+vty a 'configure terminal' 'route-map FRR-WGD-IN6-site-c permit 10' 'no set ipv6 next-hop prefer-global' >/dev/null
+vty a 'clear bgp ipv6 unicast fd00:77::3 soft in' >/dev/null
+unusable() { fw a show refused json | jpy "
+sys.exit(0 if any(x['prefix'] == '2001:db8:103::/64' and x['rule'] == 'unusable-nexthop' and 'fe80::' in x['detail'] for x in d) else 1)"; }
+wait_for 15 unusable || { fw a show refused; ip -n "${NS[a]}" -6 route show 2001:db8:103::/64; fail "the link-local next hop is not a recorded refusal"; }
+wait_for 5 not has_allowed a c 2001:db8:103::/64 || fail "2001:db8:103::/64 stayed in C's AllowedIPs"
+fw a show refused | grep unusable-nexthop
+[[ "$(fw a show counters json | jpy 'print(d["unusable_nexthop_routes"])')" -ge 1 ]] || fail "not counted"
+grepq "route 2001:db8:103::/64 not imported: next hop fe80::" <"$WGC_TEST_DIR/frr-wgd-a.log" || fail "not logged"
+vty a 'configure terminal' 'route-map FRR-WGD-IN6-site-c permit 10' 'set ipv6 next-hop prefer-global' >/dev/null
+vty a 'clear bgp ipv6 unicast fd00:77::3 soft in' >/dev/null
+wait_for 15 has_allowed a c 2001:db8:103::/64 || fail "2001:db8:103::/64 not back with prefer-global"
+unusable && fail "the refusal outlived the fix"
+pass "a link-local next hop: refused as unusable-nexthop (show refused, counters, log), imported again with prefer-global"
