@@ -210,6 +210,18 @@ class Parser {
       (k == "control-socket" ? cfg_.control_socket : cfg_.state_directory) = t[1];
       return {};
     }
+    if (k == "frr-vtysh") {
+      // frr-vtysh PATH [vty-socket DIR]
+      if (t.size() != 2 && t.size() != 4) return err(t.back(), "expected 'frr-vtysh PATH [vty-socket DIR]' at");
+      if (t[1][0] != '/') return err(t[1], "not an absolute path:");
+      cfg_.frr_vtysh = t[1];
+      if (t.size() == 4) {
+        if (t[2] != "vty-socket") return err(t[2], "expected vty-socket, got");
+        if (t[3][0] != '/') return err(t[3], "not an absolute path:");
+        cfg_.frr_vty_socket = t[3];
+      }
+      return {};
+    }
     if (k == "bgp-asn") {
       if (auto st = expect_count(t, 2); !st) return st;
       auto n = number(t[1], 4294967295ULL);

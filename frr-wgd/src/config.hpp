@@ -76,6 +76,10 @@ struct Config {
   std::string control_socket = kDefaultControlSocket;
   std::string state_directory = kDefaultStateDirectory;
   std::optional<std::uint32_t> bgp_asn;     // only for `show frr-config`
+  // frr-vtysh PATH [vty-socket DIR]: frr-wgd keeps the FRR-WGD-* prefix-lists and route-maps of
+  // `show frr-config` in step itself, through this vtysh (after start, reload, fact changes).
+  std::string frr_vtysh;
+  std::string frr_vty_socket;
 
   const InterfaceConfig* find_interface(std::string_view name) const;
 };

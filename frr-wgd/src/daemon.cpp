@@ -94,6 +94,10 @@ Result<std::unique_ptr<Daemon>> Daemon::start(Config cfg) {
   if (!fd) return fd.error();
   d->control_fd_ = *fd;
   d->next_refresh_ = Clock::now() + std::chrono::milliseconds(d->cfg_.refresh_interval_ms);
+  if (!d->cfg_.frr_vtysh.empty()) {
+    d->frr_sync_.emplace(d->cfg_.frr_vtysh, d->cfg_.frr_vty_socket);
+    d->sync_frr(true);
+  }
   log::event(log::Prio::kInfo, "frr-wgd started: %zu interface(s), import %s, control socket %s", d->sites_.size(),
             d->cfg_.import == ImportSource::kFpm        ? "fpm"
             : d->cfg_.import == ImportSource::kRtnetlink ? "rtnetlink"
@@ -358,6 +362,35 @@ void Daemon::sync_site(Site& s) {
   save_state(s);  // a fresh snapshot once per sync (start, zebra's replay): the journal restarts
 }
 
+void Daemon::sync_frr(bool route_maps) {
+  if (!frr_sync_) return;
+  ++counters_.frr_syncs;
+  frr_sync_due_ = true;
+  // While FRR is down every refresh retries: each different complaint is said once.
+  auto complain = [&](const char* what, const Error& e) {
+    ++counters_.frr_sync_errors;
+    log::event(e.message == frr_sync_error_ ? log::Prio::kDebug : log::Prio::kErr,
+               "frr: %s not updated (retried at the next refresh): %s", what, e.message.c_str());
+    frr_sync_error_ = e.message;
+  };
+  if (route_maps) {
+    if (Status st = frr_sync_->send(frr_route_maps(cfg_)); !st) return complain("route-maps", st.error());
+  }
+  FrrLists lists = frr_policy_lists(cfg_);
+  for (const auto& s : sites_) lists.merge(frr_guard_lists(s->cfg, s->facts));
+  auto n = frr_sync_->sync(lists);
+  if (!n) {
+    frr_sync_->forget();
+    return complain("prefix-lists", n.error());
+  }
+  frr_sync_due_ = false;
+  frr_sync_error_.clear();
+  if (*n) {
+    log::event(log::Prio::kInfo, "frr: %zu FRR-WGD prefix-list(s) updated in FRR through %s", *n,
+               cfg_.frr_vtysh.c_str());
+  }
+}
+
 void Daemon::refresh(Site& s) {
   if (auto link = routing::get_link(*nl_, s.cfg.name); link && link->index != s.ifindex) {
     log::event(log::Prio::kInfo, "%s: interface index changed %d -> %d", s.cfg.name.c_str(), s.ifindex, link->index);
@@ -386,6 +419,7 @@ void Daemon::refresh(Site& s) {
     auto changes = s.engine.set_facts(std::move(f));
     apply_changes(s, changes, "facts");
     log_warnings(s);
+    sync_frr(false);  // an endpoint moved, an address or a static AllowedIP came or went
   }
   // Drift (someone removed an import by hand, or an update failed): put back what is accepted.
   if (s.synced) {
@@ -529,6 +563,12 @@ Reply Daemon::reload() {
           sync_site(*s);
         }
   }
+  if (!cfg_.frr_vtysh.empty()) {
+    if (!frr_sync_) frr_sync_.emplace(cfg_.frr_vtysh, cfg_.frr_vty_socket);
+    sync_frr(true);
+  } else {
+    frr_sync_.reset();
+  }
   log::event(log::Prio::kInfo, "reload: %s applied", cfg_.path.c_str());
   return {0, notes + "reloaded " + cfg_.path + "\n"};
 }
@@ -640,6 +680,7 @@ int Daemon::run() {
       sweep_all();
     if (now >= next_refresh_) {
       for (auto& s : sites_) refresh(*s);
+      if (frr_sync_due_) sync_frr(true);
       next_refresh_ = now + std::chrono::milliseconds(cfg_.refresh_interval_ms);
     }
   }

@@ -13,6 +13,7 @@
 #include "allowed_sync.hpp"
 #include "config.hpp"
 #include "control_socket.hpp"
+#include "frr_sync.hpp"
 #include "importer.hpp"
 #include "routing/netlink.hpp"
 #include "routing/policy.hpp"
@@ -36,6 +37,8 @@ struct Counters {
   std::uint64_t export_errors = 0;
   std::uint64_t reloads = 0;
   std::uint64_t reload_errors = 0;
+  std::uint64_t frr_syncs = 0;        // vtysh pushes of FRR-WGD-* lists (frr-vtysh)
+  std::uint64_t frr_sync_errors = 0;
 };
 
 // One WireGuard interface and everything frr-wgd keeps about it.
@@ -85,6 +88,9 @@ class Daemon {
   void sweep_all();
   void sync_site(Site& s);  // first sweep done: make imports equal to the engine's
   void refresh(Site& s);
+  // frr-vtysh: FRR's FRR-WGD-* prefix-lists (and, with route_maps, the route-maps) made equal to
+  // the policy and the facts again.
+  void sync_frr(bool route_maps);
   void export_sync(Site& s);
   void remove_site(Site& s);
   void save_state(Site& s);
@@ -103,6 +109,9 @@ class Daemon {
   const PeerConfig* peer_config(const Site& s, const Key& k) const;
 
   Config cfg_;
+  std::optional<FrrSync> frr_sync_;  // frr-vtysh set
+  bool frr_sync_due_ = false;        // the last push failed (FRR not up yet?): retried each refresh
+  std::string frr_sync_error_;       // its complaint, logged once
   std::optional<routing::Netlink> nl_;
   std::vector<std::unique_ptr<Site>> sites_;
   std::optional<routing::feed::FpmServer> fpm_;

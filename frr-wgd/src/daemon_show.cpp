@@ -176,7 +176,8 @@ std::string Daemon::show_counters(bool json) {
       {"sweeps", c.sweeps},                 {"swept_routes", c.swept_routes},
       {"device_updates", c.device_updates}, {"device_errors", c.device_errors},
       {"export_errors", c.export_errors},   {"reloads", c.reloads},
-      {"reload_errors", c.reload_errors}};
+      {"reload_errors", c.reload_errors},   {"frr_syncs", c.frr_syncs},
+      {"frr_sync_errors", c.frr_sync_errors}};
   JsonWriter j;
   std::string t;
   j.begin_object().key("fpm_connected").value(fpm_ && fpm_->connected());

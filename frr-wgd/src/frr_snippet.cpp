@@ -1,5 +1,7 @@
 #include "frr_snippet.hpp"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 namespace wgcore::frrwgd {
@@ -10,6 +12,7 @@ namespace policy = routing::policy;
 
 std::string list_name(const std::string& ours) { return "FRR-WGD-" + ours; }
 std::string in_map(const PeerConfig& p, bool v4) { return std::string("FRR-WGD-IN") + (v4 ? "4-" : "6-") + p.name; }
+std::string guard_name(const PeerConfig& p, bool v4) { return std::string("FRR-WGD-GUARD") + (v4 ? "4-" : "6-") + p.name; }
 
 const policy::PrefixList* find_list(const Config& cfg, const std::string& name, IpAddr::Family f) {
   for (const auto& l : cfg.prefix_lists)
@@ -23,6 +26,10 @@ const policy::PrefixList* find_list(const Config& cfg, const std::string& name, 
 void in_route_map(std::string& o, const Config& cfg, const PeerConfig& p, bool v4) {
   const std::string name = in_map(p, v4);
   const std::string ip = v4 ? "ip" : "ipv6";
+  // Filled and kept in step by frr-wgd itself (frr-vtysh): the fact-based rules.
+  o += "route-map " + name + " deny 3\n";
+  o += " match " + ip + " address prefix-list " + guard_name(p, v4) + "\n";
+  o += "exit\n";
   if (!p.allow_default) {
     o += "route-map " + name + " deny 5\n";
     o += " match " + ip + " address prefix-list " + (v4 ? "FRR-WGD-DEFAULT4" : "FRR-WGD-DEFAULT6") + "\n";
@@ -48,27 +55,9 @@ std::string bgpd_part(const Config& cfg, const std::set<std::uint32_t>& tables, 
   // reasons never becomes a BGP route here, so it never reaches the kernel's FIB either.
   o += "!\n! The trust policy at the BGP door: frr-wgd's prefix-lists (renamed FRR-WGD-*) and its\n"
        "! default-route rule filter what each peer announces before bgpd accepts it\n";
-  std::set<std::pair<std::string, IpAddr::Family>> used;
-  for (const auto& i : cfg.interfaces)
-    for (const auto& p : i.peers) {
-      if (!p.prefix_list_v4.empty()) used.insert({p.prefix_list_v4, IpAddr::Family::V4});
-      if (!p.prefix_list_v6.empty()) used.insert({p.prefix_list_v6, IpAddr::Family::V6});
-    }
-  for (const auto& [name, family] : used)
-    if (const auto* l = find_list(cfg, name, family))
-      for (const auto& e : l->entries)
-        o += std::string(family == IpAddr::Family::V4 ? "ip" : "ipv6") + " prefix-list " + list_name(name) + " " +
-             e.to_string() + "\n";
-  o += "ip prefix-list FRR-WGD-DEFAULT4 seq 5 permit 0.0.0.0/0\n";
-  o += "ipv6 prefix-list FRR-WGD-DEFAULT6 seq 5 permit ::/0\n";
-  for (const auto& i : cfg.interfaces)
-    for (const auto& p : i.peers) {
-      in_route_map(o, cfg, p, true);
-      in_route_map(o, cfg, p, false);
-    }
-  o += "! what this router sends its peers is its own business: everything (FRR's default\n"
-       "! `bgp ebgp-requires-policy` wants a policy each way on every eBGP session)\n";
-  o += "route-map FRR-WGD-OUT permit 10\nexit\n";
+  for (const auto& [name, list] : frr_policy_lists(cfg))
+    for (const auto& l : list.lines) o += l + "\n";
+  o += frr_route_maps(cfg);
   if (!v6_ifaces.empty()) {
     o += "!\n! IPv6 exports are kernel routes in the main table (FRR 8.4 has no ipv6 import-table)\n";
     int seq = 10;
@@ -114,6 +103,90 @@ std::string bgpd_part(const Config& cfg, const std::set<std::uint32_t>& tables, 
 }
 
 }  // namespace
+
+FrrLists frr_policy_lists(const Config& cfg) {
+  FrrLists out;
+  std::set<std::pair<std::string, IpAddr::Family>> used;
+  for (const auto& i : cfg.interfaces)
+    for (const auto& p : i.peers) {
+      if (!p.prefix_list_v4.empty()) used.insert({p.prefix_list_v4, IpAddr::Family::V4});
+      if (!p.prefix_list_v6.empty()) used.insert({p.prefix_list_v6, IpAddr::Family::V6});
+    }
+  for (const auto& [name, family] : used)
+    if (const auto* l = find_list(cfg, name, family))
+      for (const auto& e : l->entries) {
+        auto& list = out[list_name(name)];
+        list.v4 = family == IpAddr::Family::V4;
+        list.lines.push_back(std::string(list.v4 ? "ip" : "ipv6") + " prefix-list " + list_name(name) + " " +
+                             e.to_string());
+      }
+  out["FRR-WGD-DEFAULT4"] = {true, {"ip prefix-list FRR-WGD-DEFAULT4 seq 5 permit 0.0.0.0/0"}};
+  out["FRR-WGD-DEFAULT6"] = {false, {"ipv6 prefix-list FRR-WGD-DEFAULT6 seq 5 permit ::/0"}};
+  return out;
+}
+
+std::string frr_route_maps(const Config& cfg) {
+  std::string o;
+  for (const auto& i : cfg.interfaces)
+    for (const auto& p : i.peers) {
+      in_route_map(o, cfg, p, true);
+      in_route_map(o, cfg, p, false);
+    }
+  o += "! what this router sends its peers is its own business: everything (FRR's default\n"
+       "! `bgp ebgp-requires-policy` wants a policy each way on every eBGP session)\n";
+  o += "route-map FRR-WGD-OUT permit 10\nexit\n";
+  return o;
+}
+
+FrrLists frr_guard_lists(const InterfaceConfig& ic, const policy::Facts& f) {
+  FrrLists out;
+  for (const auto& p : ic.peers)
+    for (bool v4 : {true, false}) {
+      const auto fam = v4 ? IpAddr::Family::V4 : IpAddr::Family::V6;
+      const std::uint8_t bits = v4 ? 32 : 128;
+      // Entries in the order FRR must try them (first match decides), mirroring the engine's:
+      // the "covers" rules come before hijack; within the statics, the longest one containing
+      // the prefix decides (another peer's: hijack, permit; this peer's own: no hijack, deny).
+      std::vector<std::pair<bool, std::string>> entries;  // (permit, "PREFIX[ le N]")
+      std::set<std::string> seen;
+      auto add = [&](bool permit, const IpPrefix& pre, bool and_inside) {
+        std::string v = pre.canonical().to_string();
+        if (and_inside && pre.len < bits) v += " le " + std::to_string(bits);
+        if (seen.insert(v).second) entries.push_back({permit, v});
+      };
+      // covers-endpoint / covers-local: every prefix containing the address, /1 and longer (a
+      // /0 is the default-route rule's, and allow-default lets it skip these two rules).
+      std::vector<IpAddr> addrs = f.local_addresses;
+      for (const auto& [k, eps] : f.peer_endpoints) addrs.insert(addrs.end(), eps.begin(), eps.end());
+      for (const auto& a : addrs)
+        if (a.family == fam)
+          for (unsigned len = 1; len <= bits; ++len) add(true, IpPrefix{a, std::uint8_t(len)}, false);
+      std::vector<std::pair<IpPrefix, bool>> statics;  // (static, another peer's)
+      for (const auto& [k, list] : f.static_allowed_ips)
+        for (const auto& st : list)
+          if (st.addr.family == fam) statics.push_back({st, !(k == p.public_key)});
+      std::stable_sort(statics.begin(), statics.end(),
+                       [](const auto& x, const auto& y) { return x.first.len > y.first.len; });
+      for (const auto& [st, others] : statics) add(others, st, true);
+      auto& list = out[guard_name(p, v4)];
+      list.v4 = v4;
+      std::uint32_t seq = 0;
+      for (const auto& [permit, v] : entries)
+        list.lines.push_back(std::string(v4 ? "ip" : "ipv6") + " prefix-list " + guard_name(p, v4) + " seq " +
+                        std::to_string(seq += 5) + (permit ? " permit " : " deny ") + v);
+    }
+  return out;
+}
+
+std::string frr_replace_list(const std::string& name, const FrrList& list) {
+  const std::string ip = list.v4 ? "ip" : "ipv6";
+  // The description creates the list when it is missing, so `no` never fails; the entries then
+  // come back without the description. bgpd re-evaluates routes only after its route-map delay,
+  // so the moment without entries changes nothing.
+  std::string o = ip + " prefix-list " + name + " description frr-wgd\n" + "no " + ip + " prefix-list " + name + "\n";
+  for (const auto& l : list.lines) o += l + "\n";
+  return o;
+}
 
 std::optional<SnippetPart> parse_snippet_part(std::string_view word) {
   if (word == "zebra") return SnippetPart::kZebra;

@@ -5,9 +5,11 @@
 // configuration file.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config.hpp"
 
@@ -17,5 +19,25 @@ enum class SnippetPart { kAll, kZebra, kBgpd };
 std::optional<SnippetPart> parse_snippet_part(std::string_view word);  // "zebra", "bgpd"
 
 std::string frr_config_snippet(const Config& cfg, SnippetPart part = SnippetPart::kAll);
+
+// The parts frr-wgd keeps in step itself when frr-vtysh is set. Prefix-lists are keyed by name,
+// each a list of complete `ip[v6] prefix-list NAME seq N ...` lines:
+//  - the policy's lists as FRR-WGD-<NAME>, and FRR-WGD-DEFAULT4/6;
+//  - per peer and family FRR-WGD-GUARD4-<PEER> / GUARD6-<PEER>: every prefix the fact-based
+//    rules refuse for that peer (containing any peer's endpoint or a local address, /1 and
+//    longer; equal to or inside another peer's static AllowedIPs), after deny entries for the
+//    peer's own statics, which are no hijack. The route-maps deny what the guard permits.
+struct FrrList {
+  bool v4 = true;                  // `ip prefix-list` or `ipv6 prefix-list`
+  std::vector<std::string> lines;
+  friend bool operator==(const FrrList&, const FrrList&) = default;
+};
+using FrrLists = std::map<std::string, FrrList>;
+FrrLists frr_policy_lists(const Config& cfg);
+FrrLists frr_guard_lists(const InterfaceConfig& ic, const routing::policy::Facts& facts);
+// The per-peer inbound route-maps and FRR-WGD-OUT (adding them again changes nothing).
+std::string frr_route_maps(const Config& cfg);
+// vtysh input (configuration mode) that makes list `name` exactly `list`.
+std::string frr_replace_list(const std::string& name, const FrrList& list);
 
 }  // namespace wgcore::frrwgd

@@ -80,16 +80,21 @@ run_block site-a-check
 grep -q "198.18.2.0/24" <<<"$GUIDE_OUT" || fail "show imported lacks 198.18.2.0/24"
 grep -q " 0% packet loss" <<<"$GUIDE_OUT" || fail "the guide's ping lost packets"
 ns_exec "${LAN[a]}" ping -c2 -W2 198.18.2.2 >/dev/null || fail "a host on LAN A cannot reach LAN B"
-# C's announcements of step 4.
+# C's announcements of step 4, once frr-wgd has written its guard into A's FRR (frr-vtysh).
+wait_for 15 vty_has a 'show ip prefix-list FRR-WGD-GUARD4-site-c' '198.51.100.2/32' ||
+  fail "frr-wgd did not write its guard into A's FRR"
 vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' \
   'network 198.18.2.0/24' 'network 198.18.22.128/25' 'network 0.0.0.0/0' >/dev/null
 refused_a() { as_admin_a 'frr-wgd show refused json' | jpy "
 sys.exit(0 if any(x['peer'] == 'site-c' and x['prefix'] == '$1' and x['rule'] == '$2' for x in d) else 1)"; }
-wait_for 10 refused_a 198.18.22.128/25 hijack || fail "198.18.22.128/25 from C not refused as hijack"
+wait_for 10 vty_has c 'show bgp ipv4 unicast 198.18.22.128/25 json' '"paths"' || fail "C does not announce 198.18.22.128/25"
 wait_for 10 refused_a 198.18.2.0/24 owned-by-peer || fail "198.18.2.0/24 from C not refused as owned-by-peer"
 wait_for 10 vty_has c 'show bgp ipv4 unicast 0.0.0.0/0 json' '"paths"' || fail "C does not announce 0.0.0.0/0"
-vty a 'show bgp ipv4 unicast 0.0.0.0/0 json' | jpy 'sys.exit(1 if d.get("paths") else 0)' ||
-  fail "C's default route got past A's bgpd"
+for p in 0.0.0.0/0 198.18.22.128/25; do
+  vty a "show bgp ipv4 unicast $p json" | jpy 'sys.exit(1 if d.get("paths") else 0)' || fail "$p from C got past A's bgpd"
+  ip -n "${NS[a]}" route show exact "$p" | grepq . && fail "$p from C reached A's FIB"
+done
+grep -q "% Network not in table" <<<"$(vty a 'show bgp ipv4 unicast 198.18.22.128/25')" || fail "the guide's vtysh check differs"
 ip -n "${NS[a]}" route show default | grepq wg0 && fail "C's default route reached A's FIB"
 ns_exec "${LAN[a]}" ping -c2 -W2 198.18.2.2 >/dev/null || fail "LAN B unreachable while C announces it"
-pass "the guide's step 4: B's LAN imported, ping from LAN A to LAN B; C's hijack and claim refused, its default route denied by bgpd"
+pass "the guide's step 4: B's LAN imported, ping from LAN A to LAN B; C's claim refused by frr-wgd, its hijack and default route denied by bgpd, in no FIB"

@@ -200,6 +200,9 @@ write_fw_conf() {
     fi
     echo "refresh-interval 1000"
     echo "bgp-asn ${ASN[$s]}"
+    # frr-wgd keeps FRR's FRR-WGD-* prefix-lists (the policy, and the guard of the fact-based
+    # rules) in step itself.
+    echo "frr-vtysh $(command -v vtysh) vty-socket $d"
     if [[ "$s" == a ]]; then
       echo "ip prefix-list SITE-B seq 10 permit 198.18.2.0/24"
       echo "ip prefix-list SITE-B seq 20 permit 198.18.4.0/24"
@@ -208,6 +211,7 @@ write_fw_conf() {
       echo "ipv6 prefix-list SITE-B6 seq 10 permit 2001:db8:102::/64"
       echo "ip prefix-list SITE-C seq 10 permit 198.18.3.0/24"
       echo "ip prefix-list SITE-C seq 20 permit 198.18.0.0/15 le 32"
+      echo "ip prefix-list SITE-C seq 25 permit 198.51.100.0/24 le 32"  # the underlay: only the guard stops it
       echo "ip prefix-list SITE-C seq 30 permit 0.0.0.0/0"
       echo "ipv6 prefix-list SITE-C6 seq 10 permit 2001:db8:103::/64"
     fi

@@ -43,14 +43,30 @@ wait_for 10 has_allowed a b 198.18.2.0/24 || fail "re-announced 198.18.2.0/24 no
 wait_for 10 ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 || fail "LAN B unreachable after re-announcement"
 
 # --- C tries to hijack: B's LAN, a part of B's static network, a default route ----------------
+# Also B's underlay endpoint (198.51.100.2/32: covers-endpoint) and a /25 of A's own LAN
+# (198.18.1.0/25 holds A's 198.18.1.1: covers-local), both permitted by A's list for C: only
+# the guard frr-wgd keeps in FRR stops them.
+wait_for 10 vty_has a 'show ip prefix-list FRR-WGD-GUARD4-site-c' '198.51.100.2/32' ||
+  fail "frr-wgd did not put its guard into A's FRR (frr-vtysh)"
 vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' \
-  'network 198.18.2.0/24' 'network 198.18.22.128/25' 'network 0.0.0.0/0' 'network 198.18.30.0/24' >/dev/null
+  'network 198.18.2.0/24' 'network 198.18.22.128/25' 'network 0.0.0.0/0' 'network 198.18.30.0/24' \
+  'network 198.51.100.2/32' 'network 198.18.1.0/25' >/dev/null
 wait_for 10 has_allowed a c 198.18.30.0/24 || fail "198.18.30.0/24 (permitted for C) not accepted"
 refused_has() { # refused_has SITE PEER PREFIX RULE
   fw "$1" show refused json | jpy "
 sys.exit(0 if any(x['peer'] == '$2' and x['prefix'] == '$3' and x['rule'] == '$4' for x in d) else 1)"
 }
-wait_for 10 refused_has a site-c 198.18.22.128/25 hijack || fail "198.18.22.128/25 from C not refused as hijack"
+wait_for 10 vty_has c 'show bgp ipv4 unicast 198.51.100.2/32 json' '"paths"' || fail "C does not announce 198.51.100.2/32"
+# Refused at the door: in neither A's BGP table nor its FIB; A's traffic keeps its paths.
+not_in_bgp_a() { vty a "show bgp ipv4 unicast $1 json" | jpy 'sys.exit(1 if d.get("paths") else 0)'; }
+for p in 198.51.100.2/32 198.18.1.0/25 198.18.22.128/25 0.0.0.0/0; do
+  not_in_bgp_a "$p" || fail "$p from C got past A's bgpd"
+  ip -n "${NS[a]}" route show exact "$p" | grepq . && fail "$p reached A's FIB: $(ip -n "${NS[a]}" route show exact "$p")"
+done
+ip -n "${NS[a]}" route get 198.51.100.2 | grepq 'dev u0' || fail "A's way to B's endpoint left the underlay"
+ip -n "${NS[a]}" route get 198.18.1.2 | grepq 'dev lan0' || fail "A's way to its own LAN changed"
+ns_exec "${NS[a]}" ping -c1 -W1 198.18.1.2 >/dev/null || fail "A lost its LAN"
+ns_exec "${LAN[a]}" ping -c2 -W2 198.18.2.2 >/dev/null || fail "LAN A lost LAN B while C announced B's endpoint"
 # The default route never gets past bgpd: the route-map from `show frr-config` mirrors the
 # default-route rule, so it is in neither A's BGP table, nor its FIB, nor frr-wgd's offers.
 wait_for 10 vty_has c 'show bgp ipv4 unicast 0.0.0.0/0 json' '"paths"' || fail "C does not announce 0.0.0.0/0"
@@ -62,7 +78,7 @@ wait_for 10 refused_has a site-c 198.18.2.0/24 owned-by-peer || fail "B's LAN fr
 echo "--- frr-wgd show refused json at site A:"
 fw a show refused json
 echo "--- log:"
-grep -E "refuse (198.18.22.128/25|198.18.2.0/24) from peer site-c" "$WGC_TEST_DIR/frr-wgd-a.log" ||
+grep -E "refuse 198.18.2.0/24 from peer site-c" "$WGC_TEST_DIR/frr-wgd-a.log" ||
   fail "refusals not logged"
 grep -q "ecmp 198.18.2.0/24 across 2 peers; offered in this order, the first accepted keeps it: site-b, site-c" \
   "$WGC_TEST_DIR/frr-wgd-a.log" || fail "ECMP across peers not logged"
@@ -73,10 +89,11 @@ has_allowed a b 198.18.2.0/24 || fail "B lost its LAN to C's announcement"
 has_allowed a b 198.18.22.0/24 || fail "B lost its static network"
 has_allowed a c 198.18.2.0/24 && fail "C got B's LAN"
 ns_exec "${LAN[a]}" ping -c1 -W1 198.18.2.2 >/dev/null || fail "LAN B unreachable while C announces it"
-pass "hijack and ECMP claim from C refused (rules hijack, owned-by-peer), its default route denied by bgpd; 198.18.30.0/24 accepted"
+pass "C's ECMP claim refused (owned-by-peer); its hijack, default route, B's endpoint and A's LAN /25 denied at A's bgpd (guard and route-map), none in A's FIB, traffic unaffected; 198.18.30.0/24 accepted"
 mark=$(wc -l <"$WGC_TEST_DIR/frr-wgd-a.log")
 vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' \
-  'no network 198.18.2.0/24' 'no network 198.18.22.128/25' 'no network 0.0.0.0/0' 'no network 198.18.30.0/24' >/dev/null
+  'no network 198.18.2.0/24' 'no network 198.18.22.128/25' 'no network 0.0.0.0/0' 'no network 198.18.30.0/24' \
+  'no network 198.51.100.2/32' 'no network 198.18.1.0/25' >/dev/null
 no_refusals() { [[ "$(fw a show refused json)" == "[]" ]]; }
 wait_for 10 no_refusals ||
   fail "C's withdrawn refusals still listed"

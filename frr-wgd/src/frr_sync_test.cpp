@@ -1,0 +1,135 @@
+#include "frr_sync.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <random>
+
+#include "config.hpp"
+#include "frr_snippet.hpp"
+#include "routing/policy.hpp"
+
+namespace wgcore::frrwgd {
+namespace {
+
+namespace policy = routing::policy;
+
+Key key(std::uint8_t b) {
+  Key k;
+  k[0] = b;
+  return k;
+}
+IpPrefix P(const char* s) { return *IpPrefix::parse(s); }
+IpAddr A(const char* s) { return *IpAddr::parse(s); }
+
+InterfaceConfig two_peers() {
+  InterfaceConfig ic;
+  ic.name = "wg0";
+  PeerConfig b, c;
+  b.name = "site-b";
+  b.public_key = key(2);
+  c.name = "site-c";
+  c.public_key = key(3);
+  ic.peers = {b, c};
+  return ic;
+}
+
+// What the guard list says of a prefix, read the way FRR reads a prefix-list (first match in
+// seq order; no match: deny): the slow reference the generated entries are checked against.
+bool guard_refuses(const FrrList& list, const IpPrefix& p) {
+  for (const auto& line : list.lines) {
+    auto lists = std::vector<policy::PrefixList>{};
+    EXPECT_TRUE(policy::parse_prefix_list_line(line, lists).ok()) << line;
+    const auto& e = lists.at(0).entries.at(0);
+    if (e.matches(p)) return e.action == policy::Action::kPermit;
+  }
+  return false;
+}
+
+// The guard denies exactly what the engine refuses for the fact-based rules (covers-endpoint,
+// covers-local, hijack), checked against the engine itself on random prefixes near the facts.
+TEST(FrrGuard, MatchesTheEnginesFactRulesOnRandomPrefixes) {
+  InterfaceConfig ic = two_peers();
+  policy::Facts f;
+  f.local_addresses = {A("198.51.100.1"), A("198.18.1.1"), A("2001:db8:1::1")};
+  f.peer_endpoints[key(2)] = {A("198.51.100.2")};
+  f.peer_endpoints[key(3)] = {A("2001:db8:1::3")};
+  f.static_allowed_ips[key(2)] = {P("203.0.113.2/32"), P("198.18.22.0/24"), P("2001:db8:122::/48")};
+  f.static_allowed_ips[key(3)] = {P("203.0.113.3/32"), P("198.18.22.128/26")};  // inside B's: C's own
+  auto lists = frr_guard_lists(ic, f);
+  ASSERT_EQ(lists.size(), 4u);
+  ASSERT_TRUE(lists.count("FRR-WGD-GUARD4-site-b") && lists.count("FRR-WGD-GUARD6-site-c"));
+  EXPECT_FALSE(lists.at("FRR-WGD-GUARD6-site-c").v4);
+
+  std::vector<policy::PeerPolicy> peers(2);
+  peers[0].public_key = key(2);
+  peers[0].name = "site-b";
+  peers[1].public_key = key(3);
+  peers[1].name = "site-c";
+  for (auto& p : peers) p.prefix_list_v4 = p.prefix_list_v6 = "ANY";
+  std::vector<policy::PrefixList> pl;
+  ASSERT_TRUE(policy::parse_prefix_list_line("ip prefix-list ANY seq 5 permit 0.0.0.0/0 le 32", pl).ok());
+  ASSERT_TRUE(policy::parse_prefix_list_line("ipv6 prefix-list ANY seq 5 permit ::/0 le 128", pl).ok());
+  policy::Engine engine;
+  engine.set_config(pl, peers);
+  engine.set_facts(f);
+  auto fact_rule = [](policy::Rule r) {
+    return r == policy::Rule::kCoversEndpoint || r == policy::Rule::kCoversLocal || r == policy::Rule::kHijack;
+  };
+  std::mt19937 rng(7);
+  const std::vector<IpAddr> near = {A("198.51.100.2"), A("198.18.22.130"), A("198.18.22.7"), A("198.18.1.200"),
+                                    A("203.0.113.2"), A("10.9.8.7"), A("2001:db8:1::3"), A("2001:db8:122::9"),
+                                    A("2001:db8:1::1")};
+  int checked = 0;
+  for (int i = 0; i < 4000; ++i) {
+    IpAddr a = near[rng() % near.size()];
+    std::uint8_t bits = a.is_v4() ? 32 : 128;
+    IpPrefix p = IpPrefix{a, std::uint8_t(1 + rng() % bits)}.canonical();
+    for (const auto& peer : peers) {
+      auto d = engine.evaluate(peer.public_key, p);
+      const auto& list = lists.at(std::string("FRR-WGD-GUARD") + (a.is_v4() ? "4-" : "6-") + peer.name);
+      EXPECT_EQ(guard_refuses(list, p), d.verdict == policy::Verdict::kRefuse && fact_rule(d.rule))
+          << peer.name << " " << p.to_string() << " engine: " << policy::rule_name(d.rule);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 8000);
+  // A /0 is the default-route rule's (allow-default lets it through): never in the guard.
+  EXPECT_FALSE(guard_refuses(lists.at("FRR-WGD-GUARD4-site-b"), P("0.0.0.0/0")));
+}
+
+TEST(FrrSync, SendsOnlyChangedListsAndForgetsNothingOnFailure) {
+  std::vector<std::string> sent;
+  bool fail = false;
+  FrrSync sync([&](const std::string& script) -> Result<std::string> {
+    if (fail) return make_error(EPROTO, "% Unknown command");
+    sent.push_back(script);
+    return std::string();
+  });
+  FrrLists lists = {{"FRR-WGD-A", {true, {"ip prefix-list FRR-WGD-A seq 5 permit 10.0.0.0/8"}}},
+                    {"FRR-WGD-B6", {false, {}}}};
+  auto n = sync.sync(lists);
+  ASSERT_TRUE(n);
+  ASSERT_EQ(*n, 2u);
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0],
+            "ip prefix-list FRR-WGD-A description frr-wgd\nno ip prefix-list FRR-WGD-A\n"
+            "ip prefix-list FRR-WGD-A seq 5 permit 10.0.0.0/8\n"
+            "ipv6 prefix-list FRR-WGD-B6 description frr-wgd\nno ipv6 prefix-list FRR-WGD-B6\n");
+  n = sync.sync(lists);
+  ASSERT_TRUE(n);
+  EXPECT_EQ(*n, 0u) << "unchanged: nothing sent";
+  EXPECT_EQ(sent.size(), 1u);
+  lists["FRR-WGD-B6"].lines.push_back("ipv6 prefix-list FRR-WGD-B6 seq 5 permit ::/0");
+  fail = true;
+  EXPECT_FALSE(sync.sync(lists));
+  fail = false;
+  n = sync.sync(lists);
+  ASSERT_TRUE(n);
+  ASSERT_EQ(*n, 1u) << "the failed change is sent again";
+  EXPECT_EQ(sent.back(), "ipv6 prefix-list FRR-WGD-B6 description frr-wgd\nno ipv6 prefix-list FRR-WGD-B6\n"
+                         "ipv6 prefix-list FRR-WGD-B6 seq 5 permit ::/0\n");
+}
+
+}  // namespace
+}  // namespace wgcore::frrwgd
