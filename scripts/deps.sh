@@ -10,17 +10,18 @@ DEPS_GROUPS=(build test netns interop fuzz kernel bench nm frr networkd)
 
 # Compilers, build system and the libraries libwgcore links.
 DEPS_build=(meson ninja-build g++ pkg-config libssl-dev libnl-3-dev libnl-genl-3-dev
-  libnl-route-3-dev)
+  libnl-route-3-dev libnftables-dev)
 # Unit tests, microbenchmarks, and the tools test scripts use (python3: meson and test helpers;
 # procps: pgrep; xxd: hex to bytes). A minimal Debian 12 root has none of these
 # (scripts/fresh-check proves the list complete).
 DEPS_test=(libgtest-dev libgmock-dev googletest libbenchmark-dev python3 procps xxd)
 # End-to-end tests in network namespaces (tests/lib/netns.sh).
 DEPS_netns=(iproute2 iputils-ping)
-# Second implementations and traffic for interop tests and the demo. iptables: stock wg-quick
-# writes its full-tunnel firewall rules with iptables-restore/ip6tables-restore when there is no nft
-# (wireguard-tools only recommends them, and we install without recommends).
-DEPS_interop=(wireguard-tools wireguard-go iperf3 iptables)
+# Second implementations and traffic for interop tests and the demo. nftables: stock wg-quick
+# writes its full-tunnel firewall rules with nft when it exists (iptables-restore otherwise), and
+# `wgcore up` writes the same tables through libnftables: the test compares them (wireguard-tools
+# only recommends either, and we install without recommends).
+DEPS_interop=(wireguard-tools wireguard-go iperf3 iptables nftables)
 # Fuzz targets (libFuzzer ships in clang's runtime package).
 DEPS_fuzz=(clang libclang-rt-14-dev)
 # Suite kernel: a Debian kernel booted in QEMU with an initramfs (tests/kernel/run_in_qemu.sh).

@@ -5,7 +5,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "routing/address.hpp"
 #include "routing/link.hpp"
+#include "routing/quick_firewall.hpp"
 #include "routing/route.hpp"
 #include "routing/rule.hpp"
 #include "routing/sysctl.hpp"
@@ -64,7 +66,14 @@ Status add_default(Netlink& nl, const QuickRoutesInput& in, const IpPrefix& p, s
     say(log, "sysctl -q net.ipv4.conf.all.src_valid_mark=1");
     if (Status st = write_sysctl("net.ipv4.conf.all.src_valid_mark", "1"); !st) return st;
   }
-  return {};
+  // wg-quick's firewall for the family: nothing from outside reaches the tunnel's addresses,
+  // and replies to the marked UDP keep the mark (see quick_firewall.hpp).
+  auto addrs = list_addresses(nl, in.iface);
+  if (!addrs) return addrs.error();
+  std::vector<IpAddr> mine;
+  for (const auto& a : *addrs)
+    if (a.addr.family == p.addr.family) mine.push_back(a.addr);
+  return add_quick_firewall(in.iface, p.addr.family, fwmark, mine, log);
 }
 
 // `ip route show dev IFACE match P` in the main table: a route on the device already covers P.

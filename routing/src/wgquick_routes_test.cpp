@@ -3,9 +3,12 @@
 // the automatic MTU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "netns_fixture.hpp"
 #include "routing/address.hpp"
 #include "routing/link.hpp"
+#include "routing/quick_firewall.hpp"
 #include "routing/route.hpp"
 #include "routing/sysctl.hpp"
 #include "routing/wgquick_routes.hpp"
@@ -42,9 +45,20 @@ TEST_F(QuickRoutesTest, DefaultRoutePolicyRoutingLikeWgQuick) {
     marks.push_back(m);
     return Status();
   };
-  auto t = add_quick_routes(*nl, in, [&](const std::string& s) { steps.push_back(s); });
+  std::vector<std::string> nft_steps;
+  auto t = add_quick_routes(*nl, in, [&](const std::string& s) {
+    (s.rfind("nft ", 0) == 0 ? nft_steps : steps).push_back(s);
+  });
   ASSERT_TRUE(t) << t.error().message;
   ASSERT_EQ(*t, std::optional<std::uint32_t>(51821));
+  // wg-quick's firewall, one table per family, with the rule for the IPv4 address.
+  EXPECT_EQ(std::count(nft_steps.begin(), nft_steps.end(), "nft add table ip wg-quick-wq0"), 1) << nft_steps.size();
+  EXPECT_EQ(std::count(nft_steps.begin(), nft_steps.end(), "nft add table ip6 wg-quick-wq0"), 1);
+  EXPECT_NE(sh("nft list table ip wg-quick-wq0").find(
+                "iifname != \"wq0\" ip daddr 203.0.113.1 fib saddr type != local drop"),
+            std::string::npos)
+      << sh("nft list ruleset");
+  EXPECT_NE(sh("nft list table ip6 wg-quick-wq0").find("meta l4proto udp meta mark set ct mark"), std::string::npos);
   EXPECT_EQ(marks, std::vector<std::uint32_t>{51821});  // set once, reused for IPv6
   EXPECT_EQ(steps, (std::vector<std::string>{
                        "ip -6 route add fd00:77::/64 dev wq0",
@@ -77,6 +91,9 @@ TEST_F(QuickRoutesTest, DefaultRoutePolicyRoutingLikeWgQuick) {
   EXPECT_EQ(steps.size(), 4u);
   // Nothing left to remove is not an error.
   EXPECT_TRUE(remove_quick_rules(*nl, 51821).ok());
+  ASSERT_TRUE(remove_quick_firewall("wq0").ok());
+  EXPECT_EQ(sh("nft list tables"), "");
+  EXPECT_TRUE(remove_quick_firewall("wq0").ok());
   std::system("ip route flush table 51820; ip route flush table 51821; ip -6 route flush table 51821");
 }
 

@@ -50,6 +50,7 @@ echo "== fwmark"; wg show wg0 fwmark
 echo "== mtu"; cat /proc/sys/net/ipv4/conf/wg0/mtu 2>/dev/null || ip link show wg0 | grep -o 'mtu [0-9]*'
 echo "== src_valid_mark"; cat /proc/sys/net/ipv4/conf/all/src_valid_mark
 echo "== addresses"; ip -o addr show dev wg0 | awk '{print $3, $4}'
+echo "== nft"; nft list table ip wg-quick-wg0; nft list table ip6 wg-quick-wg0
 STATE
 # A TUN gets a random IPv6 link-local address: the one thing allowed to differ.
 norm_ll() { sed -E 's/fe80::[0-9a-f:]+/fe80::LL/g' "$@"; }
@@ -81,6 +82,14 @@ source "$WGC_TEST_DIR/prologue.sh"
 rules_before="$(ip -4 rule; ip -6 rule)"
 "$WGCORE_CLI" up wg0 --backend userspace
 bash "$WGC_TEST_DIR/state.sh" >"$WGC_TEST_DIR/state.ours"
+# The firewall at work: from b's underlay, a's tunnel address is not reachable; without the
+# table it is (the reply leaves through the underlay's connected route).
+ip netns exec "$NS_B" ip route add "$TUN_A4/32" via "$UNDER_A4"
+if ip netns exec "$NS_B" ping -c1 -W1 -I "$UNDER_B4" "$TUN_A4" >/dev/null; then echo "the tunnel address answered from outside"; exit 1; fi
+nft delete table ip wg-quick-wg0
+ip netns exec "$NS_B" ping -c1 -W1 -I "$UNDER_B4" "$TUN_A4" >/dev/null || { echo "no answer without the firewall either: the check proves nothing"; exit 1; }
+ip netns exec "$NS_B" ip route del "$TUN_A4/32"
+nft -f <(sed -n '/^== nft/,$p' "$WGC_TEST_DIR/state.ours" | sed -n '/^table ip wg-quick-wg0/,/^}/p')
 "$WGCORE_CLI" backend wg0 >"$WGC_TEST_DIR/backend.txt"
 "$WGCORE_CLI" up wg0 2>"$WGC_TEST_DIR/again.txt" && { echo "second up succeeded"; exit 1; }
 ping -c1 -W2 "$TUN_B4" >/dev/null || { sleep 1; ping -c3 -W2 "$TUN_B4" >/dev/null; } || { echo "no IPv4 ping"; exit 1; }
@@ -95,6 +104,7 @@ for i in $(seq 50); do [ -S /var/run/wireguard/wg0.sock ] || break; sleep 0.1; d
 ! ip link show wg0 >/dev/null 2>&1 || { echo "wg0 left after down"; exit 1; }
 [ "$(ip -4 rule; ip -6 rule)" = "$rules_before" ] || { echo "rules left after down:"; ip -4 rule; ip -6 rule; exit 1; }
 [ -z "$(ip -4 route show table 51820; ip -6 route show table 51820)" ] || { echo "routes left in table 51820"; exit 1; }
+[ -z "$(nft list tables)" ] || { echo "nft tables left after down:"; nft list tables; exit 1; }
 cp /etc/wireguard/wg0.conf "$WGC_TEST_DIR/saved.conf"
 stat -c %a /etc/wireguard/wg0.conf >"$WGC_TEST_DIR/saved.mode"
 # DNS without resolvconf(8): a clear error and nothing left behind.
@@ -109,7 +119,7 @@ echo "$pid" >"$WGC_TEST_DIR/daemon.pid"
 echo ours-ok
 OURS
 
-export WGCORED WGCORE_CLI WGC_TEST_DIR TUN_B4 TUN_B6
+export WGCORED WGCORE_CLI WGC_TEST_DIR TUN_B4 TUN_B6 TUN_A4 NS_B UNDER_A4 UNDER_B4
 ns_exec "$NS_R" unshare -m --propagation private bash "${WGC_TEST_DIR}/ref.sh" >"${WGC_TEST_DIR}/ref.log" 2>&1 ||
   { cat "${WGC_TEST_DIR}/ref.log" >&2; fail "reference wg-quick up/down failed"; }
 grep -q ref-ok "${WGC_TEST_DIR}/ref.log" || fail "reference script did not finish"
@@ -126,6 +136,8 @@ grep -q "^\[#\] wg " "${WGC_TEST_DIR}/ours.log" && fail "wgcore printed a wg com
 
 grep -q "not from all fwmark 0xca6c lookup 51820" "${WGC_TEST_DIR}/state.ours" ||
   { cat "${WGC_TEST_DIR}/state.ours" >&2; fail "no fwmark rule after wgcore up"; }
+grep -q 'iifname != "wg0" ip daddr 203.0.113.1 ' "${WGC_TEST_DIR}/state.ref" ||
+  { cat "${WGC_TEST_DIR}/state.ref" >&2; fail "stock wg-quick wrote no nft firewall (is nftables installed?)"; }
 diff -u <(norm_ll "${WGC_TEST_DIR}/state.ref") <(norm_ll "${WGC_TEST_DIR}/state.ours") >&2 ||
   fail "wgcore up left different rules/routes/fwmark/MTU than wg-quick up"
 pass "wgcore up: rules, routes, fwmark, MTU and addresses identical to wg-quick up"

@@ -24,6 +24,7 @@
 #include "netlink/kernel.hpp"
 #include "routing/address.hpp"
 #include "routing/link.hpp"
+#include "routing/quick_firewall.hpp"
 #include "routing/wgquick_routes.hpp"
 #include "uapi/uapi_server.hpp"
 
@@ -213,8 +214,10 @@ Status del_if(routing::Netlink& nl, const config::WgQuickConfig& c, const std::s
     }
   }
   step("ip link delete dev " + iface);
-  if (backend == BackendChoice::kKernel) return netlink::delete_link(iface);
-  return routing::delete_link(nl, iface);
+  Status st = backend == BackendChoice::kKernel ? netlink::delete_link(iface) : routing::delete_link(nl, iface);
+  // wg-quick's remove_firewall: its tables go whether or not the link went.
+  Status fw = routing::remove_quick_firewall(iface, [](const std::string& s) { step(s); });
+  return !st ? st : fw;
 }
 
 struct UpArgs {
