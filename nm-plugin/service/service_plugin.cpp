@@ -142,9 +142,21 @@ gboolean do_connect(WgcoreVpnService* self, NMConnection* connection, GError** e
   const Tunnel& tun = **t;
   log_info("'" + name + "' up on " + tun.iface() + ": backend " + tun.backend_reason() + ", mtu " +
            std::to_string(tun.mtu()) + (tun.gateway() ? ", endpoint " + tun.gateway()->to_string() : ""));
+  // Further addresses reach the interface through ipv4.addresses / ipv6.addresses (the import
+  // puts them there); one that is not there is said, with the way to add it.
   for (const auto* f : {&tun.plan().v4, &tun.plan().v6})
-    for (const auto& a : f->extra_addresses)
-      log_warn("Address " + a.to_string() + " left out: NM's VPN config carries one address per family");
+    for (const auto& a : f->extra_addresses) {
+      NMSettingIPConfig* s_ip = a.addr.is_v4() ? NM_SETTING_IP_CONFIG(nm_connection_get_setting_ip4_config(connection))
+                                               : NM_SETTING_IP_CONFIG(nm_connection_get_setting_ip6_config(connection));
+      bool carried = false;
+      for (guint i = 0; s_ip && i < nm_setting_ip_config_get_num_addresses(s_ip); ++i) {
+        NMIPAddress* ip = nm_setting_ip_config_get_address(s_ip, i);
+        carried |= a.addr.to_string() == nm_ip_address_get_address(ip) && a.len == nm_ip_address_get_prefix(ip);
+      }
+      if (!carried)
+        log_warn("Address " + a.to_string() + " left out: a VPN's configuration carries one address per family; `nmcli connection modify '" +
+                 name + "' +" + (a.addr.is_v4() ? "ipv4" : "ipv6") + ".addresses " + a.to_string() + "` adds it");
+    }
   *self->tunnel = std::move(*t);
   self->send_id = g_idle_add(send_config, self);
   self->watch_id = g_timeout_add_seconds(1, watch_tunnel, self);

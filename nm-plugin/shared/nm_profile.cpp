@@ -1,6 +1,8 @@
 // NMSettingVpn <-> Profile and whole-connection import/export; see nm_profile.hpp.
 #include "nm_profile.hpp"
 
+#include <sys/socket.h>
+
 #include <memory>
 
 #include "vpn_keys.hpp"
@@ -104,12 +106,34 @@ Result<NMConnection*> connection_from_wgquick(std::string_view text, std::string
   nm_connection_add_setting(connection.get(), s_vpn);
 
   // Addresses, DNS and routes come from the service at activation (from vpn.data), as for
-  // every VPN plugin; these only say "take what the VPN reports".
+  // every VPN plugin; these only say "take what the VPN reports". A VPN's configuration carries
+  // one address per family, so every further Address of the file goes to ipv4.addresses /
+  // ipv6.addresses, which NetworkManager adds to the VPN's own.
   NMSetting* s_ip4 = nm_setting_ip4_config_new();
   g_object_set(s_ip4, NM_SETTING_IP_CONFIG_METHOD, NM_SETTING_IP4_CONFIG_METHOD_AUTO, nullptr);
-  nm_connection_add_setting(connection.get(), s_ip4);
   NMSetting* s_ip6 = nm_setting_ip6_config_new();
   g_object_set(s_ip6, NM_SETTING_IP_CONFIG_METHOD, NM_SETTING_IP6_CONFIG_METHOD_AUTO, nullptr);
+  auto model = wgquick_from_profile(*profile, MissingSecrets::kOmit);
+  if (!model) return model.error();
+  bool first4 = true, first6 = true;
+  for (const auto& a : model->addresses) {
+    bool& first = a.addr.is_v4() ? first4 : first6;
+    if (first) {
+      first = false;
+      continue;
+    }
+    GError* err = nullptr;
+    NMIPAddress* ip = nm_ip_address_new(a.addr.is_v4() ? AF_INET : AF_INET6, a.addr.to_string().c_str(), a.len, &err);
+    if (!ip) {
+      Error e = make_error(EINVAL, std::string(file) + ": Address " + a.to_string() + ": " +
+                                       (err ? err->message : "not an address"));
+      g_clear_error(&err);
+      return e;
+    }
+    nm_setting_ip_config_add_address(NM_SETTING_IP_CONFIG(a.addr.is_v4() ? s_ip4 : s_ip6), ip);
+    nm_ip_address_unref(ip);
+  }
+  nm_connection_add_setting(connection.get(), s_ip4);
   nm_connection_add_setting(connection.get(), s_ip6);
 
   GError* error = nullptr;

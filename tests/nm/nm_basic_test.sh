@@ -44,6 +44,30 @@ wait_for 5 nm_settled_to "$baseline" ||
   fail "left behind after down: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
 pass "import, up (address, routes, DNS, MTU), ping v4+v6 through wireguard-go, wg show, down: nothing left behind"
 
+# --- every Address of the file reaches the interface ------------------------------------------
+# NM's VPN configuration holds one address per family: the import puts the others in
+# ipv4.addresses / ipv6.addresses, which NetworkManager adds to the VPN's own.
+confx="${WGC_TEST_DIR}/wgx.conf"
+pub_wg0="$CLIENT_PUB"
+client_conf "$confx" "203.0.113.1/26, 10.202.0.2/24, fd00:77::1/112, fd00:99::2/64" a 51821 "203.0.113.2/32, fd00:77::2/128"
+peer_allow a "$CLIENT_PUB" "203.0.113.1/32,fd00:77::1/128"
+nmc connection import type wgcore file "$confx" >/dev/null || fail "import wgx"
+show_cmd nmc -g ipv4.addresses,ipv6.addresses connection show wgx
+nmc connection up wgx >/dev/null || fail "wgx up"
+addrs="$(ip -n "$NS_NM" addr show dev wgx)"
+printf '%s\n' "$addrs"
+for a in 203.0.113.1/26 10.202.0.2/24 fd00:77::1/112 fd00:99::2/64; do
+  grep -qF " $a " <<<"$addrs" || fail "Address $a of the file is not on wgx"
+done
+grep -F "wgx" "$NM_WORK/log/nm.log" | grep -q "left out" && fail "the service still says an address was left out"
+wait_for 5 ns_exec "$NS_NM" ping -c 1 -W 1 -I 203.0.113.1 203.0.113.2 || fail "no ping over wgx"
+nmc connection down wgx >/dev/null || fail "wgx down"
+wait_for 5 nm_settled_to "$baseline" ||
+  fail "left behind after wgx: $(diff <(printf '%s\n' "$baseline") <(nm_state))"
+nmc connection delete wgx >/dev/null || fail "delete wgx"
+peer_allow a "$pub_wg0" "203.0.113.1/32,fd00:77::1/128"  # the tunnel addresses are wg0's again
+pass "all four Address entries of the file on the interface (two through ipv4/ipv6.addresses)"
+
 # --- two wgcore connections at once -------------------------------------------------------
 peer_start b wgcored 51822 203.0.113.66/26 fd00:77::1:2/112
 conf1="${WGC_TEST_DIR}/wg1.conf"
