@@ -87,11 +87,33 @@ std::unique_ptr<NMConnection, Unref> with_stored_secrets(NMConnection* connectio
 
 gboolean export_to_file(NMVpnEditorPlugin*, const char* path, NMConnection* connection, GError** error) {
   auto complete = with_stored_secrets(connection);
-  auto text = wgquick_from_connection(complete ? complete.get() : connection);
+  NMConnection* used = complete ? complete.get() : connection;
+  auto text = wgquick_from_connection(used);
   if (!text) {
     g_set_error(error, NM_CONNECTION_ERROR, NM_CONNECTION_ERROR_FAILED, "%s: %s", path,
                 text.error().message.c_str());
     return FALSE;
+  }
+  // A key NM does not hold (agent-owned, not saved) is left out: said on the terminal and at the
+  // top of the file, which wg-quick cannot use until it is put back.
+  if (NMSettingVpn* s_vpn = nm_connection_get_setting_vpn(used)) {
+    std::vector<std::string> missing;
+    for (const auto& m : missing_secrets(s_vpn)) {
+      NMSettingSecretFlags flags = NM_SETTING_SECRET_FLAG_NONE;
+      // A key the profile never had (system-owned, absent) was not left out by the export.
+      if (nm_setting_get_secret_flags(NM_SETTING(s_vpn), m.c_str(), &flags, nullptr) &&
+          (flags & (NM_SETTING_SECRET_FLAG_AGENT_OWNED | NM_SETTING_SECRET_FLAG_NOT_SAVED)))
+        missing.push_back(m);
+    }
+    if (!missing.empty()) {
+      std::string names;
+      for (const auto& m : missing) names += (names.empty() ? "" : ", ") + m;
+      std::string note = "# Not exported: " + names +
+                         " (kept by a secret agent or not saved, not by NetworkManager); add before use.\n";
+      text->insert(0, note);
+      g_printerr("wgcore: %s: left out %s: NetworkManager does not hold %s (agent-owned or not saved)\n", path,
+                 names.c_str(), missing.size() == 1 ? "it" : "them");
+    }
   }
   // Mode 0600, like wg-quick's own files: the text holds the private key.
   gboolean ok = g_file_set_contents_full(path, text->data(), gssize(text->size()),

@@ -117,6 +117,7 @@ bad_cases=(
   "peer.0.endpoint=[::1|vpn.data: peer.0.endpoint"
   "peer.0.persistent-keepalive=70000|vpn.data: peer.0.persistent-keepalive"
   "table=no-such-table|no-such-table"  # a name is looked up at bring-up, as wg-quick does
+  "listen-prot=51820|vpn.data: listen-prot"  # a typo: NM stores it, the service names it
 )
 for c in "${bad_cases[@]}"; do
   setting="${c%%|*}" want="${c##*|}"

@@ -32,6 +32,16 @@ nmc connection modify wgs +vpn.data private-key-flags=1 +vpn.data peer.0.preshar
 nmc --show-secrets -g vpn.secrets connection show wgs | grepq "key" && fail "NM still stores agent-owned keys"
 grep -rqF -e "$key" -e "$psk" "$NM_WORK/etc-nm/system-connections" && fail "an agent-owned key is in the keyfile"
 
+# Export leaves out what NM does not hold, and says so: on the terminal and in the file.
+nmc connection export wgs "${WGC_TEST_DIR}/exported.conf" >"${WGC_TEST_DIR}/export.out" 2>&1 || fail "export"
+cat "${WGC_TEST_DIR}/export.out"
+grep -q "left out private-key, peer.0.preshared-key" "${WGC_TEST_DIR}/export.out" ||
+  fail "export did not say the agent-owned keys were left out"
+head -n1 "${WGC_TEST_DIR}/exported.conf" | grepq "^# Not exported: private-key, peer.0.preshared-key" ||
+  fail "the exported file does not say what it lacks: $(head -n2 "${WGC_TEST_DIR}/exported.conf")"
+grep -qF -e "$key" -e "$psk" "${WGC_TEST_DIR}/exported.conf" && fail "an agent-owned key was exported"
+grepq '^PrivateKey' <"${WGC_TEST_DIR}/exported.conf" && fail "a PrivateKey line without the key"
+
 show_cmd nmc connection up wgs </dev/null >"${WGC_TEST_DIR}/nokey.out" 2>&1
 rc=$?
 cat "${WGC_TEST_DIR}/nokey.out"
