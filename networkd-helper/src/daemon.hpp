@@ -39,6 +39,8 @@ class Daemon {
   void start();
   void reload();
   void tick();   // call about once a second
+  // A route was deleted or a link changed: the next tick compares routes at once.
+  void check_routes_now() { next_route_check_ = Clock::time_point{}; }
   void stop();   // removes devices and the routes we added
   std::string status_line() const;  // for STATUS=
 

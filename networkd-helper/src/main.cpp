@@ -1,9 +1,13 @@
 // wgcore-networkd: serves systemd-networkd's Kind=wireguard .netdev files on the wgcore engine.
 // This file only wires the commands: daemon (default), status, check, convert.
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -17,6 +21,7 @@
 #include "daemon.hpp"
 #include "netdev_files.hpp"
 #include "notify.hpp"
+#include "routing/netlink_events.hpp"
 #include "status.hpp"
 
 using namespace wgcore;
@@ -147,6 +152,15 @@ int cmd_convert(const std::vector<std::string>& args) {
 
 int run_daemon(DaemonOptions opts) {
   const sigset_t sigs = block_daemon_signals();
+  int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) {
+    fprintf(stderr, "wgcore-networkd: signalfd: %s\n", strerror(errno));
+    return 1;
+  }
+  // Route deletions and link changes wake the loop at once: a route networkd removed (say, on
+  // `networkctl reconfigure`) comes back on its event, not at the next poll.
+  auto events = routing::NetlinkEvents::open();
+  if (!events) log::event(log::Prio::kWarning, "%s; routes are checked once a second only", events.error().message.c_str());
 
   Daemon d(std::move(opts));
   d.start();
@@ -155,23 +169,30 @@ int run_daemon(DaemonOptions opts) {
   auto wd = watchdog_period();
   auto period = std::chrono::milliseconds(1000);
   if (wd && *wd < period) period = *wd;
-  for (;;) {
-    timespec ts{time_t(period.count() / 1000), long(period.count() % 1000) * 1000000L};
-    int sig = sigtimedwait(&sigs, nullptr, &ts);
-    if (sig == SIGTERM || sig == SIGINT) break;
-    if (sig == SIGHUP) {
-      timespec mono{};
-      clock_gettime(CLOCK_MONOTONIC, &mono);
-      notify("RELOADING=1\nMONOTONIC_USEC=" +
-             std::to_string(std::uint64_t(mono.tv_sec) * 1000000 + std::uint64_t(mono.tv_nsec) / 1000));
-      log::event(log::Prio::kInfo, "Reloading");
-      d.reload();
-      notify("READY=1\nSTATUS=" + d.status_line());
-      log::event(log::Prio::kInfo, "%s", d.status_line().c_str());
+  bool stop = false;
+  while (!stop) {
+    pollfd p[2] = {{sfd, POLLIN, 0}, {events ? events->fd() : -1, POLLIN, 0}};
+    if (::poll(p, 2, int(period.count())) < 0 && errno != EINTR) break;
+    signalfd_siginfo si;
+    while (::read(sfd, &si, sizeof si) == ssize_t(sizeof si)) {
+      if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) stop = true;
+      if (si.ssi_signo == SIGHUP && !stop) {
+        timespec mono{};
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        notify("RELOADING=1\nMONOTONIC_USEC=" +
+               std::to_string(std::uint64_t(mono.tv_sec) * 1000000 + std::uint64_t(mono.tv_nsec) / 1000));
+        log::event(log::Prio::kInfo, "Reloading");
+        d.reload();
+        notify("READY=1\nSTATUS=" + d.status_line());
+        log::event(log::Prio::kInfo, "%s", d.status_line().c_str());
+      }
     }
+    if (stop) break;
+    if (events && (p[1].revents & POLLIN) && events->drain()) d.check_routes_now();
     d.tick();
     if (wd) notify("WATCHDOG=1");
   }
+  ::close(sfd);
   notify("STOPPING=1\nSTATUS=Removing devices");
   log::event(log::Prio::kInfo, "Shutting down");
   d.stop();

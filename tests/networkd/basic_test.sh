@@ -89,6 +89,31 @@ wait_for 10 grep -q 'wgn0: asked systemd-networkd to reconfigure the link' "${WG
   fail "helper did not call ReconfigureLink"
 pass "wgcore-networkd status reads networkd's link state over sd-bus"
 
+# `networkctl reconfigure` drops the RouteTable= routes (networkd takes them for its own, proto
+# static); the helper puts them back on the route's deletion event, not at a poll. Sampled every
+# 10 ms for 3 s: the longest absence must stay far below the helper's 1 s check.
+ndx networkctl reconfigure wgn0 || fail "networkctl reconfigure wgn0"
+gap="$(python3 - "$NS_ND" <<'PY'
+import subprocess, sys, time
+ns, longest, since, t_end = sys.argv[1], 0.0, None, time.monotonic() + 3
+while time.monotonic() < t_end:
+    out = subprocess.run(["ip", "-n", ns, "route", "show", "198.18.5.0/24"], capture_output=True, text=True).stdout
+    now = time.monotonic()
+    if "dev wgn0" in out:
+        if since is not None: longest = max(longest, now - since)
+        since = None
+    elif since is None:
+        since = now
+    time.sleep(0.01)
+if since is not None: longest = 99
+print(f"{longest:.3f}")
+PY
+)"
+echo "longest absence of 198.18.5.0/24 after networkctl reconfigure: ${gap} s"
+awk -v g="$gap" 'BEGIN { exit !(g < 0.5) }' || fail "the route was gone for ${gap} s after networkctl reconfigure (restored by polling?)"
+wait_for 10 nd_configured wgn0 || fail "networkd did not configure wgn0 again"
+pass "networkctl reconfigure: the AllowedIPs route back within ${gap} s (on the route event)"
+
 # Type=notify: READY=1 with STATUS=, WATCHDOG=1 at half of WATCHDOG_USEC (2 s here).
 grep -q '^READY=1 | STATUS=Serving 1 of 1 WireGuard netdev(s), 1 peer(s)$' "${WGC_TEST_DIR}/notify.txt" ||
   fail "no READY=1/STATUS= notification: $(cat "${WGC_TEST_DIR}/notify.txt")"

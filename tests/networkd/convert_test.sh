@@ -59,7 +59,7 @@ diff <(addrs "$NS_ND") <(addrs "$NS_W") || fail "addresses differ"
 mtu() { ip -n "$1" -o link show dev "$IF" | grep -o 'mtu [0-9]*'; }
 [[ "$(mtu "$NS_ND")" == "$(mtu "$NS_W")" && "$(mtu "$NS_ND")" == "mtu 1380" ]] ||
   fail "MTU differs: $(mtu "$NS_ND") vs $(mtu "$NS_W")"
-# RouteTable=main routes appear once networkd has brought the link up (the helper checks each second).
+# RouteTable=main routes appear once networkd has brought the link up (the helper acts on the link event).
 wait_for 10 sh -c "ip -n '$NS_ND' route show 198.18.7.0/24 | grep -q 'dev ${IF}'" || fail "no AllowedIPs route"
 # Routing: every AllowedIPs destination leaves through the tunnel on both sides, others not.
 route_dev() { { ip -n "$1" route get "$2" 2>/dev/null || true; } | { grep -o 'dev [^ ]*' || true; } | head -1; }
