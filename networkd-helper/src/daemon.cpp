@@ -125,6 +125,20 @@ void Daemon::try_reconfigure(Served& s) {
   }
   // networkd may not know the link yet (it learns of it asynchronously): retried from tick().
   log::event(log::Prio::kDebug, "%s: %s", s.cfg.name.c_str(), st.error().message.c_str());
+  if (s.recreate_if_unknown && st.error().message.find("not known") != std::string::npos) {
+    // networkd answers but ignores the link: it holds the netdev it failed to create from this
+    // file before our hide drop-in existed. Our link going away makes it drop that netdev
+    // (RTM_DELLINK); the next tick creates the link again, which networkd then manages.
+    log::event(log::Prio::kInfo,
+               "%s: systemd-networkd read %s before it was hidden and holds a failed netdev of that name; "
+               "re-creating the link so that it lets go",
+               s.cfg.name.c_str(), s.cfg.file.c_str());
+    s.recreate_if_unknown = false;
+    s.host.reset();
+    s.routes.clear();
+    s.next_create = Clock::now();
+    return;
+  }
   if (--s.reconfigure_tries > 0) return;
   if (st.error().message.find("not known") != std::string::npos)
     // networkd answers but ignores the link: it loaded this .netdev before we hid it, and it
@@ -218,6 +232,10 @@ void Daemon::start() {
   std::vector<std::string> files;
   load(netdevs, files);
   write_hide_dropins(files);
+  // A networkd that is already running may have loaded these files before they were hidden
+  // (a late start): have it read them again; a link it still refuses is re-created once (see
+  // Served::recreate_if_unknown). At boot networkd is not up yet: nothing to say.
+  (void)networkd_reload(log::Prio::kDebug);
   for (auto& w : netdevs) {
     Served s;
     s.basename = basename_of(w.file);
@@ -225,6 +243,7 @@ void Daemon::start() {
     std::string name = s.cfg.name;
     auto [it, _] = served_.emplace(name, std::move(s));
     bring_up(it->second);
+    it->second.recreate_if_unknown = true;
   }
 }
 
@@ -295,6 +314,40 @@ void Daemon::reload() {
     sync_routes(it->second, true);
     it = served_.erase(it);
   }
+}
+
+void Daemon::files_changed() {
+  log::event(log::Prio::kInfo, "configuration files changed: reloading");
+  std::set<std::string> before;
+  for (const auto& [name, s] : served_)
+    if (s.host) before.insert(name);
+  reload();
+  for (auto& [name, s] : served_)
+    if (s.host && !before.count(name)) s.recreate_if_unknown = true;
+  // networkd read the new files when the administrator ran `networkctl reload`, perhaps before
+  // our hide drop-ins existed: it tried to create the netdev itself and failed. Reading them
+  // again with the drop-ins, it leaves the netdev to us; then each link is reconfigured.
+  if (!networkd_reload(log::Prio::kWarning)) return;
+  for (auto& [name, s] : served_)
+    if (s.host) s.reconfigure_tries = 10;
+}
+
+bool Daemon::networkd_reload(log::Prio failure) {
+  if (!opts_.use_bus) return false;
+  if (!bus_) {
+    auto b = NetworkdBus::open();
+    if (!b) {
+      log::event(failure, "cannot ask systemd-networkd to reload: %s", b.error().message.c_str());
+      return false;
+    }
+    bus_ = std::move(*b);
+  }
+  if (Status st = bus_->reload(); !st) {
+    log::event(failure, "asking systemd-networkd to reload: %s", st.error().message.c_str());
+    return false;
+  }
+  log::event(log::Prio::kInfo, "asked systemd-networkd to reload");
+  return true;
 }
 
 void Daemon::tick() {

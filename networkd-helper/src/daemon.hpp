@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/log.hpp"
 #include "control/backend.hpp"
 #include "device_host.hpp"
 #include "netdev.hpp"
@@ -39,6 +40,10 @@ class Daemon {
   void start();
   void reload();
   void tick();   // call about once a second
+  // The configuration directories changed (DirWatch): reload, then have systemd-networkd read
+  // its files again and reconfigure our links, so the administrator's `networkctl reload`
+  // (before or after our reload) is all it takes, and a link networkd gave up on recovers.
+  void files_changed();
   // A route was deleted or a link changed: the next tick compares routes at once.
   void check_routes_now() { next_route_check_ = Clock::time_point{}; }
   void stop();   // removes devices and the routes we added
@@ -56,6 +61,10 @@ class Daemon {
     Clock::time_point next_resolve{};
     Clock::time_point next_create{};
     int reconfigure_tries = 0;             // ReconfigureLink attempts left after creation
+    // Created after networkd may have read its .netdev (a new file and `networkctl reload`):
+    // networkd then holds a failed netdev of that name and refuses our link ("wrong KIND tun").
+    // Deleting the link makes it drop that netdev; the link is created once more.
+    bool recreate_if_unknown = false;
     int create_failures = 0;               // consecutive: the retry delay doubles up to 60 s
   };
 
@@ -65,6 +74,8 @@ class Daemon {
   ResolvedEndpoints resolve_all(Served& s, bool log_failures);
   void sync_routes(Served& s, bool remove_all = false);
   void try_reconfigure(Served& s);
+  // Manager.Reload over the bus; false (logged at `failure`) when networkd cannot be asked.
+  bool networkd_reload(log::Prio failure);
   static std::string basename_of(const std::string& path);
 
   DaemonOptions opts_;

@@ -6,11 +6,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "config/wgquick.hpp"
 #include "convert.hpp"
 #include "daemon.hpp"
+#include "dir_watch.hpp"
 #include "netdev_files.hpp"
 #include "notify.hpp"
 #include "routing/netlink_events.hpp"
@@ -162,6 +165,13 @@ int run_daemon(DaemonOptions opts) {
   auto events = routing::NetlinkEvents::open();
   if (!events) log::event(log::Prio::kWarning, "%s; routes are checked once a second only", events.error().message.c_str());
 
+  // Edits of the .netdev files are acted on as they happen (debounced), not only on SIGHUP.
+  auto watch = DirWatch::open(opts.search.dirs, kHideDropin);
+  if (!watch) log::event(log::Prio::kWarning, "%s; file changes need `systemctl reload wgcore-networkd`", watch.error().message.c_str());
+  using SteadyClock = std::chrono::steady_clock;
+  constexpr SteadyClock::time_point kNever = SteadyClock::time_point::max();
+  SteadyClock::time_point files_due = kNever;
+
   Daemon d(std::move(opts));
   d.start();
   notify("READY=1\nSTATUS=" + d.status_line());
@@ -171,8 +181,11 @@ int run_daemon(DaemonOptions opts) {
   if (wd && *wd < period) period = *wd;
   bool stop = false;
   while (!stop) {
-    pollfd p[2] = {{sfd, POLLIN, 0}, {events ? events->fd() : -1, POLLIN, 0}};
-    if (::poll(p, 2, int(period.count())) < 0 && errno != EINTR) break;
+    pollfd p[3] = {{sfd, POLLIN, 0}, {events ? events->fd() : -1, POLLIN, 0}, {watch ? watch->fd() : -1, POLLIN, 0}};
+    int timeout = int(period.count());
+    if (files_due != kNever)
+      timeout = std::max(0, int(std::chrono::duration_cast<std::chrono::milliseconds>(files_due - SteadyClock::now()).count()));
+    if (::poll(p, 3, timeout) < 0 && errno != EINTR) break;
     signalfd_siginfo si;
     while (::read(sfd, &si, sizeof si) == ssize_t(sizeof si)) {
       if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) stop = true;
@@ -189,6 +202,14 @@ int run_daemon(DaemonOptions opts) {
     }
     if (stop) break;
     if (events && (p[1].revents & POLLIN) && events->drain()) d.check_routes_now();
+    // An editor writes a file in several steps: act 100 ms after the last change.
+    if (watch && (p[2].revents & POLLIN) && watch->drain())
+      files_due = SteadyClock::now() + std::chrono::milliseconds(100);
+    if (files_due != kNever && SteadyClock::now() >= files_due) {
+      files_due = kNever;
+      d.files_changed();
+      notify("STATUS=" + d.status_line());
+    }
     d.tick();
     if (wd) notify("WATCHDOG=1");
   }

@@ -97,6 +97,17 @@ Status NetworkdBus::reconfigure(const std::string& ifname) {
   return {};
 }
 
+Status NetworkdBus::reload() {
+  sd_bus_error err = SD_BUS_ERROR_NULL;
+  int r = call(bus_, kPath, kManager, "Reload", &err, nullptr, "");
+  if (r < 0) {
+    Error e = bus_error(r, err, "Reload");
+    sd_bus_error_free(&err);
+    return e;
+  }
+  return {};
+}
+
 Result<LinkState> NetworkdBus::link_state(const std::string& ifname) {
   auto link = get_link_by_name(bus_, ifname);
   if (!link) return link.error();

@@ -28,6 +28,8 @@ class NetworkdBus {
 
   Result<int> link_index(const std::string& ifname);
   Status reconfigure(const std::string& ifname);
+  // Manager.Reload, what `networkctl reload` calls: networkd reads its files again.
+  Status reload();
   Result<LinkState> link_state(const std::string& ifname);
 
  private:

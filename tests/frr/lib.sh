@@ -45,7 +45,6 @@ allowed_of() { # allowed_of SITE PEER_SITE: that peer's AllowedIPs on SITE, one 
   ns_exec "${NS[$1]}" wg show "${IFN[$1]}" allowed-ips | awk -v k="${PUB[$2]}" '$1 == k { for (i = 2; i <= NF; i++) print $i }' | sort
 }
 has_allowed() { allowed_of "$1" "$2" | grepq -xF "$3"; }
-not() { ! "$@"; }
 # fw_log_since LINE TEXT: site A's frr-wgd log has TEXT after its first LINE lines.
 fw_log_since() { tail -n +"$(($1 + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grepq -F -- "$2"; }
 

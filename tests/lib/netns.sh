@@ -184,6 +184,9 @@ stop_pid() {
 
 # --- waiting ---------------------------------------------------------------------------------
 
+# not CMD...: the command failed (for wait_for, which needs a command, not a `!` pipeline).
+not() { ! "$@"; }
+
 # wait_for SECONDS CMD...: run CMD every 0.1 s until it succeeds (return 0) or SECONDS pass
 # (return 1). CMD's output is discarded.
 wait_for() {
