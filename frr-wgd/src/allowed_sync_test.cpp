@@ -8,17 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "test_helpers.hpp"
+
 namespace wgcore::frrwgd {
 namespace {
 
 namespace policy = routing::policy;
 
-Key key(std::uint8_t b) {
-  Key k;
-  k[0] = b;
-  return k;
-}
-IpPrefix P(const char* s) { return *IpPrefix::parse(s); }
+using test::key;
+using test::P;
 
 DeviceState device(std::vector<std::pair<Key, std::vector<const char*>>> peers) {
   DeviceState d;

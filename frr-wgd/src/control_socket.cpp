@@ -68,9 +68,9 @@ Result<int> control_listen(const std::string& path) {
   return fd;
 }
 
-void control_serve_one(int listen_fd, const std::function<Reply(const std::vector<std::string>&)>& handler) {
+std::optional<Request> control_accept(int listen_fd) {
   int c = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-  if (c < 0) return;
+  if (c < 0) return std::nullopt;
   set_timeouts(c, 2);
   std::string req;
   char buf[1024];
@@ -80,16 +80,26 @@ void control_serve_one(int listen_fd, const std::function<Reply(const std::vecto
     if (n <= 0) break;
     req.append(buf, std::size_t(n));
   }
-  if (auto nl = req.find('\n'); nl != std::string::npos) {
-    req.resize(nl);
-    std::vector<std::string> args;
-    std::istringstream in(req);
-    std::string a;
-    while (in >> a) args.push_back(a);
-    Reply r = handler(args);
-    write_all(c, "status " + std::to_string(r.status) + "\n" + r.text);
+  auto nl = req.find('\n');
+  if (nl == std::string::npos) {
+    close(c);
+    return std::nullopt;
   }
-  close(c);
+  req.resize(nl);
+  Request r{c, {}};
+  std::istringstream in(req);
+  std::string a;
+  while (in >> a) r.args.push_back(a);
+  return r;
+}
+
+void control_answer(const Request& r, const Reply& reply) {
+  write_all(r.fd, "status " + std::to_string(reply.status) + "\n" + reply.text);
+  close(r.fd);
+}
+
+void control_serve_one(int listen_fd, const std::function<Reply(const std::vector<std::string>&)>& handler) {
+  if (auto r = control_accept(listen_fd)) control_answer(*r, handler(r->args));
 }
 
 Result<Reply> control_request(const std::string& path, const std::vector<std::string>& args) {

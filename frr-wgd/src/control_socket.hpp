@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,7 +20,17 @@ struct Reply {
 
 // Creates the directory (0700) if needed, replaces a stale socket, listens (non-blocking).
 Result<int> control_listen(const std::string& path);
-// Accepts one pending connection and answers it (a slow client is cut off after 2 s).
+// A connection whose request was read and is not answered yet.
+struct Request {
+  int fd = -1;
+  std::vector<std::string> args;
+};
+// Accepts one pending connection and reads its request (a slow client is cut off after 2 s);
+// nothing when there was none or it sent no full line.
+std::optional<Request> control_accept(int listen_fd);
+// Sends the answer and closes the connection: at once, or later (reload waits for FRR).
+void control_answer(const Request& r, const Reply& reply);
+// control_accept, the handler, control_answer.
 void control_serve_one(int listen_fd, const std::function<Reply(const std::vector<std::string>&)>& handler);
 // Client side.
 Result<Reply> control_request(const std::string& path, const std::vector<std::string>& args);

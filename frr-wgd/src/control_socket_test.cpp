@@ -14,6 +14,9 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <optional>
+#include <chrono>
+#include <atomic>
 
 namespace wgcore::frrwgd {
 namespace {
@@ -83,6 +86,36 @@ TEST_F(ControlSocketTest, ClientThatHangsUpDoesNotEndTheServer) {
   server.join();
   ASSERT_TRUE(r) << r.error().message;
   EXPECT_EQ(r->text, "ok\n");
+}
+
+// A request held open (reload waiting for FRR) while others are answered, then answered later.
+TEST_F(ControlSocketTest, HeldRequestIsAnsweredLater) {
+  std::optional<Request> held;
+  std::atomic<bool> held_ready{false}, first_done{false};
+  std::thread server([&] {
+    ASSERT_TRUE(wait_pending());
+    held = control_accept(listen_fd_);
+    held_ready = true;
+    ASSERT_TRUE(wait_pending());
+    control_serve_one(listen_fd_, [](const std::vector<std::string>&) { return Reply{0, "second\n"}; });
+  });
+  std::optional<Result<Reply>> first;
+  std::thread client([&] {
+    first = control_request(path_, {"reload"});
+    first_done = true;
+  });
+  for (int i = 0; i < 1000 && !held_ready; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(held_ready && held);
+  auto second = control_request(path_, {"show"});
+  server.join();
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ(second->text, "second\n");
+  EXPECT_FALSE(first_done);  // still waiting
+  ASSERT_EQ(held->args, std::vector<std::string>{"reload"});
+  control_answer(*held, Reply{0, "reloaded\n"});
+  client.join();
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ((*first)->text, "reloaded\n");
 }
 
 }  // namespace

@@ -364,31 +364,47 @@ void Daemon::sync_site(Site& s) {
 
 void Daemon::sync_frr(bool route_maps) {
   if (!frr_sync_) return;
-  ++counters_.frr_syncs;
-  frr_sync_due_ = true;
-  // While FRR is down every refresh retries: each different complaint is said once.
-  auto complain = [&](const char* what, const Error& e) {
-    ++counters_.frr_sync_errors;
-    log::event(e.message == frr_sync_error_ ? log::Prio::kDebug : log::Prio::kErr,
-               "frr: %s not updated (retried at the next refresh): %s", what, e.message.c_str());
-    frr_sync_error_ = e.message;
-  };
-  if (route_maps) {
-    if (Status st = frr_sync_->send(frr_route_maps(cfg_)); !st) return complain("route-maps", st.error());
-  }
+  frr_sync_pending_ = true;
+  frr_sync_maps_ = frr_sync_maps_ || route_maps;
+  if (frr_sync_->busy()) return;  // started again when the running push ends (frr_sync_done)
+  frr_sync_pending_ = false;
   FrrLists lists = frr_policy_lists(cfg_);
   for (const auto& s : sites_) lists.merge(frr_guard_lists(s->cfg, s->facts));
-  auto n = frr_sync_->sync(lists);
-  if (!n) {
-    frr_sync_->forget();
-    return complain("prefix-lists", n.error());
-  }
+  if (frr_sync_->start(frr_sync_maps_ ? frr_route_maps(cfg_) : std::string(), lists)) ++counters_.frr_syncs;
+  frr_sync_maps_ = false;
   frr_sync_due_ = false;
-  frr_sync_error_.clear();
-  if (*n) {
-    log::event(log::Prio::kInfo, "frr: %zu FRR-WGD prefix-list(s) updated in FRR through %s", *n,
-               cfg_.frr_vtysh.c_str());
+}
+
+void Daemon::frr_sync_done() {
+  auto o = frr_sync_->finish();
+  if (!o) return;
+  if (!o->status) {
+    // FRR not up yet (frr-wgd starts first), or it refused a line: said once per different
+    // complaint, and everything is sent again at the next refresh.
+    ++counters_.frr_sync_errors;
+    const std::string& m = o->status.error().message;
+    log::event(m == frr_sync_error_ ? log::Prio::kDebug : log::Prio::kErr,
+               "frr: FRR-WGD lists and route-maps not updated (retried at the next refresh): %s", m.c_str());
+    frr_sync_error_ = m;
+    frr_sync_due_ = true;
+    frr_sync_maps_ = true;
+    answer_frr_waiters("warning: FRR's FRR-WGD lists and route-maps not updated (retried at the next refresh): " + m);
+    return;
   }
+  frr_sync_error_.clear();
+  if (o->lists)
+    log::event(log::Prio::kInfo, "frr: %zu FRR-WGD prefix-list(s) updated in FRR through %s", o->lists,
+               cfg_.frr_vtysh.c_str());
+  if (frr_sync_pending_) sync_frr(false);
+  if (!frr_sync_->busy()) answer_frr_waiters("FRR's FRR-WGD lists and route-maps updated through " + cfg_.frr_vtysh);
+}
+
+void Daemon::answer_frr_waiters(const std::string& note) {
+  for (auto& [rq, reply] : frr_waiters_) {
+    reply.text += note + "\n";
+    control_answer(rq, reply);
+  }
+  frr_waiters_.clear();
 }
 
 void Daemon::refresh(Site& s) {
@@ -567,6 +583,7 @@ Reply Daemon::reload() {
     if (!frr_sync_) frr_sync_.emplace(cfg_.frr_vtysh, cfg_.frr_vty_socket);
     sync_frr(true);
   } else {
+    answer_frr_waiters("frr-vtysh removed: FRR's FRR-WGD lists are no longer updated");
     frr_sync_.reset();
   }
   log::event(log::Prio::kInfo, "reload: %s applied", cfg_.path.c_str());
@@ -615,6 +632,8 @@ int Daemon::run() {
         fds.push_back({s->watch->fd(), POLLIN, 0});
         watch_sites.push_back(s.get());
       }
+    const std::size_t sync_at = fds.size();
+    if (frr_sync_) fds.push_back({frr_sync_->fd(), POLLIN, 0});
     auto now = Clock::now();
     auto deadline = next_refresh_;
     auto sweep_at = std::max(last_feed_ + std::chrono::milliseconds(cfg_.sweep_delay_ms),
@@ -640,8 +659,15 @@ int Daemon::run() {
           }
         }
       }
-      if (fds[1].revents & POLLIN)
-        control_serve_one(control_fd_, [this](const std::vector<std::string>& a) { return command(a); });
+      if (fds[1].revents & POLLIN) {
+        if (auto rq = control_accept(control_fd_)) {
+          Reply r = command(rq->args);
+          if (rq->args.size() == 1 && rq->args[0] == "reload" && r.status == 0 && frr_sync_ && frr_sync_->busy())
+            frr_waiters_.emplace_back(std::move(*rq), std::move(r));
+          else
+            control_answer(*rq, r);
+        }
+      }
       bool fpm_ready = false;
       std::size_t i = feed_begin;
       if (fpm_) {
@@ -673,6 +699,7 @@ int Daemon::run() {
         }
         ++i;
       }
+      if (frr_sync_ && sync_at < fds.size() && (fds[sync_at].revents & POLLIN)) frr_sync_done();
     }
     now = Clock::now();
     if (sweep_pending_ && now >= last_feed_ + std::chrono::milliseconds(cfg_.sweep_delay_ms) &&

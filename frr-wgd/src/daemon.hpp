@@ -91,6 +91,9 @@ class Daemon {
   // frr-vtysh: FRR's FRR-WGD-* prefix-lists (and, with route_maps, the route-maps) made equal to
   // the policy and the facts again.
   void sync_frr(bool route_maps);
+  void frr_sync_done();  // the push started by sync_frr ended (its fd turned readable)
+  // Answers the reloads that waited for the push that carries their change to FRR.
+  void answer_frr_waiters(const std::string& note);
   void export_sync(Site& s);
   void remove_site(Site& s);
   void save_state(Site& s);
@@ -111,7 +114,12 @@ class Daemon {
   Config cfg_;
   std::optional<FrrSync> frr_sync_;  // frr-vtysh set
   bool frr_sync_due_ = false;        // the last push failed (FRR not up yet?): retried each refresh
-  std::string frr_sync_error_;       // its complaint, logged once
+  bool frr_sync_pending_ = false;    // asked for while a push ran: started when it ends
+  bool frr_sync_maps_ = false;       // the next push includes the route-maps
+  std::string frr_sync_error_;       // the last complaint, logged once
+  // `frr-wgd reload` answers once FRR has the new lists, so that a script's next vtysh command
+  // sees them (and cannot be undone by a push still on its way).
+  std::vector<std::pair<Request, Reply>> frr_waiters_;
   std::optional<routing::Netlink> nl_;
   std::vector<std::unique_ptr<Site>> sites_;
   std::optional<routing::feed::FpmServer> fpm_;

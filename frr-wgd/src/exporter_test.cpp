@@ -2,15 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "test_helpers.hpp"
+
 namespace wgcore::frrwgd {
 namespace {
 
-Key key(std::uint8_t b) {
-  Key k;
-  k[0] = b;
-  return k;
-}
-IpPrefix P(const char* s) { return *IpPrefix::parse(s); }
+using test::key;
+using test::P;
 
 std::vector<std::string> names(const std::vector<routing::Route>& v) {
   std::vector<std::string> out;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,19 +71,21 @@ Result<std::string> run_vtysh(const std::string& vtysh, const std::string& vty_s
 
 }  // namespace
 
+FrrSync::FrrSync(Runner run) : run_(std::move(run)), event_fd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
 FrrSync::FrrSync(std::string vtysh, std::string vty_socket)
-    : run_([vtysh = std::move(vtysh), sock = std::move(vty_socket)](const std::string& script) {
+    : FrrSync([vtysh = std::move(vtysh), sock = std::move(vty_socket)](const std::string& script) {
         return run_vtysh(vtysh, sock, script);
       }) {}
 
-Status FrrSync::send(const std::string& script) {
-  auto r = run_(script);
-  if (!r) return r.error();
-  return {};
+FrrSync::~FrrSync() {
+  if (worker_.joinable()) worker_.join();
+  if (event_fd_ >= 0) ::close(event_fd_);
 }
 
-Result<std::size_t> FrrSync::sync(const FrrLists& lists) {
-  std::string script;
+bool FrrSync::start(const std::string& route_maps, const FrrLists& lists) {
+  if (worker_.joinable()) return false;
+  std::string script = route_maps;
   std::size_t n = 0;
   for (const auto& [name, list] : lists) {
     auto it = pushed_.find(name);
@@ -90,10 +93,49 @@ Result<std::size_t> FrrSync::sync(const FrrLists& lists) {
     script += frr_replace_list(name, list);
     ++n;
   }
-  if (n == 0) return std::size_t(0);
-  if (Status st = send(script); !st) return st.error();
-  for (const auto& [name, list] : lists) pushed_[name] = list;
-  return n;
+  if (script.empty()) return false;
+  in_flight_ = lists;
+  in_flight_count_ = n;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    result_.reset();
+  }
+  worker_ = std::thread([this, script = std::move(script)] {
+    auto r = run_(script);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      result_ = r ? Status() : Status(r.error());
+    }
+    std::uint64_t one = 1;
+    ssize_t w = ::write(event_fd_, &one, sizeof one);
+    (void)w;
+  });
+  return true;
+}
+
+std::optional<FrrSync::Outcome> FrrSync::finish() {
+  std::uint64_t count;
+  ssize_t rd = ::read(event_fd_, &count, sizeof count);
+  (void)rd;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!result_) return std::nullopt;
+  }
+  worker_.join();
+  Outcome o;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    o.status = *result_;
+    result_.reset();
+  }
+  if (o.status) {
+    for (auto& [name, list] : in_flight_) pushed_[name] = std::move(list);
+    o.lists = in_flight_count_;
+  } else {
+    pushed_.clear();
+  }
+  in_flight_.clear();
+  return o;
 }
 
 }  // namespace wgcore::frrwgd

@@ -2,7 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include "test_helpers.hpp"
+
+#include <poll.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
 #include <random>
 
 #include "config.hpp"
@@ -14,13 +22,9 @@ namespace {
 
 namespace policy = routing::policy;
 
-Key key(std::uint8_t b) {
-  Key k;
-  k[0] = b;
-  return k;
-}
-IpPrefix P(const char* s) { return *IpPrefix::parse(s); }
-IpAddr A(const char* s) { return *IpAddr::parse(s); }
+using test::A;
+using test::key;
+using test::P;
 
 InterfaceConfig two_peers() {
   InterfaceConfig ic;
@@ -98,37 +102,68 @@ TEST(FrrGuard, MatchesTheEnginesFactRulesOnRandomPrefixes) {
   EXPECT_FALSE(guard_refuses(lists.at("FRR-WGD-GUARD4-site-b"), P("0.0.0.0/0")));
 }
 
-TEST(FrrSync, SendsOnlyChangedListsAndForgetsNothingOnFailure) {
+// Waits (bounded) for a started push to end, as the daemon's poll loop does.
+std::optional<FrrSync::Outcome> wait(FrrSync& sync) {
+  pollfd p{sync.fd(), POLLIN, 0};
+  if (::poll(&p, 1, 5000) != 1) return std::nullopt;
+  return sync.finish();
+}
+
+TEST(FrrSync, SendsOnlyChangedListsAndEverythingAfterAFailure) {
+  std::mutex mu;
   std::vector<std::string> sent;
-  bool fail = false;
+  std::atomic<bool> fail{false};
   FrrSync sync([&](const std::string& script) -> Result<std::string> {
     if (fail) return make_error(EPROTO, "% Unknown command");
+    std::lock_guard<std::mutex> lock(mu);
     sent.push_back(script);
     return std::string();
   });
   FrrLists lists = {{"FRR-WGD-A", {true, {"ip prefix-list FRR-WGD-A seq 5 permit 10.0.0.0/8"}}},
                     {"FRR-WGD-B6", {false, {}}}};
-  auto n = sync.sync(lists);
-  ASSERT_TRUE(n);
-  ASSERT_EQ(*n, 2u);
+  ASSERT_TRUE(sync.start("route-map X permit 10\nexit\n", lists));
+  EXPECT_FALSE(sync.start("", lists)) << "one push at a time";
+  auto o = wait(sync);
+  ASSERT_TRUE(o && o->status.ok());
+  EXPECT_EQ(o->lists, 2u);
   ASSERT_EQ(sent.size(), 1u);
   EXPECT_EQ(sent[0],
+            "route-map X permit 10\nexit\n"
             "ip prefix-list FRR-WGD-A description frr-wgd\nno ip prefix-list FRR-WGD-A\n"
             "ip prefix-list FRR-WGD-A seq 5 permit 10.0.0.0/8\n"
             "ipv6 prefix-list FRR-WGD-B6 description frr-wgd\nno ipv6 prefix-list FRR-WGD-B6\n");
-  n = sync.sync(lists);
-  ASSERT_TRUE(n);
-  EXPECT_EQ(*n, 0u) << "unchanged: nothing sent";
-  EXPECT_EQ(sent.size(), 1u);
+  EXPECT_FALSE(sync.start("", lists)) << "unchanged: nothing to send";
   lists["FRR-WGD-B6"].lines.push_back("ipv6 prefix-list FRR-WGD-B6 seq 5 permit ::/0");
   fail = true;
-  EXPECT_FALSE(sync.sync(lists));
+  ASSERT_TRUE(sync.start("", lists));
+  o = wait(sync);
+  ASSERT_TRUE(o);
+  EXPECT_FALSE(o->status.ok());
   fail = false;
-  n = sync.sync(lists);
-  ASSERT_TRUE(n);
-  ASSERT_EQ(*n, 1u) << "the failed change is sent again";
-  EXPECT_EQ(sent.back(), "ipv6 prefix-list FRR-WGD-B6 description frr-wgd\nno ipv6 prefix-list FRR-WGD-B6\n"
-                         "ipv6 prefix-list FRR-WGD-B6 seq 5 permit ::/0\n");
+  ASSERT_TRUE(sync.start("", lists));
+  o = wait(sync);
+  ASSERT_TRUE(o && o->status.ok());
+  EXPECT_EQ(o->lists, 2u) << "after a failure every list is sent again";
+}
+
+// The push runs beside the caller: a vtysh that blocks (bgpd busy) never blocks the daemon.
+TEST(FrrSync, APushThatBlocksDoesNotBlockTheCaller) {
+  std::atomic<bool> release{false};
+  FrrSync sync([&](const std::string&) -> Result<std::string> {
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return std::string();
+  });
+  FrrLists lists = {{"FRR-WGD-A", {true, {"ip prefix-list FRR-WGD-A seq 5 permit 10.0.0.0/8"}}}};
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(sync.start("", lists));
+  EXPECT_TRUE(sync.busy());
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(1));
+  pollfd p{sync.fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 50), 0) << "not done while vtysh blocks";
+  release = true;
+  auto o = wait(sync);
+  ASSERT_TRUE(o && o->status.ok());
+  EXPECT_FALSE(sync.busy());
 }
 
 }  // namespace

@@ -2,19 +2,17 @@
 
 #include <gtest/gtest.h>
 
+#include "test_helpers.hpp"
+
 namespace wgcore::frrwgd {
 namespace {
 
 using routing::feed::Nexthop;
 using routing::feed::RouteUpdate;
 
-Key key(std::uint8_t b) {
-  Key k;
-  k[0] = b;
-  return k;
-}
-IpPrefix P(const char* s) { return *IpPrefix::parse(s); }
-IpAddr A(const char* s) { return *IpAddr::parse(s); }
+using test::A;
+using test::key;
+using test::P;
 
 RouteUpdate route(const char* prefix, std::vector<Nexthop> nhs, std::uint8_t proto = 186) {
   RouteUpdate u;

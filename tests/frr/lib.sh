@@ -165,7 +165,9 @@ zebra_up() {
   rm -f "$d/zserv.api"
   local mods=()
   [[ "${IMPORT[$s]}" == fpm ]] && mods=(-M dplane_fpm_nl)
-  ns_spawn "${NS[$s]}" "zebra-$s" /usr/lib/frr/zebra "${mods[@]}" -f "$d/zebra.conf" -i "$d/zebra.pid" \
+  # -s 90000000: the netlink receive buffer of Debian's /etc/frr/daemons; with the 4 MiB
+  # default, zebra misses some of 100 000 kernel routes added by one `ip -batch` (frr-scale).
+  ns_spawn "${NS[$s]}" "zebra-$s" /usr/lib/frr/zebra "${mods[@]}" -s 90000000 -f "$d/zebra.conf" -i "$d/zebra.pid" \
     -z "$d/zserv.api" --vty_socket "$d" --log "file:$d/zebra.log"
   PID_ZEBRA[$s]=$WGC_LAST_PID
   wait_for 10 test -S "$d/zserv.api" || fail "zebra ($s) did not start"

@@ -38,17 +38,36 @@ pinger_start "${LAN[a]}" 198.18.2.2
 t0=$(date +%s%N)
 ip -n "${NS[b]}" -batch "$WGC_TEST_DIR/routes.batch" || fail "adding ${N} routes in B"
 t_added=$(date +%s%N)
-last=0
+# What each of A's daemons is doing, for a run where the count stops growing.
+stall_report() {
+  local p
+  for p in "${PID_WG[a]}" "${PID_ZEBRA[a]}" "${PID_BGPD[a]}" "${PID_FW[a]}"; do
+    printf 'stall: %s %s wchan=%s\n' "$p" "$(tr '\0' ' ' <"/proc/$p/cmdline" | cut -c1-60)" "$(cat "/proc/$p/wchan")"
+  done
+  ps -eo pid,ppid,stat,wchan:24,etime,args | grep -F -e vtysh -e frr-wgd | grep -v grep | sed 's/^/stall: /'
+  fw a show counters 2>&1 | sed 's/^/stall: frr-wgd: /'
+  vty a 'show ip route summary' 2>&1 | sed 's/^/stall: zebra a: /'
+  vty b 'show ip route summary' 2>&1 | sed 's/^/stall: zebra b: /'
+  vty a 'show bgp ipv4 unicast summary' 2>&1 | sed 's/^/stall: bgpd a: /'
+  vty b 'show bgp ipv4 unicast summary' 2>&1 | sed 's/^/stall: bgpd b: /'
+  grep -v ' accept ' "$WGC_TEST_DIR/frr-wgd-a.log" | tail -n 30 | sed 's/^/stall: log a: /'
+}
+last=0 still=0
 for ((i = 0; i < 600; i++)); do
   c=$(count_b)
   [[ $c -ge $N ]] && break
   [[ $c -ne $last ]] && printf 'scale: %d s: %d of %d in A'"'"'s AllowedIPs\n' $((($(date +%s%N) - t0) / 1000000000)) "$c" "$N"
+  if [[ $c -eq $last ]]; then
+    ((++still == 60)) && { stall_report; break; }
+  else
+    still=0
+  fi
   last=$c
   sleep 1
 done
 t_all=$(date +%s%N)
 c=$(count_b)
-[[ $c -eq $N ]] || fail "only ${c} of ${N} announced routes reached A's AllowedIPs for peer B in 600 s"
+[[ $c -eq $N ]] || fail "only ${c} of ${N} announced routes reached A's AllowedIPs for peer B (no progress for 60 s, or 600 s in all)"
 rss_wg1=$(rss_of "${PID_WG[a]}") rss_fw1=$(rss_of "${PID_FW[a]}")
 others=$(awk -v k="${PUB[b]}" '$1 != k { for (i = 2; i <= NF; i++) if ($i ~ /^10\./) n++ } END { print n + 0 }' \
   "$WGC_TEST_DIR/allowed-a.txt")

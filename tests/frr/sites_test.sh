@@ -182,7 +182,9 @@ tail -n +"$((before_lines + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grepq "reload: 
   fail "the daemon did not log the refused reload"
 has_allowed a b 198.18.2.0/24 || fail "a refused reload disturbed the imports"
 cp "$conf.good" "$conf"
-fw a reload >/dev/null || fail "reload of the good configuration"
+out=$(fw a reload) || fail "reload of the good configuration"
+# The answer waits for FRR to have the new lists (a script's next vtysh command sees them).
+grep -q "FRR's FRR-WGD lists and route-maps updated through" <<<"$out" || fail "reload did not wait for the FRR push: $out"
 wait_for 5 has_allowed a c 198.18.3.0/24 || fail "198.18.3.0/24 not back after reloading the old policy"
 pass "SIGHUP reload applied one difference; a broken file was refused with file:line (${out%%$'\n'*})"
 

@@ -171,6 +171,23 @@ peer_go() {
 }
 
 # latest_handshake NS-CMD IFACE PUBKEY: the peer's latest handshake (Unix time, 0 = none).
+# nd_two_peers NAME: two wireguard-go peers, each in its own namespace behind its own veth from
+# networkd's: A (NS_P, interface PA, 198.51.100.2:51821, tunnel 203.0.113.2) and B (NS_Q, PB,
+# 198.51.100.18:51822, 203.0.113.3), both allowing 203.0.113.1/32 for the key gen_key NAME.
+nd_two_peers() {
+  NS_P="$(ns_create pa)"
+  NS_Q="$(ns_create pb)"
+  ns_veth "$NS_ND" veth0 "$NS_P" veth0 198.51.100.1/28 198.51.100.2/28
+  ns_veth "$NS_ND" veth1 "$NS_Q" veth0 198.51.100.17/28 198.51.100.18/28
+  PA="wga$$" PB="wgb$$"
+  peer_go "$NS_P" "$PA" 51821 203.0.113.2/24
+  peer_go "$NS_Q" "$PB" 51822 203.0.113.3/24
+  local p
+  for p in "$NS_P:$PA" "$NS_Q:$PB"; do
+    ns_exec "${p%%:*}" wg set "${p##*:}" peer "$(pub_key "$1")" allowed-ips 203.0.113.1/32
+  done
+}
+
 latest_handshake() {
   local ifc="$1" pub="$2"
   ndx wg show "$ifc" latest-handshakes | awk -v k="$pub" '$1 == k { print $2 }'

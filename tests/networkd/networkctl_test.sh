@@ -10,16 +10,7 @@ set -euo pipefail
 source "${WGCORE_SOURCE_ROOT}/tests/networkd/lib.sh"
 
 nd_init
-NS_P="$(ns_create pa)"
-NS_Q="$(ns_create pb)"
-ns_veth "$NS_ND" veth0 "$NS_P" veth0 198.51.100.1/28 198.51.100.2/28
-ns_veth "$NS_ND" veth1 "$NS_Q" veth0 198.51.100.17/28 198.51.100.18/28
-PA="wga$$" PB="wgb$$"
-peer_go "$NS_P" "$PA" 51821 203.0.113.2/24
-peer_go "$NS_Q" "$PB" 51822 203.0.113.3/24
-for p in "$NS_P:$PA" "$NS_Q:$PB"; do
-  ns_exec "${p%%:*}" wg set "${p##*:}" peer "$(pub_key wgc1)" allowed-ips 203.0.113.1/32
-done
+nd_two_peers wgc1
 nd_start
 
 netdev() { # the .netdev of wgc1 with the given peers (a, b)
