@@ -47,6 +47,13 @@ std::vector<IpAddr> local_addresses() {
 
 namespace {
 
+bool has_holds(const InterfaceConfig& ic) {
+  for (const auto& p : ic.peers)
+    if (p.max_prefixes > 0 || p.approval) return true;
+  return false;
+}
+
+
 std::string peer_label(const InterfaceConfig& ic, const Key& k) {
   if (const auto* p = ic.find_peer(k)) return p->name;
   return to_base64(k);
@@ -109,6 +116,7 @@ Result<std::unique_ptr<Daemon>> Daemon::start(Config cfg) {
 Status Daemon::open_site(const InterfaceConfig& ic) {
   auto s = std::make_unique<Site>();
   s->cfg = ic;
+  s->holds = has_holds(ic);
   auto control = open_interface(ic.name);
   if (!control) return make_error(control.error().code, "interface " + ic.name + ": " + control.error().message);
   s->control = std::move(*control);
@@ -221,13 +229,67 @@ bool Daemon::commit(Site& s, const DeviceUpdate& u, AllowedIps::Undo& undo) {
   return true;
 }
 
-void Daemon::apply_changes(Site& s, const std::vector<policy::Change>& changes, const char* why) {
+void Daemon::apply_changes(Site& s, std::vector<policy::Change> changes, const char* why) {
+  s.holds_dirty = true;  // a reload, the facts or an approval: decisions may have moved
+  release_held(s, changes, true);
+  sync_holds(s);
   if (changes.empty()) return;
   for (const auto& c : changes)
-    log::event(log::Prio::kInfo, "%s: %s %s %s peer %s (%s): %s", s.cfg.name.c_str(), why, c.install ? "install" : "remove",
+    log::event(log::Prio::kInfo, "%s: %s: %s %s %s peer %s: %s", s.cfg.name.c_str(), why, c.install ? "install" : "remove",
               c.prefix.to_string().c_str(), c.install ? "for" : "from", peer_label(s.cfg, c.peer).c_str(),
               c.decision.to_string(c.prefix, peer_label(s.cfg, c.peer)).c_str());
   install(s, changes);
+}
+
+void Daemon::release_held(Site& s, std::vector<policy::Change>& changes, bool recheck) {
+  if (s.held.empty()) return;
+  // Lets go of one held offer; what that lets in for others joins `changes`.
+  auto forget = [&](const Key& peer, const IpPrefix& prefix, std::string_view why) {
+    s.holds_dirty = true;
+    std::vector<policy::Change> more;
+    s.engine.withdraw(peer, prefix, more);
+    for (auto& m : more)
+      if (m.install || !(m.peer == peer) || !(m.prefix == prefix)) changes.push_back(std::move(m));
+    log::event(log::Prio::kInfo, "%s: %s from peer %s no longer held back (%.*s): bgpd asks the peer for it again",
+               s.cfg.name.c_str(), prefix.to_string().c_str(), peer_label(s.cfg, peer).c_str(), int(why.size()),
+               why.data());
+  };
+  std::vector<policy::Change> out;
+  std::size_t i = 0;
+  for (bool again = true; again;) {
+    for (; i < changes.size(); ++i) {  // forget() may append
+      policy::Change c = changes[i];
+      auto it = s.held.find({c.peer, c.prefix});
+      if (!c.install || it == s.held.end()) {
+        out.push_back(std::move(c));
+        continue;
+      }
+        s.held.erase(it);
+      forget(c.peer, c.prefix, c.decision.rule == policy::Rule::kApproved ? "approved" : "now within the policy");
+    }
+    again = false;
+    if (!recheck) break;
+    // A reload may refuse a held offer for another reason now: no longer ours to hold.
+    for (auto it = s.held.begin(); it != s.held.end();) {
+      auto d = s.engine.decision(it->first, it->second);
+      if (d && held_back(*d)) {
+        ++it;
+        continue;
+      }
+      const auto [peer, prefix] = *it;
+      it = s.held.erase(it);
+      if (d) forget(peer, prefix, policy::rule_name(d->rule));
+      again = true;
+      break;  // forget() changed the engine: look again from the start
+    }
+  }
+  changes = std::move(out);
+}
+
+void Daemon::sync_holds(Site& s) {
+  if (!s.holds || !s.holds_dirty || !frr_sync_) return;
+  s.holds_dirty = false;
+  sync_frr(false);
 }
 
 void Daemon::install(Site& s, const std::vector<policy::Change>& changes) {
@@ -242,8 +304,17 @@ void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
   for (const auto& o : offers) {
     const std::string name = peer_label(s.cfg, o.peer);
     if (o.withdraw) {
+      // bgpd dropped it because we hold it back (FRR-WGD-HOLD list): the offer stays.
+      if (frr_sync_)
+        if (auto cur = s.engine.decision(o.peer, o.prefix); cur && held_back(*cur)) {
+          s.held.insert({o.peer, o.prefix});
+          continue;
+        }
+      s.held.erase({o.peer, o.prefix});
       const std::size_t from = changes.size();
       auto was = s.engine.withdraw(o.peer, o.prefix, changes);
+      // Letting go of a held-back prefix, or one over max-prefixes taking the freed place.
+      if ((was && held_back(*was)) || changes.size() > from) s.holds_dirty = true;
       // A line only for what had been accepted or pending: a refused route going away changes
       // nothing (its refusal simply leaves `show refused`).
       if (was && was->verdict != policy::Verdict::kRefuse)
@@ -252,12 +323,15 @@ void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
                    was->verdict == policy::Verdict::kPending ? " (was pending approval)" : "");
       // What the withdrawal lets in for another peer (refused as owned-by-peer or over
       // max-prefixes until now) is a decision of its own, and gets its own line.
+      // (A held one is said by release_held.)
       for (std::size_t i = from; i < changes.size(); ++i)
-        if (changes[i].install)
+        if (changes[i].install && !s.held.count({changes[i].peer, changes[i].prefix}))
           log::event(log::Prio::kInfo, "%s: %s", s.cfg.name.c_str(),
                      changes[i].decision.to_string(changes[i].prefix, peer_label(s.cfg, changes[i].peer)).c_str());
     } else {
+      s.held.erase({o.peer, o.prefix});  // the route is back (FRR restarted, a list replaced)
       auto d = s.engine.offer(o.peer, o.prefix, changes);
+      if (held_back(d)) s.holds_dirty = true;
       if (d.verdict == policy::Verdict::kRefuse)
         log::event(log::Prio::kWarning, "%s: %s", s.cfg.name.c_str(), d.to_string(o.prefix, name).c_str());
       else
@@ -265,7 +339,9 @@ void Daemon::process_offers(Site& s, const std::vector<Offer>& offers) {
     }
   }
   // The offers' decisions are logged above; the installs they cause need no second line.
+  release_held(s, changes, false);
   if (!changes.empty()) install(s, changes);
+  sync_holds(s);
   log_warnings(s);
 }
 
@@ -369,7 +445,10 @@ void Daemon::sync_frr(bool route_maps) {
   if (frr_sync_->busy()) return;  // started again when the running push ends (frr_sync_done)
   frr_sync_pending_ = false;
   FrrLists lists = frr_policy_lists(cfg_);
-  for (const auto& s : sites_) lists.merge(frr_guard_lists(s->cfg, s->facts));
+  for (const auto& s : sites_) {
+    lists.merge(frr_guard_lists(s->cfg, s->facts));
+    lists.merge(frr_hold_lists(s->cfg, s->engine));
+  }
   if (frr_sync_->start(frr_sync_maps_ ? frr_route_maps(cfg_) : std::string(), lists)) ++counters_.frr_syncs;
   frr_sync_maps_ = false;
   frr_sync_due_ = false;
@@ -538,6 +617,7 @@ Reply Daemon::reload() {
     }
     bool peers_changed = !(s->cfg.peers == ic.peers);
     s->cfg = ic;
+    s->holds = has_holds(ic);
     auto changes = s->engine.set_config(cfg_.prefix_lists, peer_policies(ic));
     apply_changes(*s, changes, "reload");
     if (peers_changed) {

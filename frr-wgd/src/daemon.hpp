@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,11 @@ struct Site {
   std::string state_path;
   ImportsJournal journal{""};  // the imports state file at state_path
   bool synced = false;  // the first full replay has been swept: the engine is authoritative
+  // Held back (max-prefixes, approval) and dropped by bgpd on our FRR-WGD-HOLD list: the route
+  // left FPM, the engine keeps the offer until it would install it (release_held).
+  std::set<std::pair<Key, IpPrefix>> held;
+  bool holds = false;  // some peer has max-prefixes or approval: there are hold lists to keep
+  bool holds_dirty = false;  // what the engine holds back may have changed since the last push
 };
 
 class Daemon {
@@ -79,7 +85,13 @@ class Daemon {
   // Applies `u` to the device: its adds journaled first, its removals after; on failure the
   // view goes back by `undo` (what planning `u` changed in it).
   bool commit(Site& s, const DeviceUpdate& u, AllowedIps::Undo& undo);
-  void apply_changes(Site& s, const std::vector<routing::policy::Change>& changes, const char* why);
+  void apply_changes(Site& s, std::vector<routing::policy::Change> changes, const char* why);
+  // An install of a prefix bgpd dropped on our word cannot be applied (the route is gone): the
+  // engine forgets the offer, the prefix leaves the hold list, and bgpd's route refresh brings it
+  // back as a new offer if the peer still announces it. With `recheck` (reload, facts), also
+  // every held offer the engine now refuses for another reason.
+  void release_held(Site& s, std::vector<routing::policy::Change>& changes, bool recheck);
+  void sync_holds(Site& s);  // the site's hold lists may have changed: push them
   // The policy's changes planned into one device update and committed (undone on failure).
   void install(Site& s, const std::vector<routing::policy::Change>& changes);
   void process_offers(Site& s, const std::vector<Offer>& offers);

@@ -12,6 +12,13 @@ namespace policy = routing::policy;
 
 namespace {
 
+// bgpd dropped the route on our hold list: the peer may have withdrawn it since.
+bool held(const Site& s, const Key& peer, const IpPrefix& prefix) { return s.held.count({peer, prefix}) > 0; }
+std::string held_note(const Site& s, const Key& peer, const IpPrefix& prefix) {
+  return held(s, peer, prefix) ? " (held back in FRR)" : "";
+}
+
+
 std::string pad(std::string s, std::size_t n) {
   if (s.size() < n) s.append(n - s.size(), ' ');
   return s + " ";
@@ -108,11 +115,13 @@ std::string Daemon::show_imported(bool json, bool pending) {
           j.begin_object().key("interface").value(s->cfg.name).key("peer").value(p.name)
               .key("public_key").value(to_base64(p.public_key)).key("prefix").value(e.prefix.to_string())
               .key("rule").value(policy::rule_name(e.decision.rule)).key("detail").value(e.decision.detail)
-              .key("installed").value(e.installed).end_object();
+              .key("installed").value(e.installed);
+          if (pending) j.key("held_in_frr").value(held(*s, p.public_key, e.prefix));
+          j.end_object();
         } else {
           t += pad(s->cfg.name, 8) + pad(p.name, 12) + pad(e.prefix.to_string(), 20) +
                std::string(policy::rule_name(e.decision.rule)) + ": " + e.decision.detail +
-               (e.installed || pending ? "" : " (already static)") + "\n";
+               (e.installed || pending ? "" : " (already static)") + held_note(*s, p.public_key, e.prefix) + "\n";
         }
       }
   j.end_array();
@@ -131,10 +140,12 @@ std::string Daemon::show_refused(bool json) {
           j.begin_object().key("interface").value(s->cfg.name).key("peer").value(p.name)
               .key("public_key").value(to_base64(p.public_key)).key("prefix").value(e.prefix.to_string())
               .key("rule").value(policy::rule_name(e.decision.rule)).key("detail").value(e.decision.detail)
-              .key("reason").value(e.decision.to_string(e.prefix, p.name)).end_object();
+              .key("reason").value(e.decision.to_string(e.prefix, p.name))
+              .key("held_in_frr").value(held(*s, p.public_key, e.prefix)).end_object();
         } else {
           t += pad(s->cfg.name, 8) + pad(p.name, 12) + pad(e.prefix.to_string(), 20) +
-               std::string(policy::rule_name(e.decision.rule)) + ": " + e.decision.detail + "\n";
+               std::string(policy::rule_name(e.decision.rule)) + ": " + e.decision.detail +
+               held_note(*s, p.public_key, e.prefix) + "\n";
         }
       }
   // Routes into the tunnel no peer could take: refused before any peer's policy (no peer).

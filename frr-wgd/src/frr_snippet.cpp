@@ -13,6 +13,7 @@ namespace policy = routing::policy;
 std::string list_name(const std::string& ours) { return "FRR-WGD-" + ours; }
 std::string in_map(const PeerConfig& p, bool v4) { return std::string("FRR-WGD-IN") + (v4 ? "4-" : "6-") + p.name; }
 std::string guard_name(const PeerConfig& p, bool v4) { return std::string("FRR-WGD-GUARD") + (v4 ? "4-" : "6-") + p.name; }
+std::string hold_name(const PeerConfig& p, bool v4) { return std::string("FRR-WGD-HOLD") + (v4 ? "4-" : "6-") + p.name; }
 
 const policy::PrefixList* find_list(const Config& cfg, const std::string& name, IpAddr::Family f) {
   for (const auto& l : cfg.prefix_lists)
@@ -29,6 +30,11 @@ void in_route_map(std::string& o, const Config& cfg, const PeerConfig& p, bool v
   // Filled and kept in step by frr-wgd itself (frr-vtysh): the fact-based rules.
   o += "route-map " + name + " deny 3\n";
   o += " match " + ip + " address prefix-list " + guard_name(p, v4) + "\n";
+  o += "exit\n";
+  // Also frr-wgd's: what it holds back over max-prefixes or until approval (empty without
+  // them; there for every peer, since adding route-maps again never removes an entry).
+  o += "route-map " + name + " deny 4\n";
+  o += " match " + ip + " address prefix-list " + hold_name(p, v4) + "\n";
   o += "exit\n";
   if (!p.allow_default) {
     o += "route-map " + name + " deny 5\n";
@@ -176,6 +182,30 @@ FrrLists frr_guard_lists(const InterfaceConfig& ic, const policy::Facts& f) {
                         std::to_string(seq += 5) + (permit ? " permit " : " deny ") + v);
     }
   return out;
+}
+
+FrrLists frr_hold_lists(const InterfaceConfig& ic, const policy::Engine& engine) {
+  FrrLists out;
+  for (const auto& p : ic.peers) {
+    // Every peer's, empty ones too: a reload that drops max-prefixes or approval must empty
+    // what FRR still holds.
+    auto& l4 = out[hold_name(p, true)];
+    auto& l6 = out[hold_name(p, false)];
+    l6.v4 = false;
+    if (p.max_prefixes == 0 && !p.approval) continue;
+    std::uint32_t seq4 = 0, seq6 = 0;
+    for (const auto& e : engine.entries(p.public_key)) {
+      if (!held_back(e.decision)) continue;
+      const bool v4 = e.prefix.addr.family == IpAddr::Family::V4;
+      (v4 ? l4 : l6).lines.push_back(std::string(v4 ? "ip" : "ipv6") + " prefix-list " + hold_name(p, v4) + " seq " +
+                                     std::to_string(v4 ? (seq4 += 5) : (seq6 += 5)) + " permit " + e.prefix.to_string());
+    }
+  }
+  return out;
+}
+
+bool held_back(const policy::Decision& d) {
+  return d.rule == policy::Rule::kMaxPrefixes || d.rule == policy::Rule::kApprovalPending;
 }
 
 std::string frr_replace_list(const std::string& name, const FrrList& list) {

@@ -35,6 +35,13 @@ struct FrrList {
 using FrrLists = std::map<std::string, FrrList>;
 FrrLists frr_policy_lists(const Config& cfg);
 FrrLists frr_guard_lists(const InterfaceConfig& ic, const routing::policy::Facts& facts);
+// Per peer, FRR-WGD-HOLD4-<PEER> / HOLD6-<PEER>: the prefixes the engine holds back (refused over max-prefixes, pending approval), so that bgpd drops them too
+// and they leave the kernel's FIB. frr-wgd keeps such a prefix (show refused/pending) after
+// bgpd dropped it, and lets go of it when the engine would install it (approval, room under
+// max-prefixes, a reload): it leaves the list, bgpd asks the peer again, and a prefix the peer
+// still announces comes back through FPM as a new offer.
+FrrLists frr_hold_lists(const InterfaceConfig& ic, const routing::policy::Engine& engine);
+bool held_back(const routing::policy::Decision& d);  // max-prefixes or approval-pending
 // The per-peer inbound route-maps and FRR-WGD-OUT (adding them again changes nothing).
 std::string frr_route_maps(const Config& cfg);
 // vtysh input (configuration mode) that makes list `name` exactly `list`.

@@ -102,6 +102,59 @@ TEST(FrrGuard, MatchesTheEnginesFactRulesOnRandomPrefixes) {
   EXPECT_FALSE(guard_refuses(lists.at("FRR-WGD-GUARD4-site-b"), P("0.0.0.0/0")));
 }
 
+// The hold lists name exactly what the engine holds back (over max-prefixes, pending approval),
+// per peer and family, after random offers and withdrawals; peers with neither get no list.
+TEST(FrrHold, ListsWhatTheEngineHoldsBack) {
+  InterfaceConfig ic = two_peers();
+  PeerConfig d;
+  d.name = "site-d";
+  d.public_key = key(4);
+  ic.peers.push_back(d);
+  ic.peers[0].max_prefixes = 20;  // site-b
+  ic.peers[1].approval = true;    // site-c
+  std::vector<policy::PeerPolicy> peers;
+  for (auto& p : ic.peers) {
+    p.prefix_list_v4 = p.prefix_list_v6 = "ANY";
+    peers.push_back(p.policy());
+  }
+  std::vector<policy::PrefixList> pl;
+  ASSERT_TRUE(policy::parse_prefix_list_line("ip prefix-list ANY seq 5 permit 10.0.0.0/8 le 32", pl).ok());
+  ASSERT_TRUE(policy::parse_prefix_list_line("ipv6 prefix-list ANY seq 5 permit 2001:db8::/32 le 128", pl).ok());
+  policy::Engine engine;
+  engine.set_config(pl, peers);
+  std::mt19937 rng(11);
+  std::vector<policy::Change> cs;
+  for (int i = 0; i < 3000; ++i) {
+    const Key& k = ic.peers[rng() % 3].public_key;
+    IpPrefix p = rng() % 2 ? IpPrefix{A("10.0.0.0"), 24} : IpPrefix{A("2001:db8::"), 64};
+    if (p.addr.is_v4()) p.addr.bytes[2] = std::uint8_t(rng() % 64);
+    else p.addr.bytes[5] = std::uint8_t(rng() % 64);
+    if (rng() % 3) engine.offer(k, p, cs);
+    else engine.withdraw(k, p, cs);
+  }
+  auto lists = frr_hold_lists(ic, engine);
+  ASSERT_EQ(lists.size(), 6u);
+  EXPECT_TRUE(lists.at("FRR-WGD-HOLD4-site-d").lines.empty()) << "neither max-prefixes nor approval";
+  EXPECT_TRUE(lists.at("FRR-WGD-HOLD6-site-d").lines.empty());
+  std::size_t held_total = 0;
+  for (const auto& peer : ic.peers) {
+    if (peer.name == "site-d") continue;
+    for (const auto& e : engine.entries(peer.public_key)) {
+      const bool v4 = e.prefix.addr.is_v4();
+      const auto& list = lists.at(std::string("FRR-WGD-HOLD") + (v4 ? "4-" : "6-") + peer.name);
+      EXPECT_EQ(guard_refuses(list, e.prefix), held_back(e.decision)) << peer.name << " " << e.prefix.to_string();
+      held_total += held_back(e.decision);
+    }
+  }
+  EXPECT_GT(held_total, 20u) << "the random run should hold some back";
+  // The route-maps deny what the hold lists permit, after the guard and before the policy.
+  std::string maps = frr_route_maps(Config{.interfaces = {ic}});
+  EXPECT_NE(maps.find("route-map FRR-WGD-IN4-site-b deny 4\n match ip address prefix-list FRR-WGD-HOLD4-site-b"),
+            std::string::npos);
+  EXPECT_NE(maps.find("route-map FRR-WGD-IN6-site-d deny 4\n match ipv6 address prefix-list FRR-WGD-HOLD6-site-d"),
+            std::string::npos);
+}
+
 // Waits (bounded) for a started push to end, as the daemon's poll loop does.
 std::optional<FrrSync::Outcome> wait(FrrSync& sync) {
   pollfd p{sync.fd(), POLLIN, 0};

@@ -130,8 +130,30 @@ grep -q "warn-prefixes 80" "$WGC_TEST_DIR/frr-wgd-a.log" || fail "no warn-prefix
 [[ $(fw a show refused json | jpy 'print(sum(1 for x in d if x["rule"] == "max-prefixes"))') == "$over" ]] ||
   fail "show refused json does not list $over max-prefixes refusals"
 pass "200 prefixes against max-prefixes 100: 100 accepted in all, $over refused and counted (accepted/refused/max-prefixes $(counters_b))"
+# The refused ones leave A's FIB too: frr-wgd puts them in FRR-WGD-HOLD4-site-b, bgpd drops
+# them; frr-wgd keeps them as refused (held in FRR).
+fib_19() { ip -n "${NS[a]}" route show proto bgp | grep -c '^198\.19\.'; }
+fib_19_is() { [[ "$(fib_19)" == "$1" ]]; }
+held_are() { [[ "$(fw a show refused json | jpy "print(sum(1 for x in d if x['rule'] == 'max-prefixes' and x['held_in_frr']))")" == "$1" ]]; }
+wait_for 30 fib_19_is $((100 - base)) || fail "$(fib_19) of 198.19.0.0/16 in A's FIB, want the $((100 - base)) accepted"
+wait_for 10 held_are "$over" || fail "the $over refused are not all held back in FRR: $(fw a show refused | grep -c 'held back')"
+vty_has a 'show ip prefix-list FRR-WGD-HOLD4-site-b' 'seq 5 permit 198.19.' || fail "no FRR-WGD-HOLD4-site-b in A's FRR"
+[[ "$(counters_b)" == "100 $over $over" ]] || fail "holding back changed the counters: $(counters_b)"
+# Room again: 10 accepted ones withdrawn; 10 held ones are let go, bgpd asks B again, they arrive.
+mapfile -t gone < <(allowed_of a b | grep '^198\.19\.' | head -n 10)
 cmds=('configure terminal' 'router bgp 65002' 'address-family ipv4 unicast')
-for i in $(seq 0 199); do cmds+=("no network 198.19.$i.0/24"); done
+for p in "${gone[@]}"; do cmds+=("no network $p"); done
+vty b "${cmds[@]}" >/dev/null
+wait_for 40 counters_are "100 $((over - 10)) $((over - 10))" ||
+  fail "after withdrawing 10 accepted: $(counters_b), want 100 $((over - 10)) $((over - 10))"
+wait_for 20 fib_19_is $((100 - base)) || fail "$(fib_19) of 198.19.0.0/16 in A's FIB after the swap, want $((100 - base))"
+[[ $(allowed_of a b | grep -c '^198\.19\.') == $((100 - base)) ]] || fail "AllowedIPs after the swap"
+fw_log_since 0 "no longer held back (now within the policy): bgpd asks the peer for it again" || fail "release not logged"
+pass "max-prefixes in FRR too: the $over refused left A's FIB (FRR-WGD-HOLD4-site-b); 10 withdrawn made room and 10 held ones came back through bgpd"
+cmds=('configure terminal' 'router bgp 65002' 'address-family ipv4 unicast')
+for i in $(seq 0 199); do
+  [[ " ${gone[*]} " == *" 198.19.$i.0/24 "* ]] || cmds+=("no network 198.19.$i.0/24")  # vtysh stops at an error
+done
 vty b "${cmds[@]}" >/dev/null
 wait_for 20 counters_are "$base 0 0" || fail "after withdrawing the 200: $(counters_b), want $base 0 0"
 [[ $(allowed_of a b | grep -c '^198\.19\.') == 0 ]] || fail "198.19.x left in AllowedIPs"
@@ -182,9 +204,9 @@ tail -n +"$((before_lines + 1))" "$WGC_TEST_DIR/frr-wgd-a.log" | grepq "reload: 
   fail "the daemon did not log the refused reload"
 has_allowed a b 198.18.2.0/24 || fail "a refused reload disturbed the imports"
 cp "$conf.good" "$conf"
-out=$(fw a reload) || fail "reload of the good configuration"
+good=$(fw a reload) || fail "reload of the good configuration"
 # The answer waits for FRR to have the new lists (a script's next vtysh command sees them).
-grep -q "FRR's FRR-WGD lists and route-maps updated through" <<<"$out" || fail "reload did not wait for the FRR push: $out"
+grep -q "FRR's FRR-WGD lists and route-maps updated through" <<<"$good" || fail "reload did not wait for the FRR push: $good"
 wait_for 5 has_allowed a c 198.18.3.0/24 || fail "198.18.3.0/24 not back after reloading the old policy"
 pass "SIGHUP reload applied one difference; a broken file was refused with file:line (${out%%$'\n'*})"
 
@@ -195,12 +217,28 @@ vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' 'net
 pending_has() { fw a show pending json | jpy "sys.exit(0 if any(x['prefix'] == '$1' and x['rule'] == 'approval-pending' for x in d) else 1)"; }
 wait_for 10 pending_has 198.18.31.0/24 || fail "198.18.31.0/24 not pending approval: $(fw a show pending)"
 has_allowed a c 198.18.31.0/24 && fail "a pending prefix reached AllowedIPs"
+in_fib_a() { [[ -n "$(ip -n "${NS[a]}" route show "$1" proto bgp)" ]]; }
+wait_for 20 not in_fib_a 198.18.31.0/24 || fail "pending 198.18.31.0/24 stays in A's FIB"
+fw a show pending | grepq '198.18.31.0/24.*(held back in FRR)' || fail "show pending does not say it is held back"
 out=$(fw a approve site-c 198.18.31.0/24) || fail "approve failed: $out"
-wait_for 5 has_allowed a c 198.18.31.0/24 || fail "approved 198.18.31.0/24 not in AllowedIPs"
+# bgpd asks C again once the hold list lost it (route-map delay-timer, 5 s by default).
+wait_for 30 has_allowed a c 198.18.31.0/24 || fail "approved 198.18.31.0/24 not in AllowedIPs"
+wait_for 10 in_fib_a 198.18.31.0/24 || fail "approved 198.18.31.0/24 not in A's FIB"
 fw a approve site-c 198.18.77.0/24 >/dev/null 2>&1 && fail "approving a prefix nobody announced succeeded"
 pass "approval: 198.18.31.0/24 pending until 'frr-wgd approve' ($out)"
 vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' 'no network 198.18.31.0/24' >/dev/null
 wait_for 5 not has_allowed a c 198.18.31.0/24 || fail "withdrawn approved prefix stays"
+# A victim: a host on the underlay (198.51.100.70) that A reaches directly. C, under approval,
+# announces 198.51.100.64/26 (SITE-C permits the underlay; no endpoint in it, so no guard):
+# pending, it is held back in FRR too, so A's FIB keeps sending the host's traffic to the underlay.
+ns_addr "${NS[ul]}" br0 198.51.100.70/24
+vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' \
+  'network 198.51.100.64/26' >/dev/null
+wait_for 10 pending_has 198.51.100.64/26 || fail "198.51.100.64/26 not pending approval: $(fw a show pending)"
+wait_for 20 not in_fib_a 198.51.100.64/26 || fail "pending 198.51.100.64/26 stays in A's FIB"
+ip netns exec "${NS[a]}" ping -c 3 -i 0.2 -W 1 198.51.100.70 >/dev/null || fail "A cannot reach the underlay host"
+pass "approval in FRR too: pending 198.51.100.64/26 held back, not in A's FIB, A reaches 198.51.100.70 on the underlay"
+vty c 'configure terminal' 'router bgp 65003' 'address-family ipv4 unicast' 'no network 198.51.100.64/26' >/dev/null
 cp "$conf.good" "$conf"
 fw a reload >/dev/null || fail "reload"
 

@@ -187,6 +187,8 @@ class Engine {
   };
   // Every offered prefix of a peer with its current decision, in offer order.
   std::vector<Entry> entries(const Key& peer) const;
+  // The current decision for one offered prefix (canonical); nullopt when it was not offered.
+  std::optional<Decision> decision(const Key& peer, const IpPrefix& prefix) const;
   std::set<IpPrefix> accepted(const Key& peer) const;
   PeerCounters counters(const Key& peer) const;
   const PeerPolicy* peer(const Key& key) const;

@@ -391,6 +391,15 @@ std::set<IpPrefix> Engine::accepted(const Key& peer) const {
   return out;
 }
 
+std::optional<Decision> Engine::decision(const Key& peer, const IpPrefix& prefix) const {
+  if (!s_) return std::nullopt;
+  auto ps = s_->peer_states.find(peer);
+  if (ps == s_->peer_states.end()) return std::nullopt;
+  auto it = ps->second.by_prefix.find(prefix);
+  if (it == ps->second.by_prefix.end()) return std::nullopt;
+  return s_->offers.at(it->second).decision;
+}
+
 PeerCounters Engine::counters(const Key& peer) const {
   PeerCounters c;
   if (!s_) return c;

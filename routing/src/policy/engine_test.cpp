@@ -332,6 +332,9 @@ TEST_F(EngineTest, ApprovalFlow) {
   EXPECT_EQ(d->rule, Rule::kApproved);
   EXPECT_EQ(d->detail, "prefix-list SITE-C seq 10 permit 198.18.3.0/24; approved by operator");
   EXPECT_EQ(Show(cs), "+3 198.18.3.0/24;");
+  EXPECT_EQ(engine_.decision(kC, P("198.18.3.0/24"))->rule, Rule::kApproved);
+  EXPECT_FALSE(engine_.decision(kC, P("198.18.30.0/24")));
+  EXPECT_FALSE(engine_.decision(kD, P("198.18.3.0/24")));
   cs.clear();
   EXPECT_FALSE(engine_.approve(kC, P("198.18.3.0/24"), cs)) << "no longer pending";
   // The approval survives a withdraw and re-offer, and a reload.
