@@ -56,6 +56,7 @@ const char* to_string(EngineEvent e) {
     case EngineEvent::kHandshakeGaveUp: return "Handshake did not complete after 20 attempts, giving up";
     case EngineEvent::kPeerWentQuiet: return "Retrying handshake because we stopped hearing back after 15 seconds";
     case EngineEvent::kKeysZeroed: return "Removing all keys, since we haven't received a new one in 540 seconds";
+    case EngineEvent::kEndpointChanged: return "Endpoint changed";
   }
   return "?";
 }
@@ -219,11 +220,13 @@ void Engine::handshake_complete(Peer& peer) {
 }
 
 void Engine::update_endpoint(Peer& peer, const Endpoint& from, const Endpoint& local) {
+  const bool changed = !peer.endpoint || !(*peer.endpoint == from);
   peer.endpoint = from;
   if (local.valid())
     peer.local_source = local;
   else
     peer.local_source.reset();
+  if (changed) sink_.on_event(&peer, EngineEvent::kEndpointChanged);
 }
 
 // ---------------------------------------------------------------- sending

@@ -36,6 +36,7 @@ enum class EngineEvent : std::uint8_t {
   kHandshakeGaveUp,       // MAX_TIMER_HANDSHAKES exceeded
   kPeerWentQuiet,         // new_handshake timer: data sent, nothing heard back
   kKeysZeroed,
+  kEndpointChanged,       // an authenticated packet came from a new address: the peer roamed
 };
 const char* to_string(EngineEvent e);
 

@@ -11,6 +11,7 @@
 
 #include "common/log.hpp"
 #include "core/crypto/x25519.hpp"
+#include "embed/engine_applier.hpp"
 
 namespace wgcore {
 namespace {
@@ -487,7 +488,8 @@ void Device::deliver(Peer& peer, std::span<const std::uint8_t> inner) {
 }
 
 void Device::on_event(Peer* peer, EngineEvent event) {
-  if (log::level() < log::Level::kVerbose) return;
+  // wireguard-go logs no line for a roaming peer; its log is the reference for ours.
+  if (log::level() < log::Level::kVerbose || event == EngineEvent::kEndpointChanged) return;
   if (!peer) {
     log::verbose("%s", to_string(event));
     return;
@@ -499,91 +501,11 @@ void Device::on_event(Peer* peer, EngineEvent event) {
 
 // ---------------------------------------------------------------- control
 
-namespace {
-
-DropCounts nonzero_drops(const DropCounters& c) {
-  DropCounts out;
-  for (std::size_t i = 0; i < kDropReasons; ++i)
-    if (auto n = c.get(DropReason(i))) out.emplace_back(to_string(DropReason(i)), n);
-  return out;
-}
-
-}  // namespace
-
-// The model's changes performed on the engine, one engine operation each, so an update costs
-// what it names (DeviceTest.AnUpdateCostsTheEngineOperationsItNames counts them). Endpoint and keepalive are
-// compared with the engine's live values: re-setting the endpoint a peer roamed from would reset
-// its sticky source, and turning a keepalive on queues the first one for send_initial_keepalives.
-namespace {
-
-class EngineApplier final : public ConfigObserver {
- public:
-  EngineApplier(Engine& engine, std::vector<Key>& keepalives_due)
-      : engine_(engine), keepalives_due_(keepalives_due) {}
-
-  void private_key_changed(const std::optional<Key>& key) override {
-    last_ = nullptr;  // the engine drops a peer equal to the new identity
-    engine_.set_private_key(key);
-  }
-  void peer_added(const Key& pub) override { last_ = engine_.add_peer(pub); }
-  void peer_removed(const Key& pub) override {
-    engine_.remove_peer(peer(pub));
-    last_ = nullptr;
-  }
-  void preshared_key_changed(const Key& pub, const std::optional<Key>& psk) override {
-    if (Peer* p = peer(pub)) engine_.set_preshared_key(*p, psk);
-  }
-  void endpoint_set(const Key& pub, const Endpoint& endpoint) override {
-    Peer* p = peer(pub);
-    if (p && (!p->endpoint || !(*p->endpoint == endpoint))) engine_.set_endpoint(*p, endpoint);
-  }
-  void keepalive_set(const Key& pub, std::uint16_t seconds) override {
-    Peer* p = peer(pub);
-    if (p && p->persistent_keepalive_interval != seconds &&
-        engine_.set_persistent_keepalive(*p, seconds, false))
-      keepalives_due_.push_back(pub);
-  }
-  void allowed_ip_added(const Key& pub, const IpPrefix& prefix) override {
-    if (Peer* p = peer(pub)) engine_.add_allowed_ip(*p, prefix);
-  }
-  void allowed_ip_removed(const Key& pub, const IpPrefix& prefix) override {
-    if (Peer* p = peer(pub)) engine_.remove_allowed_ip(*p, prefix);
-  }
-  void allowed_ips_cleared(const Key& pub) override {
-    if (Peer* p = peer(pub)) engine_.clear_allowed_ips(*p);
-  }
-
- private:
-  // Consecutive operations usually name the same peer (a block's prefixes): one lookup for them.
-  Peer* peer(const Key& pub) {
-    if (!last_ || !(last_->public_key() == pub)) last_ = engine_.find_peer(pub);
-    return last_;
-  }
-
-  Engine& engine_;
-  std::vector<Key>& keepalives_due_;
-  Peer* last_ = nullptr;
-};
-
-}  // namespace
-
 DeviceState Device::live_state() const {
-  DeviceState s = model_.state();
-  s.drops = nonzero_drops(engine_.drops());
+  DeviceState s = engine_state(model_, engine_);
   s.name = tun_.name();
   s.listen_port = udp_.local_port();
   s.fwmark = udp_.fwmark();
-  for (PeerState& ps : s.peers) {
-    Peer* p = engine_.find_peer(ps.public_key);
-    if (!p) continue;
-    ps.endpoint = p->endpoint;
-    ps.drops = nonzero_drops(p->drops);
-    ps.rx_bytes = p->rx_bytes;
-    ps.tx_bytes = p->tx_bytes;
-    auto wall = p->last_handshake_wall.count();
-    ps.last_handshake_time_sec = wall / 1'000'000'000;
-    ps.last_handshake_time_nsec = wall % 1'000'000'000;
-  }
   return s;
 }
 

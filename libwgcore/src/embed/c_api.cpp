@@ -1,0 +1,326 @@
+// The C ABI (wgcore.h) over wgcore::Tunnel. Every entry point checks its pointers and sizes
+// first (a bad argument is -EINVAL with a message, never a crash), catches every exception (none
+// may cross into C) and keeps keys only in wgcore::Key, which zeroes itself.
+#include "wgcore.h"
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "core/counters.hpp"
+#include "core/crypto/x25519.hpp"
+#include "core/environment.hpp"
+#include "wgcore/tunnel.hpp"
+
+namespace {
+
+using wgcore::Endpoint;
+using wgcore::Key;
+
+int fail(wgcore_error* err, int code, const std::string& message) {
+  if (err) {
+    err->code = -code;
+    std::snprintf(err->message, sizeof err->message, "%s", message.c_str());
+  }
+  return -code;
+}
+
+int fail(wgcore_error* err, const wgcore::Error& e) { return fail(err, e.code, e.message); }
+
+int ok(wgcore_error* err) {
+  if (err) {
+    err->code = 0;
+    err->message[0] = '\0';
+  }
+  return 0;
+}
+
+Key key_of(const std::uint8_t* p) { return Key(std::span<const std::uint8_t, wgcore::kKeyLen>(p, wgcore::kKeyLen)); }
+
+// A caller's struct covers `field` when its size reaches past it.
+template <class S, class F>
+bool covers(const S* s, const F S::*field) {
+  const auto end = reinterpret_cast<const char*>(&(s->*field)) - reinterpret_cast<const char*>(s) + sizeof(F);
+  return s->size >= std::size_t(end);
+}
+
+class CHandler final : public wgcore::TunnelHandler {
+ public:
+  explicit CHandler(const wgcore_callbacks& cb) : cb_(cb) {}
+  void send_datagram(const Key* peer, const Endpoint& to, std::span<const std::uint8_t> d) override {
+    cb_.send_datagram(cb_.user, peer ? peer->data() : nullptr, &to.addr.sa, to.socklen(), d.data(), d.size());
+  }
+  void deliver(const Key& peer, std::span<const std::uint8_t> p) override {
+    cb_.deliver(cb_.user, peer.data(), p.data(), p.size());
+  }
+  void on_event(const Key& peer, wgcore::TunnelEvent e) override {
+    if (cb_.event) cb_.event(cb_.user, peer.data(), int(e));
+  }
+
+ private:
+  wgcore_callbacks cb_;
+};
+
+}  // namespace
+
+struct wgcore_tunnel {
+  std::unique_ptr<CHandler> handler;
+  std::unique_ptr<wgcore::Tunnel> tunnel;
+};
+
+namespace {
+
+// Runs `f` with exceptions turned into -ENOMEM / -EIO.
+template <class F>
+int guarded(wgcore_error* err, F&& f) {
+  try {
+    return f();
+  } catch (const std::bad_alloc&) {
+    return fail(err, ENOMEM, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(err, EIO, e.what());
+  } catch (...) {
+    return fail(err, EIO, "unexpected error");
+  }
+}
+
+std::optional<Endpoint> endpoint_of(const sockaddr* sa, socklen_t len) {
+  if (!sa) return std::nullopt;
+  if (sa->sa_family == AF_INET && len >= socklen_t(sizeof(sockaddr_in))) return Endpoint::from_sockaddr(sa, len);
+  if (sa->sa_family == AF_INET6 && len >= socklen_t(sizeof(sockaddr_in6))) return Endpoint::from_sockaddr(sa, len);
+  return std::nullopt;
+}
+
+const wgcore::PeerState* find_peer(const wgcore::DeviceState& s, const Key& k) {
+  for (const auto& p : s.peers)
+    if (p.public_key == k) return &p;
+  return nullptr;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* wgcore_event_name(int event) {
+  if (event < 0 || event > int(wgcore::TunnelEvent::kKeysZeroed)) return nullptr;
+  return wgcore::to_string(wgcore::TunnelEvent(event));
+}
+
+int wgcore_tunnel_new(const uint8_t* private_key, const wgcore_callbacks* callbacks,
+                      const wgcore_tunnel_options* options, wgcore_tunnel** out, wgcore_error* err) {
+  if (!out) return fail(err, EINVAL, "out is NULL");
+  *out = nullptr;
+  if (!private_key) return fail(err, EINVAL, "private_key is NULL");
+  if (!callbacks) return fail(err, EINVAL, "callbacks is NULL");
+  if (!covers(callbacks, &wgcore_callbacks::deliver))
+    return fail(err, EINVAL, "callbacks->size " + std::to_string(callbacks->size) + " is too small");
+  if (!callbacks->send_datagram || !callbacks->deliver)
+    return fail(err, EINVAL, "callbacks->send_datagram and callbacks->deliver are required");
+  wgcore::TunnelOptions opts;
+  if (options) {
+    if (!covers(options, &wgcore_tunnel_options::size))
+      return fail(err, EINVAL, "options->size is too small");
+    if (covers(options, &wgcore_tunnel_options::mtu) && options->mtu) opts.mtu = options->mtu;
+    if (covers(options, &wgcore_tunnel_options::manual_time)) opts.manual_time = options->manual_time != 0;
+  }
+  return guarded(err, [&] {
+    wgcore_callbacks cb{};
+    std::memcpy(&cb, callbacks, std::min(sizeof cb, callbacks->size));
+    cb.size = sizeof cb;
+    auto t = std::make_unique<wgcore_tunnel>();
+    t->handler = std::make_unique<CHandler>(cb);
+    auto made = wgcore::Tunnel::create(key_of(private_key), *t->handler, opts);
+    if (!made) return fail(err, made.error());
+    t->tunnel = std::move(*made);
+    *out = t.release();
+    return ok(err);
+  });
+}
+
+void wgcore_tunnel_free(wgcore_tunnel* tunnel) { delete tunnel; }
+
+int wgcore_tunnel_public_key(const wgcore_tunnel* tunnel, uint8_t* out) {
+  if (!tunnel || !out) return -EINVAL;
+  Key k = tunnel->tunnel->public_key();
+  std::memcpy(out, k.data(), k.size());
+  return 0;
+}
+
+int wgcore_tunnel_set_peer(wgcore_tunnel* tunnel, const wgcore_peer* peer, wgcore_error* err) {
+  if (!tunnel) return fail(err, EINVAL, "tunnel is NULL");
+  if (!peer) return fail(err, EINVAL, "peer is NULL");
+  if (!covers(peer, &wgcore_peer::allowed_ips_len))
+    return fail(err, EINVAL, "peer->size " + std::to_string(peer->size) + " is too small");
+  return guarded(err, [&] {
+    wgcore::PeerUpdate pu;
+    pu.public_key = key_of(peer->public_key);
+    if (peer->set_preshared_key) pu.preshared_key = key_of(peer->preshared_key);
+    if (peer->endpoint) {
+      auto ep = endpoint_of(peer->endpoint, peer->endpoint_len);
+      if (!ep) return fail(err, EINVAL, "endpoint is not an IPv4 or IPv6 socket address of its size");
+      pu.endpoint = *ep;
+    }
+    if (peer->set_keepalive) pu.persistent_keepalive_interval = peer->persistent_keepalive;
+    if (peer->replace_allowed_ips) pu.allowed_ips.push_back({wgcore::AllowedIpOp::Kind::kReplaceAll, {}});
+    if (peer->allowed_ips_len && !peer->allowed_ips) return fail(err, EINVAL, "allowed_ips is NULL");
+    for (std::size_t i = 0; i < peer->allowed_ips_len; ++i) {
+      const char* s = peer->allowed_ips[i];
+      if (!s) return fail(err, EINVAL, "allowed_ips[" + std::to_string(i) + "] is NULL");
+      auto p = wgcore::IpPrefix::parse(s);
+      if (!p) return fail(err, EINVAL, "allowed_ips[" + std::to_string(i) + "]: '" + std::string(s) + "' is not a prefix");
+      pu.allowed_ips.push_back({wgcore::AllowedIpOp::Kind::kAdd, p->canonical()});
+    }
+    wgcore::DeviceUpdate u;
+    u.peers.push_back(std::move(pu));
+    if (auto st = tunnel->tunnel->apply(u); !st) return fail(err, st.error());
+    return ok(err);
+  });
+}
+
+int wgcore_tunnel_remove_peer(wgcore_tunnel* tunnel, const uint8_t* public_key, wgcore_error* err) {
+  if (!tunnel || !public_key) return fail(err, EINVAL, "tunnel or public_key is NULL");
+  return guarded(err, [&] {
+    const Key k = key_of(public_key);
+    if (!find_peer(tunnel->tunnel->state(), k)) return fail(err, ENOENT, "no such peer");
+    wgcore::DeviceUpdate u;
+    u.peers.push_back({.public_key = k, .remove = true});
+    if (auto st = tunnel->tunnel->apply(u); !st) return fail(err, st.error());
+    return ok(err);
+  });
+}
+
+int wgcore_tunnel_set_preshared_key(wgcore_tunnel* tunnel, const uint8_t* public_key, const uint8_t* psk,
+                                    wgcore_error* err) {
+  if (!tunnel || !public_key) return fail(err, EINVAL, "tunnel or public_key is NULL");
+  return guarded(err, [&] {
+    const Key k = key_of(public_key);
+    if (!find_peer(tunnel->tunnel->state(), k)) return fail(err, ENOENT, "no such peer");
+    wgcore::DeviceUpdate u;
+    u.peers.push_back({.public_key = k, .update_only = true, .preshared_key = psk ? key_of(psk) : Key()});
+    if (auto st = tunnel->tunnel->apply(u); !st) return fail(err, st.error());
+    return ok(err);
+  });
+}
+
+int wgcore_tunnel_send(wgcore_tunnel* tunnel, const uint8_t* packet, size_t len, wgcore_error* err) {
+  if (!tunnel || (!packet && len)) return fail(err, EINVAL, "tunnel or packet is NULL");
+  return guarded(err, [&] {
+    tunnel->tunnel->send(std::span<const std::uint8_t>(packet, len));
+    return ok(err);
+  });
+}
+
+int wgcore_tunnel_receive(wgcore_tunnel* tunnel, uint8_t* datagram, size_t len, const struct sockaddr* from,
+                          socklen_t from_len, wgcore_error* err) {
+  if (!tunnel || (!datagram && len)) return fail(err, EINVAL, "tunnel or datagram is NULL");
+  auto ep = endpoint_of(from, from_len);
+  if (!ep) return fail(err, EINVAL, "from is not an IPv4 or IPv6 socket address of its size");
+  return guarded(err, [&] {
+    tunnel->tunnel->receive(std::span<std::uint8_t>(datagram, len), *ep);
+    return ok(err);
+  });
+}
+
+int wgcore_tunnel_process(wgcore_tunnel* tunnel, wgcore_error* err) {
+  if (!tunnel) return fail(err, EINVAL, "tunnel is NULL");
+  return guarded(err, [&] {
+    tunnel->tunnel->process();
+    return ok(err);
+  });
+}
+
+int64_t wgcore_tunnel_next_deadline(const wgcore_tunnel* tunnel) {
+  if (!tunnel) return -1;
+  auto d = tunnel->tunnel->next_deadline();
+  return d ? std::int64_t(d->count()) : -1;
+}
+
+int wgcore_tunnel_set_time(wgcore_tunnel* tunnel, int64_t monotonic_ns, int64_t wall_ns, wgcore_error* err) {
+  if (!tunnel) return fail(err, EINVAL, "tunnel is NULL");
+  if (auto st = tunnel->tunnel->set_time(std::chrono::nanoseconds(monotonic_ns), std::chrono::nanoseconds(wall_ns)); !st)
+    return fail(err, st.error());
+  return ok(err);
+}
+
+int wgcore_tunnel_peer_stats(const wgcore_tunnel* tunnel, const uint8_t* public_key, wgcore_peer_stats* out,
+                             wgcore_error* err) {
+  if (!tunnel || !public_key || !out) return fail(err, EINVAL, "tunnel, public_key or out is NULL");
+  if (!covers(out, &wgcore_peer_stats::size)) return fail(err, EINVAL, "out->size is too small");
+  return guarded(err, [&] {
+    auto s = tunnel->tunnel->state();
+    const wgcore::PeerState* p = find_peer(s, key_of(public_key));
+    if (!p) return fail(err, ENOENT, "no such peer");
+    wgcore_peer_stats st{};
+    st.size = sizeof st;
+    st.rx_bytes = p->rx_bytes;
+    st.tx_bytes = p->tx_bytes;
+    st.last_handshake_sec = p->last_handshake_time_sec;
+    st.last_handshake_nsec = p->last_handshake_time_nsec;
+    for (const auto& [reason, n] : p->drops) st.drops += n;
+    const std::size_t size = out->size;
+    std::memcpy(out, &st, std::min(size, sizeof st));
+    out->size = size;
+    return ok(err);
+  });
+}
+
+int wgcore_tunnel_drop_count(const wgcore_tunnel* tunnel, const uint8_t* public_key, const char* reason,
+                             uint64_t* out, wgcore_error* err) {
+  if (!tunnel || !reason || !out) return fail(err, EINVAL, "tunnel, reason or out is NULL");
+  bool known = false;
+  for (std::size_t i = 0; i < wgcore::kDropReasons; ++i) known = known || std::strcmp(reason, wgcore_drop_reason_name(i)) == 0;
+  if (!known) return fail(err, EINVAL, "unknown drop reason '" + std::string(reason) + "'");
+  return guarded(err, [&] {
+    auto s = tunnel->tunnel->state();
+    const wgcore::DropCounts* drops = &s.drops;
+    if (public_key) {
+      const wgcore::PeerState* p = find_peer(s, key_of(public_key));
+      if (!p) return fail(err, ENOENT, "no such peer");
+      drops = &p->drops;
+    }
+    *out = 0;
+    for (const auto& [name, n] : *drops)
+      if (name == reason) *out = n;
+    return ok(err);
+  });
+}
+
+const char* wgcore_drop_reason_name(size_t i) {
+  return i < wgcore::kDropReasons ? wgcore::to_string(wgcore::DropReason(i)) : nullptr;
+}
+
+int wgcore_generate_private_key(uint8_t* out) {
+  if (!out) return -EINVAL;
+  Key k = wgcore::crypto::x25519_generate(wgcore::system_random());
+  std::memcpy(out, k.data(), k.size());
+  return 0;
+}
+
+int wgcore_public_key(const uint8_t* private_key, uint8_t* out) {
+  if (!private_key || !out) return -EINVAL;
+  Key priv = key_of(private_key);
+  wgcore::crypto::x25519_clamp(priv);
+  Key pub;
+  if (!wgcore::crypto::x25519_public(pub, priv)) return -EIO;
+  std::memcpy(out, pub.data(), pub.size());
+  return 0;
+}
+
+int wgcore_key_from_base64(const char* text, uint8_t* out) {
+  if (!text || !out) return -EINVAL;
+  auto k = wgcore::key_from_base64(text);
+  if (!k) return -EINVAL;
+  std::memcpy(out, k->data(), k->size());
+  return 0;
+}
+
+int wgcore_key_to_base64(const uint8_t* key, char* out, size_t out_len) {
+  if (!key || !out || out_len < 45) return -EINVAL;
+  std::string s = wgcore::to_base64(key_of(key));
+  std::memcpy(out, s.c_str(), s.size() + 1);
+  return 0;
+}
+
+}  // extern "C"

@@ -1,0 +1,283 @@
+// wgcore::Tunnel as an application uses it: two tunnels in one process on a manual clock, their
+// datagrams carried by the test (an application's own transport), through the public header only
+// (wgcore/tunnel.hpp) plus the test helpers for keys and packets.
+#include "wgcore/tunnel.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/testing/fakes.hpp"
+#include "testing/packets.hpp"
+
+namespace wgcore {
+namespace {
+
+using namespace std::chrono_literals;
+using fakes::public_key_of;
+using fakes::seeded_private_key;
+
+struct Datagram {
+  Endpoint to;
+  std::vector<std::uint8_t> bytes;
+};
+
+// One side: what its Tunnel hands out, recorded.
+struct Side : TunnelHandler {
+  std::deque<Datagram> out;  // to the transport
+  std::vector<std::vector<std::uint8_t>> delivered;
+  std::vector<std::pair<Key, TunnelEvent>> events;
+  int null_peer_sends = 0;
+  void send_datagram(const Key* peer, const Endpoint& to, std::span<const std::uint8_t> d) override {
+    if (!peer) ++null_peer_sends;
+    out.push_back({to, {d.begin(), d.end()}});
+  }
+  void deliver(const Key&, std::span<const std::uint8_t> p) override { delivered.emplace_back(p.begin(), p.end()); }
+  void on_event(const Key& peer, TunnelEvent e) override { events.emplace_back(peer, e); }
+  int count(TunnelEvent e) const {
+    return int(std::count_if(events.begin(), events.end(), [&](const auto& x) { return x.second == e; }));
+  }
+};
+
+const Endpoint kEpA = *Endpoint::parse("192.0.2.1:51820");
+const Endpoint kEpB = *Endpoint::parse("192.0.2.2:51820");
+
+class TunnelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto a = Tunnel::create(priv_a_, side_a_, {.manual_time = true});
+    auto b = Tunnel::create(priv_b_, side_b_, {.manual_time = true});
+    ASSERT_TRUE(a && b);
+    a_ = std::move(*a);
+    b_ = std::move(*b);
+    tick(0s);
+    ASSERT_TRUE(a_->apply(peer(pub_b_, "10.0.0.2/32", kEpB)));
+    ASSERT_TRUE(b_->apply(peer(pub_a_, "10.0.0.1/32", std::nullopt)));
+  }
+
+  static DeviceUpdate peer(const Key& k, const char* allowed, std::optional<Endpoint> ep) {
+    DeviceUpdate u;
+    PeerUpdate p;
+    p.public_key = k;
+    p.endpoint = ep;
+    p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, *IpPrefix::parse(allowed)});
+    u.peers.push_back(p);
+    return u;
+  }
+
+  // Both clocks to t (wall time well past the epoch: handshake timestamps must increase).
+  void tick(std::chrono::nanoseconds d) {
+    now_ += d;
+    ASSERT_TRUE(a_->set_time(now_, 1'700'000'000s + now_));
+    ASSERT_TRUE(b_->set_time(now_, 1'700'000'000s + now_));
+    a_->process();
+    b_->process();
+  }
+
+  // Carries datagrams both ways until none is left; A's leave from `from_a` (B sees that).
+  void pump(Endpoint from_a = kEpA, bool drop_b = false) {
+    for (int i = 0; i < 100 && (!side_a_.out.empty() || !side_b_.out.empty()); ++i) {
+      while (!side_a_.out.empty()) {
+        Datagram d = std::move(side_a_.out.front());
+        side_a_.out.pop_front();
+        if (d.to == kEpB) b_->receive(d.bytes, from_a);
+      }
+      while (!side_b_.out.empty()) {
+        Datagram d = std::move(side_b_.out.front());
+        side_b_.out.pop_front();
+        if (!drop_b) a_->receive(d.bytes, kEpB);
+      }
+    }
+  }
+
+  static std::vector<std::uint8_t> packet(const char* src, const char* dst, std::size_t payload = 64) {
+    return testing_support::make_udp_packet(*Endpoint::parse(src), *Endpoint::parse(dst), std::string(payload, 'z'));
+  }
+  std::vector<std::uint8_t> a_to_b(std::size_t payload = 64) { return packet("10.0.0.1:1000", "10.0.0.2:2000", payload); }
+  std::vector<std::uint8_t> b_to_a(std::size_t payload = 64) { return packet("10.0.0.2:2000", "10.0.0.1:1000", payload); }
+
+  Key priv_a_ = seeded_private_key(1), priv_b_ = seeded_private_key(2);
+  Key pub_a_ = public_key_of(priv_a_), pub_b_ = public_key_of(priv_b_);
+  Side side_a_, side_b_;
+  std::unique_ptr<Tunnel> a_, b_;
+  std::chrono::nanoseconds now_{1s};
+};
+
+TEST_F(TunnelTest, TwoTunnelsExchangePacketsBothWays) {
+  auto p = a_to_b();
+  a_->send(p);
+  pump();
+  ASSERT_EQ(side_b_.delivered.size(), 1u);
+  EXPECT_EQ(side_b_.delivered[0], p);
+  auto q = b_to_a(200);
+  b_->send(q);
+  pump();
+  ASSERT_EQ(side_a_.delivered.size(), 1u);
+  EXPECT_EQ(side_a_.delivered[0], q);
+  EXPECT_EQ(side_a_.count(TunnelEvent::kHandshakeCompleted), 1);
+  EXPECT_EQ(side_b_.count(TunnelEvent::kHandshakeCompleted), 1);
+  // B learned A's endpoint from the handshake: an endpoint change from none.
+  EXPECT_EQ(side_b_.count(TunnelEvent::kEndpointChanged), 1);
+  // Batches too.
+  std::vector<std::vector<std::uint8_t>> many;
+  for (int i = 0; i < 10; ++i) many.push_back(a_to_b(100 + i));
+  std::vector<std::span<const std::uint8_t>> spans(many.begin(), many.end());
+  a_->send(spans);
+  std::vector<Datagram> wire(side_a_.out.begin(), side_a_.out.end());
+  side_a_.out.clear();
+  ASSERT_EQ(wire.size(), 10u);
+  std::vector<std::span<std::uint8_t>> in;
+  std::vector<Endpoint> from(wire.size(), kEpA);
+  for (auto& d : wire) in.emplace_back(d.bytes);
+  b_->receive(in, from);
+  ASSERT_EQ(side_b_.delivered.size(), 11u);
+  EXPECT_EQ(side_b_.delivered.back(), many.back());
+  // Statistics and the public key through state().
+  auto s = a_->state();
+  ASSERT_EQ(s.peers.size(), 1u);
+  EXPECT_TRUE(s.peers[0].public_key == pub_b_);
+  EXPECT_GT(s.peers[0].tx_bytes, 1000u);
+  EXPECT_GT(s.peers[0].last_handshake_time_sec, 1'700'000'000);
+  EXPECT_TRUE(a_->public_key() == pub_a_);
+}
+
+TEST_F(TunnelTest, UnroutedPacketsAndForeignSourcesAreDroppedAndCounted) {
+  a_->send(packet("10.0.0.1:1000", "10.9.9.9:2000"));
+  EXPECT_TRUE(side_a_.out.empty());
+  auto s = a_->state();
+  ASSERT_FALSE(s.drops.empty());
+  EXPECT_EQ(s.drops[0].first, "no_route");
+  // B's tunnel delivers only what A's AllowedIPs at B permit: a packet from 10.0.0.9 is not A's.
+  a_->send(a_to_b());
+  pump();
+  ASSERT_TRUE(a_->apply(peer(pub_b_, "10.0.0.9/32", std::nullopt)));  // A may send to 10.0.0.9 via B
+  a_->send(packet("10.0.0.9:1", "10.0.0.2:2"));
+  pump();
+  EXPECT_EQ(side_b_.delivered.size(), 1u) << "a spoofed source got through";
+  bool counted = false;
+  const DeviceState sb = b_->state();
+  for (const auto& [reason, n] : sb.peers[0].drops) counted = counted || (reason == "allowedips_source_mismatch" && n == 1);
+  EXPECT_TRUE(counted);
+}
+
+TEST_F(TunnelTest, EndpointChangedWhenThePeerRoams) {
+  a_->send(a_to_b());
+  pump();
+  const int before = side_b_.count(TunnelEvent::kEndpointChanged);
+  const Endpoint roamed = *Endpoint::parse("198.51.100.7:4000");
+  a_->send(a_to_b());
+  pump(roamed);
+  EXPECT_EQ(side_b_.count(TunnelEvent::kEndpointChanged), before + 1);
+  EXPECT_TRUE(*b_->state().peers[0].endpoint == roamed);
+  b_->send(b_to_a());
+  ASSERT_FALSE(side_b_.out.empty());
+  EXPECT_TRUE(side_b_.out.back().to == roamed) << "replies go to the new endpoint";
+  side_b_.out.clear();
+  a_->send(a_to_b());
+  pump(roamed);
+  EXPECT_EQ(side_b_.count(TunnelEvent::kEndpointChanged), before + 1) << "same endpoint: no event";
+}
+
+TEST_F(TunnelTest, PeerWentQuietThenHandshakeGaveUpThenKeysZeroed) {
+  a_->send(a_to_b());
+  pump();
+  ASSERT_EQ(side_a_.count(TunnelEvent::kHandshakeCompleted), 1);
+  // B goes silent: A's data gets no answer for KEEPALIVE + REKEY_TIMEOUT (15 s).
+  a_->send(a_to_b());
+  side_a_.out.clear();
+  for (int i = 0; i < 20; ++i) tick(1s);
+  EXPECT_EQ(side_a_.count(TunnelEvent::kPeerWentQuiet), 1);
+  // Its new handshakes go unanswered: it gives up after 20 retries (about 90 s).
+  for (int i = 0; i < 130 && side_a_.count(TunnelEvent::kHandshakeGaveUp) == 0; ++i) {
+    side_a_.out.clear();
+    tick(1s);
+  }
+  EXPECT_EQ(side_a_.count(TunnelEvent::kHandshakeGaveUp), 1);
+  // 540 s after the last session the keys go.
+  for (int i = 0; i < 600 && side_a_.count(TunnelEvent::kKeysZeroed) == 0; ++i) {
+    side_a_.out.clear();
+    tick(1s);
+  }
+  EXPECT_EQ(side_a_.count(TunnelEvent::kKeysZeroed), 1);
+  for (const auto& [k, e] : side_a_.events) EXPECT_TRUE(k == pub_b_) << to_string(e);
+}
+
+// A new preshared key at runtime: the session keeps running, the next handshake uses the new
+// key; a key only one side has makes that handshake fail, so the key is really used.
+TEST_F(TunnelTest, PresharedKeyReplacedWithoutDroppingTheSession) {
+  auto set_psk = [](Tunnel& t, const Key& peer, std::uint8_t fill) {
+    DeviceUpdate u;
+    PeerUpdate p;
+    p.public_key = peer;
+    p.update_only = true;
+    Key psk;
+    for (std::size_t i = 0; i < psk.size(); ++i) psk[i] = fill;
+    p.preshared_key = psk;
+    u.peers.push_back(p);
+    return t.apply(u);
+  };
+  ASSERT_TRUE(set_psk(*a_, pub_b_, 1) && set_psk(*b_, pub_a_, 1));
+  a_->send(a_to_b());
+  pump();
+  ASSERT_EQ(side_b_.delivered.size(), 1u);
+  // Both sides take a new key (as a key exchange beside WireGuard would feed it).
+  ASSERT_TRUE(set_psk(*a_, pub_b_, 2) && set_psk(*b_, pub_a_, 2));
+  a_->send(a_to_b());
+  pump();
+  EXPECT_EQ(side_b_.delivered.size(), 2u) << "the running session stopped";
+  EXPECT_EQ(side_a_.count(TunnelEvent::kHandshakeCompleted), 1) << "no new handshake needed";
+  // Past REKEY_AFTER_TIME (120 s) A's next send starts a handshake, with the new key: it works.
+  for (int i = 0; i < 125; ++i) {
+    tick(1s);
+    pump();
+  }
+  a_->send(a_to_b());
+  pump();
+  EXPECT_EQ(side_a_.count(TunnelEvent::kHandshakeCompleted), 2);
+  EXPECT_EQ(side_b_.delivered.size(), 3u);
+  // Now only A changes its key: the following rekey fails at B.
+  ASSERT_TRUE(set_psk(*a_, pub_b_, 3));
+  for (int i = 0; i < 125; ++i) {
+    tick(1s);
+    pump();
+  }
+  a_->send(a_to_b());
+  pump();
+  EXPECT_EQ(side_a_.count(TunnelEvent::kHandshakeCompleted), 2) << "a handshake with a different key succeeded";
+  // IKpsk2 mixes the key in at the response: A, the initiator, finds B's response invalid.
+  bool refused = false;
+  const DeviceState sa = a_->state();
+  for (const auto& [reason, n] : sa.drops) refused = refused || (reason == "handshake_invalid" && n > 0);
+  EXPECT_TRUE(refused);
+}
+
+TEST(TunnelCreate, RefusesWhatATunnelCannotBe) {
+  Side side;
+  EXPECT_EQ(Tunnel::create(Key(), side).error().code, EINVAL);
+  EXPECT_EQ(Tunnel::create(seeded_private_key(3), side, {.mtu = 100}).error().code, EINVAL);
+  auto t = Tunnel::create(seeded_private_key(3), side);
+  ASSERT_TRUE(t);
+  DeviceUpdate u;
+  u.listen_port = 51820;
+  auto st = (*t)->apply(u);
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().message.find("no sockets"), std::string::npos);
+  u = {};
+  u.private_key = Key();
+  EXPECT_FALSE((*t)->apply(u)) << "removing the identity";
+  u = {};
+  PeerUpdate p;
+  p.public_key = seeded_private_key(4);
+  p.protocol_version = 2;
+  u.peers.push_back(p);
+  EXPECT_FALSE((*t)->apply(u)) << "protocol version 2";
+  EXPECT_TRUE((*t)->state().peers.empty()) << "a refused update changed something";
+  EXPECT_FALSE((*t)->set_time(1s, 1s)) << "set_time without manual_time";
+}
+
+}  // namespace
+}  // namespace wgcore
