@@ -45,31 +45,6 @@ enum {
 /* "handshake-completed", ...; NULL for an unknown value. */
 const char *wgcore_event_name(int event);
 
-typedef struct wgcore_callbacks {
-  size_t size; /* sizeof(wgcore_callbacks) */
-  void *user;  /* passed back to every callback */
-  /* A datagram for the transport. `peer` is the peer's public key, or NULL for a reply to an
-   * address that is not an authenticated peer yet (a cookie reply). Required. */
-  void (*send_datagram)(void *user, const uint8_t *peer, const struct sockaddr *to, socklen_t to_len,
-                        const uint8_t *datagram, size_t len);
-  /* An authenticated inner IP packet from `peer`. Required. */
-  void (*deliver)(void *user, const uint8_t *peer, const uint8_t *packet, size_t len);
-  /* Optional (NULL: none). */
-  void (*event)(void *user, const uint8_t *peer, int event);
-} wgcore_callbacks;
-
-typedef struct wgcore_tunnel_options {
-  size_t size;     /* sizeof(wgcore_tunnel_options) */
-  uint32_t mtu;    /* inner MTU, 576..65535; 0: 1420 */
-  int manual_time; /* non-zero: time only from wgcore_tunnel_set_time */
-} wgcore_tunnel_options;
-
-/* A tunnel with this private key (32 bytes). `options` may be NULL. */
-int wgcore_tunnel_new(const uint8_t *private_key, const wgcore_callbacks *callbacks,
-                      const wgcore_tunnel_options *options, wgcore_tunnel **out, wgcore_error *err);
-void wgcore_tunnel_free(wgcore_tunnel *tunnel); /* NULL is fine; the keys are zeroed */
-int wgcore_tunnel_public_key(const wgcore_tunnel *tunnel, uint8_t *out);
-
 typedef struct wgcore_peer {
   size_t size; /* sizeof(wgcore_peer) */
   uint8_t public_key[WGCORE_KEY_LEN];
@@ -83,6 +58,39 @@ typedef struct wgcore_peer {
   const char *const *allowed_ips; /* "10.0.0.0/24", "2001:db8::/64", ... added in order */
   size_t allowed_ips_len;
 } wgcore_peer;
+
+typedef struct wgcore_callbacks {
+  size_t size; /* sizeof(wgcore_callbacks) */
+  void *user;  /* passed back to every callback */
+  /* A datagram for the transport. `peer` is the peer's public key, or NULL for a reply to an
+   * address that is not an authenticated peer yet (a cookie reply). Required. */
+  void (*send_datagram)(void *user, const uint8_t *peer, const struct sockaddr *to, socklen_t to_len,
+                        const uint8_t *datagram, size_t len);
+  /* An authenticated inner IP packet from `peer`. Required. */
+  void (*deliver)(void *user, const uint8_t *peer, const uint8_t *packet, size_t len);
+  /* Optional (NULL: none). */
+  void (*event)(void *user, const uint8_t *peer, int event);
+  /* Optional, with options->admit_unknown: an initiation from a key no peer has, verified (mac1,
+   * static key, timestamp). Fill `peer` (public_key is set; allowed_ips and the rest are yours;
+   * strings need to live only until the callback returns) and return non-zero to admit it; return
+   * 0 to refuse: no response is sent and nothing of the initiator stays. */
+  int (*admit)(void *user, const uint8_t *initiator, const struct sockaddr *from, socklen_t from_len,
+               struct wgcore_peer *peer);
+} wgcore_callbacks;
+
+typedef struct wgcore_tunnel_options {
+  size_t size;       /* sizeof(wgcore_tunnel_options) */
+  uint32_t mtu;      /* inner MTU, 576..65535; 0: 1420 */
+  int manual_time;   /* non-zero: time only from wgcore_tunnel_set_time */
+  int admit_unknown; /* non-zero: unknown initiators go to callbacks->admit */
+} wgcore_tunnel_options;
+
+/* A tunnel with this private key (32 bytes). `options` may be NULL. */
+int wgcore_tunnel_new(const uint8_t *private_key, const wgcore_callbacks *callbacks,
+                      const wgcore_tunnel_options *options, wgcore_tunnel **out, wgcore_error *err);
+void wgcore_tunnel_free(wgcore_tunnel *tunnel); /* NULL is fine; the keys are zeroed */
+int wgcore_tunnel_public_key(const wgcore_tunnel *tunnel, uint8_t *out);
+
 
 /* Adds the peer, or changes it if it exists; atomic. A new preshared key is used from the next
  * handshake on; the running session continues. */

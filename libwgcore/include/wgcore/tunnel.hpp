@@ -49,11 +49,22 @@ class TunnelHandler {
     (void)peer;
     (void)event;
   }
+  // With TunnelOptions::admit_unknown: an initiation from a key no peer has, already verified
+  // (mac1, the initiator's static key, its timestamp). Return the peer to add, to admit it: its
+  // AllowedIPs and anything else a PeerUpdate sets (public_key is set to `initiator`; an endpoint
+  // left out becomes `from`). Return nothing to refuse: no response is sent and nothing of the
+  // initiator stays (counted as admission_refused). Called before any answer leaves.
+  virtual std::optional<PeerUpdate> admit(const Key& initiator, const Endpoint& from) {
+    (void)initiator;
+    (void)from;
+    return std::nullopt;
+  }
 };
 
 struct TunnelOptions {
-  std::size_t mtu = 1420;    // inner MTU: caps the padding of data messages
-  bool manual_time = false;  // time only from set_time()
+  std::size_t mtu = 1420;      // inner MTU: caps the padding of data messages
+  bool manual_time = false;    // time only from set_time()
+  bool admit_unknown = false;  // offer initiations from unknown keys to TunnelHandler::admit
 };
 
 class Tunnel {

@@ -27,6 +27,7 @@ const char* to_string(DropReason r) {
     case DropReason::kSendFailed: return "send_failed";
     case DropReason::kNoIdentity: return "no_identity";
     case DropReason::kQueueDelay: return "queue_delay";
+    case DropReason::kAdmissionRefused: return "admission_refused";
   }
   return "unknown";
 }

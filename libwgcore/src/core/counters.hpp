@@ -31,12 +31,13 @@ enum class DropReason : std::uint8_t {
   kSendFailed,             // the UDP socket refused a datagram
   kNoIdentity,             // handshake arrived while the device has no private key
   kQueueDelay,             // decrypted packet dropped by the receive queue's AQM (device/codel.hpp)
+  kAdmissionRefused,       // valid initiation from an unknown key that the application did not admit
 };
-inline constexpr std::size_t kDropReasons = 22;
+inline constexpr std::size_t kDropReasons = 23;
 const char* to_string(DropReason r);  // snake_case, stable: used as JSON keys
 
 // Counters for every reason, allocated on the first drop: most peers never drop anything, and
-// 22 counters inline would be a sixth of an idle peer's memory (docs/performance-microbench.md).
+// 23 counters inline would be a sixth of an idle peer's memory (docs/performance-microbench.md).
 // add() may run on several datapath threads at once; the first ones race to install the block
 // and the losers free theirs.
 class DropCounters {

@@ -472,9 +472,16 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
   if (msg.size() == proto::kInitiationLen) {
     proto::MessageHandshakeInitiation in;
     std::memcpy(&in, msg.data(), sizeof in);
-    auto lookup = [this, &peer](const Key& k) -> Handshake* {
+    // An unknown initiator's handshake, verified here before the sink is asked to admit it.
+    std::optional<Handshake> candidate;
+    auto lookup = [this, &peer, &candidate](const Key& k) -> Handshake* {
       peer = by_key_.find(k);
-      return peer ? &peer->handshake : nullptr;
+      if (peer) return &peer->handshake;
+      if (!sink_.admits_unknown() || k == identity_.public_key) return nullptr;
+      candidate.emplace();
+      candidate->remote_static = k;
+      noise::precompute_static_static(*candidate, identity_);
+      return &*candidate;
     };
     auto r = noise::consume_initiation(in, identity_, now, lookup);
     switch (r.error) {
@@ -484,6 +491,21 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
       case noise::ConsumeError::kFlood: count_drop(DropReason::kHandshakeFlood, peer); return;
       case noise::ConsumeError::kNoIdentity: count_drop(DropReason::kNoIdentity); return;
       case noise::ConsumeError::kDecryptFailed: count_drop(DropReason::kHandshakeInvalid, peer); return;
+    }
+    if (candidate) {
+      if (!sink_.admit(candidate->remote_static, from) || !(peer = by_key_.find(candidate->remote_static))) {
+        count_drop(DropReason::kAdmissionRefused);
+        return;  // the candidate's keys are wiped as it goes
+      }
+      // The admitted peer takes over the consumed initiation.
+      Handshake& hs = peer->handshake;
+      hs.remote_ephemeral = candidate->remote_ephemeral;
+      hs.latest_timestamp = candidate->latest_timestamp;
+      hs.last_initiation_consumption = candidate->last_initiation_consumption;
+      hs.hash = candidate->hash;
+      hs.chaining_key = candidate->chaining_key;
+      hs.remote_index = candidate->remote_index;
+      hs.state = candidate->state;
     }
     sink_.on_event(peer, EngineEvent::kInitiationReceived);
     update_endpoint(*peer, from, local);

@@ -93,6 +93,17 @@ class EngineSink {
                                 std::span<const std::uint8_t> datagram) = 0;
   // An authenticated, source-checked inner packet for the tunnel interface.
   virtual void deliver(Peer& peer, std::span<const std::uint8_t> inner) = 0;
+  // Admission of initiators nobody configured. With admits_unknown() true, an initiation from
+  // an unknown static key is verified in full (mac1, its static key, its timestamp, with a
+  // throwaway handshake) and then offered to admit(): to accept, the sink adds the peer (through
+  // the engine's configuration calls, with its AllowedIPs) and returns true; the engine then
+  // answers. Refused, nothing of the initiator stays behind (counted as admission_refused).
+  virtual bool admits_unknown() const { return false; }
+  virtual bool admit(const Key& initiator, const Endpoint& from) {
+    (void)initiator;
+    (void)from;
+    return false;
+  }
   // Something happened that a log may want; `peer` is null for events before a peer is known.
   virtual void on_event(Peer* peer, EngineEvent event) {
     (void)peer;

@@ -46,6 +46,38 @@ bool covers(const S* s, const F S::*field) {
   return s->size >= std::size_t(end);
 }
 
+std::optional<Endpoint> endpoint_of(const sockaddr* sa, socklen_t len) {
+  if (!sa) return std::nullopt;
+  if (sa->sa_family == AF_INET && len >= socklen_t(sizeof(sockaddr_in))) return Endpoint::from_sockaddr(sa, len);
+  if (sa->sa_family == AF_INET6 && len >= socklen_t(sizeof(sockaddr_in6))) return Endpoint::from_sockaddr(sa, len);
+  return std::nullopt;
+}
+
+// A wgcore_peer as the typed change it asks for; nothing (and `err` filled) when it is invalid.
+std::optional<wgcore::PeerUpdate> peer_update_of(const wgcore_peer& peer, wgcore_error* err) {
+  wgcore::PeerUpdate pu;
+  pu.public_key = key_of(peer.public_key);
+  if (peer.set_preshared_key) pu.preshared_key = key_of(peer.preshared_key);
+  if (peer.endpoint) {
+    auto ep = endpoint_of(peer.endpoint, peer.endpoint_len);
+    if (!ep) return fail(err, EINVAL, "endpoint is not an IPv4 or IPv6 socket address of its size"), std::nullopt;
+    pu.endpoint = *ep;
+  }
+  if (peer.set_keepalive) pu.persistent_keepalive_interval = peer.persistent_keepalive;
+  if (peer.replace_allowed_ips) pu.allowed_ips.push_back({wgcore::AllowedIpOp::Kind::kReplaceAll, {}});
+  if (peer.allowed_ips_len && !peer.allowed_ips) return fail(err, EINVAL, "allowed_ips is NULL"), std::nullopt;
+  for (std::size_t i = 0; i < peer.allowed_ips_len; ++i) {
+    const char* s = peer.allowed_ips[i];
+    if (!s) return fail(err, EINVAL, "allowed_ips[" + std::to_string(i) + "] is NULL"), std::nullopt;
+    auto p = wgcore::IpPrefix::parse(s);
+    if (!p)
+      return fail(err, EINVAL, "allowed_ips[" + std::to_string(i) + "]: '" + std::string(s) + "' is not a prefix"),
+             std::nullopt;
+    pu.allowed_ips.push_back({wgcore::AllowedIpOp::Kind::kAdd, p->canonical()});
+  }
+  return pu;
+}
+
 class CHandler final : public wgcore::TunnelHandler {
  public:
   explicit CHandler(const wgcore_callbacks& cb) : cb_(cb) {}
@@ -57,6 +89,15 @@ class CHandler final : public wgcore::TunnelHandler {
   }
   void on_event(const Key& peer, wgcore::TunnelEvent e) override {
     if (cb_.event) cb_.event(cb_.user, peer.data(), int(e));
+  }
+  std::optional<wgcore::PeerUpdate> admit(const Key& initiator, const Endpoint& from) override {
+    if (!cb_.admit) return std::nullopt;
+    wgcore_peer p{};
+    p.size = sizeof p;
+    std::memcpy(p.public_key, initiator.data(), initiator.size());
+    if (!cb_.admit(cb_.user, initiator.data(), &from.addr.sa, from.socklen(), &p)) return std::nullopt;
+    std::memcpy(p.public_key, initiator.data(), initiator.size());
+    return peer_update_of(p, nullptr);  // an invalid answer refuses
   }
 
  private:
@@ -84,13 +125,6 @@ int guarded(wgcore_error* err, F&& f) {
   } catch (...) {
     return fail(err, EIO, "unexpected error");
   }
-}
-
-std::optional<Endpoint> endpoint_of(const sockaddr* sa, socklen_t len) {
-  if (!sa) return std::nullopt;
-  if (sa->sa_family == AF_INET && len >= socklen_t(sizeof(sockaddr_in))) return Endpoint::from_sockaddr(sa, len);
-  if (sa->sa_family == AF_INET6 && len >= socklen_t(sizeof(sockaddr_in6))) return Endpoint::from_sockaddr(sa, len);
-  return std::nullopt;
 }
 
 const wgcore::PeerState* find_peer(const wgcore::DeviceState& s, const Key& k) {
@@ -124,6 +158,7 @@ int wgcore_tunnel_new(const uint8_t* private_key, const wgcore_callbacks* callba
       return fail(err, EINVAL, "options->size is too small");
     if (covers(options, &wgcore_tunnel_options::mtu) && options->mtu) opts.mtu = options->mtu;
     if (covers(options, &wgcore_tunnel_options::manual_time)) opts.manual_time = options->manual_time != 0;
+    if (covers(options, &wgcore_tunnel_options::admit_unknown)) opts.admit_unknown = options->admit_unknown != 0;
   }
   return guarded(err, [&] {
     wgcore_callbacks cb{};
@@ -154,26 +189,10 @@ int wgcore_tunnel_set_peer(wgcore_tunnel* tunnel, const wgcore_peer* peer, wgcor
   if (!covers(peer, &wgcore_peer::allowed_ips_len))
     return fail(err, EINVAL, "peer->size " + std::to_string(peer->size) + " is too small");
   return guarded(err, [&] {
-    wgcore::PeerUpdate pu;
-    pu.public_key = key_of(peer->public_key);
-    if (peer->set_preshared_key) pu.preshared_key = key_of(peer->preshared_key);
-    if (peer->endpoint) {
-      auto ep = endpoint_of(peer->endpoint, peer->endpoint_len);
-      if (!ep) return fail(err, EINVAL, "endpoint is not an IPv4 or IPv6 socket address of its size");
-      pu.endpoint = *ep;
-    }
-    if (peer->set_keepalive) pu.persistent_keepalive_interval = peer->persistent_keepalive;
-    if (peer->replace_allowed_ips) pu.allowed_ips.push_back({wgcore::AllowedIpOp::Kind::kReplaceAll, {}});
-    if (peer->allowed_ips_len && !peer->allowed_ips) return fail(err, EINVAL, "allowed_ips is NULL");
-    for (std::size_t i = 0; i < peer->allowed_ips_len; ++i) {
-      const char* s = peer->allowed_ips[i];
-      if (!s) return fail(err, EINVAL, "allowed_ips[" + std::to_string(i) + "] is NULL");
-      auto p = wgcore::IpPrefix::parse(s);
-      if (!p) return fail(err, EINVAL, "allowed_ips[" + std::to_string(i) + "]: '" + std::string(s) + "' is not a prefix");
-      pu.allowed_ips.push_back({wgcore::AllowedIpOp::Kind::kAdd, p->canonical()});
-    }
+    auto pu = peer_update_of(*peer, err);
+    if (!pu) return err ? err->code : -EINVAL;
     wgcore::DeviceUpdate u;
-    u.peers.push_back(std::move(pu));
+    u.peers.push_back(std::move(*pu));
     if (auto st = tunnel->tunnel->apply(u); !st) return fail(err, st.error());
     return ok(err);
   });

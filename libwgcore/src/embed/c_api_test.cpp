@@ -141,6 +141,74 @@ TEST(CApi, TwoTunnelsExchangeAPacket) {
   wgcore_tunnel_free(b);
 }
 
+// Admission through the C callback: the application's check decides, and fills the peer.
+int admit_cb(void* user, const uint8_t* initiator, const struct sockaddr* from, socklen_t from_len, wgcore_peer* peer) {
+  auto* allow = static_cast<bool*>(user);
+  static const char* allowed[] = {"10.0.0.1/32"};
+  EXPECT_NE(from, nullptr);
+  EXPECT_EQ(from_len, socklen_t(sizeof(sockaddr_in)));
+  EXPECT_EQ(std::memcmp(peer->public_key, initiator, 32), 0);
+  EXPECT_EQ(peer->size, sizeof *peer);
+  peer->allowed_ips = allowed;
+  peer->allowed_ips_len = 1;
+  return *allow ? 1 : 0;
+}
+
+TEST(CApi, AdmissionByCallback) {
+  Wire wire;
+  SideCtx ca{&wire, true};
+  bool allow = false;
+  uint8_t priv_a[32], priv_b[32], pub_b[32];
+  ASSERT_EQ(wgcore_generate_private_key(priv_a), 0);
+  ASSERT_EQ(wgcore_generate_private_key(priv_b), 0);
+  ASSERT_EQ(wgcore_public_key(priv_b, pub_b), 0);
+  auto cba = callbacks(&ca);
+  wgcore_callbacks cbb{};
+  cbb.size = sizeof cbb;
+  cbb.user = &allow;
+  cbb.send_datagram = [](void*, const uint8_t*, const struct sockaddr*, socklen_t, const uint8_t*, size_t) {};
+  cbb.deliver = [](void*, const uint8_t*, const uint8_t*, size_t) {};
+  cbb.admit = admit_cb;
+  wgcore_tunnel_options opts{};
+  opts.size = sizeof opts;
+  opts.admit_unknown = 1;
+  wgcore_tunnel *a = nullptr, *b = nullptr;
+  wgcore_error err{};
+  ASSERT_EQ(wgcore_tunnel_new(priv_a, &cba, nullptr, &a, &err), 0) << err.message;
+  ASSERT_EQ(wgcore_tunnel_new(priv_b, &cbb, &opts, &b, &err), 0) << err.message;
+  const sockaddr_in ep_a = addr4("192.0.2.1", 51820), ep_b = addr4("192.0.2.2", 51820);
+  const char* allowed_b[] = {"10.0.0.2/32"};
+  wgcore_peer p{};
+  p.size = sizeof p;
+  std::memcpy(p.public_key, pub_b, 32);
+  p.endpoint = reinterpret_cast<const sockaddr*>(&ep_b);
+  p.endpoint_len = sizeof ep_b;
+  p.allowed_ips = allowed_b;
+  p.allowed_ips_len = 1;
+  ASSERT_EQ(wgcore_tunnel_set_peer(a, &p, &err), 0) << err.message;
+  auto pkt = wgcore::testing_support::make_udp_packet(*wgcore::Endpoint::parse("10.0.0.1:1000"),
+                                                      *wgcore::Endpoint::parse("10.0.0.2:2000"), "hello");
+  ASSERT_EQ(wgcore_tunnel_send(a, pkt.data(), pkt.size(), &err), 0);
+  ASSERT_EQ(wire.to_b.size(), 1u);
+  auto initiation = wire.to_b.front();
+  auto d = initiation;
+  ASSERT_EQ(wgcore_tunnel_receive(b, d.data(), d.size(), reinterpret_cast<const sockaddr*>(&ep_a), sizeof ep_a, &err), 0);
+  uint64_t n = 0;
+  ASSERT_EQ(wgcore_tunnel_drop_count(b, nullptr, "admission_refused", &n, &err), 0);
+  EXPECT_EQ(n, 1u);
+  uint8_t pub_a[32];
+  ASSERT_EQ(wgcore_public_key(priv_a, pub_a), 0);
+  wgcore_peer_stats st{};
+  st.size = sizeof st;
+  EXPECT_EQ(wgcore_tunnel_peer_stats(b, pub_a, &st, &err), -ENOENT) << "a refused initiator became a peer";
+  allow = true;
+  d = initiation;
+  ASSERT_EQ(wgcore_tunnel_receive(b, d.data(), d.size(), reinterpret_cast<const sockaddr*>(&ep_a), sizeof ep_a, &err), 0);
+  EXPECT_EQ(wgcore_tunnel_peer_stats(b, pub_a, &st, &err), 0) << err.message;
+  wgcore_tunnel_free(a);
+  wgcore_tunnel_free(b);
+}
+
 TEST(CApi, BadInputIsAnErrorNeverACrash) {
   Wire wire;
   SideCtx ctx{&wire, true};

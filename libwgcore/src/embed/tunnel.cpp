@@ -59,7 +59,10 @@ std::optional<TunnelEvent> public_event(EngineEvent e) {
 class TunnelImpl final : public Tunnel, private EngineSink {
  public:
   TunnelImpl(TunnelHandler& handler, const TunnelOptions& options)
-      : handler_(handler), clock_(options.manual_time), engine_(clock_, system_random(), *this) {
+      : handler_(handler),
+        admit_unknown_(options.admit_unknown),
+        clock_(options.manual_time),
+        engine_(clock_, system_random(), *this) {
     engine_.set_mtu(options.mtu);
   }
   ~TunnelImpl() override = default;
@@ -125,8 +128,29 @@ class TunnelImpl final : public Tunnel, private EngineSink {
     if (!peer) return;
     if (auto e = public_event(event)) handler_.on_event(peer->public_key(), *e);
   }
+  bool admits_unknown() const override { return admit_unknown_; }
+  // The application's peer goes in like any update (model and engine), from inside the engine's
+  // handling of the initiation, which then finds it.
+  bool admit(const Key& initiator, const Endpoint& from) override {
+    std::optional<PeerUpdate> pu = handler_.admit(initiator, from);
+    if (!pu) return false;
+    pu->public_key = initiator;
+    pu->remove = false;
+    pu->update_only = false;
+    if (!pu->endpoint) pu->endpoint = from;
+    DeviceUpdate u;
+    u.peers.push_back(std::move(*pu));
+    auto checked = model_.check(u);
+    if (!checked) return false;
+    EngineApplier applier(engine_, keepalives_due_);
+    model_.commit(*checked, &applier);
+    // The handshake under way is the session; keepalives follow it, no initiation of our own.
+    keepalives_due_.clear();
+    return true;
+  }
 
   TunnelHandler& handler_;
+  bool admit_unknown_;
   TunnelClock clock_;
   Engine engine_;
   ConfigModel model_;

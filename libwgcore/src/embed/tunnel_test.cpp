@@ -255,6 +255,136 @@ TEST_F(TunnelTest, PresharedKeyReplacedWithoutDroppingTheSession) {
   EXPECT_TRUE(refused);
 }
 
+// B admits initiators it was not configured with, by its own check (here: a list of keys).
+struct Admitting : Side {
+  std::vector<Key> welcome;
+  int asked = 0;
+  bool invalid_answer = false;
+  std::optional<PeerUpdate> admit(const Key& initiator, const Endpoint&) override {
+    ++asked;
+    if (std::find(welcome.begin(), welcome.end(), initiator) == welcome.end()) return std::nullopt;
+    PeerUpdate pu;
+    pu.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.0.0.1/32")});
+    if (invalid_answer) pu.protocol_version = 2;
+    return pu;
+  }
+};
+
+class AdmissionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    a_ = Tunnel::create(priv_a_, side_a_, {.manual_time = true}).value();
+    b_ = Tunnel::create(priv_b_, side_b_, {.manual_time = true, .admit_unknown = true}).value();
+    ASSERT_TRUE(a_->set_time(1s, 1'700'000'000s));
+    ASSERT_TRUE(b_->set_time(1s, 1'700'000'000s));
+    DeviceUpdate u;
+    PeerUpdate p;
+    p.public_key = pub_b_;
+    p.endpoint = kEpB;
+    p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.0.0.2/32")});
+    u.peers.push_back(p);
+    ASSERT_TRUE(a_->apply(u));
+  }
+  // A's initiation (and whatever follows) to B; B's answers back to A.
+  void exchange() {
+    for (int i = 0; i < 10 && (!side_a_.out.empty() || !side_b_.out.empty()); ++i) {
+      while (!side_a_.out.empty()) {
+        auto d = std::move(side_a_.out.front());
+        side_a_.out.pop_front();
+        b_->receive(d.bytes, kEpA);
+      }
+      while (!side_b_.out.empty()) {
+        auto d = std::move(side_b_.out.front());
+        side_b_.out.pop_front();
+        a_->receive(d.bytes, kEpB);
+      }
+    }
+  }
+  std::uint64_t b_drops(const char* reason) {
+    const DeviceState s = b_->state();
+    for (const auto& [r, n] : s.drops)
+      if (r == reason) return n;
+    return 0;
+  }
+  Key priv_a_ = seeded_private_key(1), priv_b_ = seeded_private_key(2);
+  Key pub_a_ = public_key_of(priv_a_), pub_b_ = public_key_of(priv_b_);
+  Side side_a_;
+  Admitting side_b_;
+  std::unique_ptr<Tunnel> a_, b_;
+};
+
+TEST_F(AdmissionTest, AnAdmittedInitiatorBecomesAPeerAndItsTrafficFlows) {
+  side_b_.welcome.push_back(pub_a_);
+  auto p = testing_support::make_udp_packet(*Endpoint::parse("10.0.0.1:1"), *Endpoint::parse("10.0.0.2:2"), "hi");
+  a_->send(p);
+  exchange();
+  EXPECT_EQ(side_b_.asked, 1);
+  ASSERT_EQ(side_b_.delivered.size(), 1u);
+  EXPECT_EQ(side_b_.delivered[0], p);
+  const DeviceState s = b_->state();
+  ASSERT_EQ(s.peers.size(), 1u);
+  EXPECT_TRUE(s.peers[0].public_key == pub_a_);
+  EXPECT_TRUE(*s.peers[0].endpoint == kEpA) << "an endpoint left out becomes the initiation's source";
+  ASSERT_EQ(s.peers[0].allowed_ips.size(), 1u);
+  EXPECT_EQ(s.peers[0].allowed_ips[0].to_string(), "10.0.0.1/32");
+  // The admitted peer is an ordinary peer now: B can remove it like any other.
+  DeviceUpdate rm;
+  rm.peers.push_back({.public_key = pub_a_, .remove = true});
+  ASSERT_TRUE(b_->apply(rm));
+  EXPECT_TRUE(b_->state().peers.empty());
+}
+
+TEST_F(AdmissionTest, ARefusedInitiatorGetsNoResponseAndLeavesNothing) {
+  a_->send(testing_support::make_udp_packet(*Endpoint::parse("10.0.0.1:1"), *Endpoint::parse("10.0.0.2:2"), "hi"));
+  ASSERT_EQ(side_a_.out.size(), 1u);
+  auto initiation = side_a_.out.front().bytes;
+  exchange();
+  EXPECT_EQ(side_b_.asked, 1);
+  EXPECT_TRUE(side_b_.out.empty());
+  EXPECT_EQ(side_b_.null_peer_sends, 0);
+  EXPECT_TRUE(b_->state().peers.empty());
+  EXPECT_EQ(b_drops("admission_refused"), 1u);
+  EXPECT_FALSE(b_->next_deadline()) << "a refused initiator armed a timer";
+  // An answer the tunnel cannot apply refuses as well.
+  side_b_.welcome.push_back(pub_a_);
+  side_b_.invalid_answer = true;
+  auto again = initiation;
+  b_->receive(again, kEpA);
+  EXPECT_EQ(side_b_.asked, 2);
+  EXPECT_TRUE(b_->state().peers.empty());
+  EXPECT_EQ(b_drops("admission_refused"), 2u);
+  // A tampered initiation is not even offered: mac1 fails first.
+  auto bad = initiation;
+  bad[60] ^= 1;
+  b_->receive(bad, kEpA);
+  EXPECT_EQ(side_b_.asked, 2);
+  EXPECT_EQ(b_drops("bad_mac1"), 1u);
+}
+
+TEST(TunnelAdmission, WithoutTheOptionUnknownInitiatorsAreNeverOffered) {
+  Side side_a;
+  Admitting side_b;
+  const Key priv_a = seeded_private_key(1), priv_b = seeded_private_key(2);
+  auto a = Tunnel::create(priv_a, side_a).value();
+  auto b = Tunnel::create(priv_b, side_b).value();
+  side_b.welcome.push_back(public_key_of(priv_a));
+  DeviceUpdate u;
+  PeerUpdate p;
+  p.public_key = public_key_of(priv_b);
+  p.endpoint = kEpB;
+  p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.0.0.2/32")});
+  u.peers.push_back(p);
+  ASSERT_TRUE(a->apply(u));
+  a->send(testing_support::make_udp_packet(*Endpoint::parse("10.0.0.1:1"), *Endpoint::parse("10.0.0.2:2"), "hi"));
+  ASSERT_EQ(side_a.out.size(), 1u);
+  b->receive(side_a.out.front().bytes, kEpA);
+  EXPECT_EQ(side_b.asked, 0);
+  EXPECT_TRUE(side_b.out.empty());
+  const DeviceState s = b->state();
+  ASSERT_EQ(s.drops.size(), 1u);
+  EXPECT_EQ(s.drops[0].first, "unknown_peer");
+}
+
 TEST(TunnelCreate, RefusesWhatATunnelCannotBe) {
   Side side;
   EXPECT_EQ(Tunnel::create(Key(), side).error().code, EINVAL);
