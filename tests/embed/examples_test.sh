@@ -40,6 +40,9 @@ while read -r sym; do
   grep -qw -- "$word" "$ROOT"/libwgcore/include/wgcore/*.hpp || fail "exported symbol not in a public header: $name"
   ((++n_cpp))
 done < <(grep -vE '^wgcore_' "$WGC_TEST_DIR/exports.txt")
+man3=$(find "$STAGE" -name libwgcore.3 -path '*/man3/*' | head -n 1)
+[[ -n "$man3" ]] || fail "libwgcore(3) not installed"
+for f in $c_decl; do grepq -w -- "$f" <"$man3" || fail "libwgcore(3) does not document $f"; done
 pass "libwgcore.so.0: SONAME set, exports the $(wc -w <<<"$c_exp") functions of wgcore.h and $n_cpp of the C++ headers, nothing else"
 
 # --- the examples, built as docs/embedding.md says ----------------------------------------------
