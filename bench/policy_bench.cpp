@@ -13,7 +13,7 @@
 #include <cstdlib>
 #include <vector>
 
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 #include "core/allowedips.hpp"
 #include "routing/policy.hpp"
 

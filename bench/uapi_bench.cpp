@@ -14,7 +14,7 @@
 #include <memory>
 #include <string>
 
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 #include "core/crypto/x25519.hpp"
 #include "core/testing/fakes.hpp"
 #include "device/device.hpp"

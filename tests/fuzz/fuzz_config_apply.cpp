@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 #include "core/crypto/x25519.hpp"
 #include "fuzz_common.hpp"
 #include "uapi/uapi_text.hpp"

@@ -18,7 +18,7 @@
 #include <sstream>
 #include <string>
 
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 #include "uapi/uapi_client.hpp"
 #include "uapi/uapi_server.hpp"
 #include "uapi/uapi_text.hpp"

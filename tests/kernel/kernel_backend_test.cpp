@@ -11,7 +11,7 @@
 #include <iterator>
 #include <string>
 
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 #include "control/open.hpp"
 #include "core/crypto/x25519.hpp"
 #include "netlink/kernel.hpp"

@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-#include "control/config_model.hpp"
+#include "model/config_model.hpp"
 #include "core/engine.hpp"
 #include "device/codel.hpp"
 #include "device/crypto_workers.hpp"

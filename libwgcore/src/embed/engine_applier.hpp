@@ -5,7 +5,7 @@
 #include <optional>
 #include <vector>
 
-#include "control/config_model.hpp"
+#include "model/config_model.hpp"
 #include "core/engine.hpp"
 #include "wgcore/config.hpp"
 

@@ -12,8 +12,8 @@
 #include <unordered_set>
 #include <unordered_map>
 
-#include "control/config_apply.hpp"
-#include "control/config_model.hpp"
+#include "model/config_apply.hpp"
+#include "model/config_model.hpp"
 
 namespace wgcore::netlink {
 namespace {

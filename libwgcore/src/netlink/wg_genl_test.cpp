@@ -10,7 +10,7 @@
 #include <cstring>
 #include <random>
 
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 #include "core/crypto/x25519.hpp"
 #include "netlink/wg_genl_test_captures.hpp"
 

@@ -16,7 +16,7 @@
 #include <mutex>
 #include <thread>
 
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 #include "uapi/uapi_client.hpp"
 #include "uapi/uapi_text.hpp"
 

@@ -3,7 +3,7 @@
 // universe of keys and prefixes so that moves, re-adds, replaces and removals collide often. The
 // observer's operations are replayed onto a naive mirror of an engine, which must end up holding
 // exactly what the model says; and at size, an update must cost the operations it names.
-#include "control/config_model.hpp"
+#include "model/config_model.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <set>
 #include <string>
 
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 #include "core/crypto/x25519.hpp"
 #include "core/testing/fakes.hpp"
 

@@ -1,10 +1,10 @@
 // apply_update: the set semantics every backend shares (ConfigModel), computed on a copy of the
 // state; diff_states: what changed between two states, by a hash of the peers' keys.
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 
 #include <unordered_map>
 
-#include "control/config_model.hpp"
+#include "model/config_model.hpp"
 
 namespace wgcore {
 

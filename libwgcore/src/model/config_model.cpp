@@ -1,7 +1,7 @@
 // ConfigModel: WireGuard's set semantics over an indexed state. Peers are found by a hash of their
 // key, prefixes by an owner map that also says where in its peer's list each one sits, so adding
 // or removing one prefix next to a million others, or one peer next to ten thousand, is O(1).
-#include "control/config_model.hpp"
+#include "model/config_model.hpp"
 
 #include <cstring>
 #include <string>

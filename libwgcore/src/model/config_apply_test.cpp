@@ -1,6 +1,6 @@
 // Tests for apply_update: each rule of wireguard-go's set semantics, then a differential test
 // against a line-by-line interpreter written in the shape of wireguard-go's IpcSetOperation.
-#include "control/config_apply.hpp"
+#include "model/config_apply.hpp"
 
 #include <gtest/gtest.h>
 
