@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include <getopt.h>
 #include <sys/stat.h>
 
 #include "src/config.hpp"
@@ -55,31 +56,27 @@ bool exists(const std::string& p) {
 int main(int argc, char** argv) {
   std::string config_path;
   std::string socket_path;
-  std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help" || a == "help") {
-      usage(stdout);
-      return 0;
+  // getopt_long, options before the command ('+': the command's own words are not options):
+  // an unknown option or a missing value is an error naming it, exit status 2.
+  enum { kVersion = 256 };
+  static const option longopts[] = {{"config", required_argument, nullptr, 'f'},
+                                    {"socket", required_argument, nullptr, 's'},
+                                    {"help", no_argument, nullptr, 'h'},
+                                    {"version", no_argument, nullptr, kVersion},
+                                    {nullptr, 0, nullptr, 0}};
+  for (int c; (c = getopt_long(argc, argv, "+f:s:h", longopts, nullptr)) != -1;) {
+    switch (c) {
+      case 'f': config_path = optarg; break;
+      case 's': socket_path = optarg; break;
+      case 'h': usage(stdout); return 0;
+      case kVersion: printf("frr-wgd %s\n", WGCORE_VERSION); return 0;
+      default: usage(stderr); return 2;  // getopt_long said which option
     }
-    if (a == "--version" && args.empty()) {
-      printf("frr-wgd %s\n", WGCORE_VERSION);
-      return 0;
-    }
-    if ((a == "-f" || a == "--config" || a == "-s" || a == "--socket") && args.empty()) {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "frr-wgd: %s needs an argument\n", a.c_str());
-        return 2;
-      }
-      (a == "-f" || a == "--config" ? config_path : socket_path) = argv[++i];
-      continue;
-    }
-    if (!a.empty() && a[0] == '-' && args.empty()) {
-      fprintf(stderr, "frr-wgd: unknown option '%s'\n", a.c_str());
-      usage(stderr);
-      return 2;
-    }
-    args.push_back(a);
+  }
+  std::vector<std::string> args(argv + optind, argv + argc);
+  if (!args.empty() && args[0] == "help") {
+    usage(stdout);
+    return 0;
   }
   if (args.empty()) {
     usage(stderr);

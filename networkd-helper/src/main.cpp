@@ -1,5 +1,6 @@
 // wgcore-networkd: serves systemd-networkd's Kind=wireguard .netdev files on the wgcore engine.
 // This file only wires the commands: daemon (default), status, check, convert.
+#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
@@ -18,6 +19,7 @@
 
 #include "common/log.hpp"
 #include "common/signals.hpp"
+#include "common/text.hpp"
 #include "config/wgquick.hpp"
 #include "convert.hpp"
 #include "daemon.hpp"
@@ -114,21 +116,7 @@ int write_file(const std::string& path, const std::string& text, mode_t mode) {
   return 0;
 }
 
-int cmd_convert(const std::vector<std::string>& args) {
-  std::string file, dir = ".", name;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--output-dir" && i + 1 < args.size()) dir = args[++i];
-    else if (args[i] == "--name" && i + 1 < args.size()) name = args[++i];
-    else if (file.empty() && args[i][0] != '-') file = args[i];
-    else {
-      fprintf(stderr, "wgcore-networkd convert: unexpected argument '%s'\n", args[i].c_str());
-      return 1;
-    }
-  }
-  if (file.empty()) {
-    fprintf(stderr, "Usage: wgcore-networkd convert WG-QUICK.conf [--output-dir DIR] [--name IFACE]\n");
-    return 1;
-  }
+int cmd_convert(std::string file, const std::string& dir, std::string name) {
   if (name.empty()) {
     auto loc = config::locate_config(file);
     if (!loc) {
@@ -220,53 +208,82 @@ int run_daemon(DaemonOptions opts) {
   return 0;
 }
 
+
+
+// A number of seconds for `option`: decimal digits, 1..86400; nothing (and a message) otherwise.
+std::optional<std::chrono::seconds> seconds_option(const char* option, const char* text) {
+  auto n = text::parse_decimal(text, 86400);
+  if (!n || *n == 0) {
+    fprintf(stderr, "wgcore-networkd: %s: '%s' is not a number of seconds from 1 to 86400\n", option, text);
+    return std::nullopt;
+  }
+  return std::chrono::seconds(*n);
+}
+
 }  // namespace
 
+// getopt_long: an unknown option, a missing value, a malformed number or an option the command
+// does not take is an error that names it, with exit status 2.
 int main(int argc, char** argv) {
   DaemonOptions opts;
-  std::string command = "run";
-  std::vector<std::string> rest;
   bool json = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--version") {
-      printf("wgcore-networkd %s\n", WGCORE_VERSION);
-      return 0;
-    } else if (a == "--root" && i + 1 < argc) {
-      opts.search = SearchPath::networkd(argv[++i]);
-    } else if (a == "--backend" && i + 1 < argc) {
-      auto b = parse_backend_choice(argv[++i]);
-      if (!b) {
-        fprintf(stderr, "wgcore-networkd: unknown backend '%s' (expected auto, userspace or kernel)\n", argv[i]);
-        return 1;
+  std::optional<std::string> output_dir, name;
+  enum { kRoot = 256, kBackend, kNoBus, kReresolve, kRetry, kJson, kOutputDir, kName, kVersion };
+  static const option longopts[] = {
+      {"root", required_argument, nullptr, kRoot},        {"backend", required_argument, nullptr, kBackend},
+      {"no-bus", no_argument, nullptr, kNoBus},           {"reresolve", required_argument, nullptr, kReresolve},
+      {"retry", required_argument, nullptr, kRetry},      {"verbose", no_argument, nullptr, 'v'},
+      {"json", no_argument, nullptr, kJson},              {"output-dir", required_argument, nullptr, kOutputDir},
+      {"name", required_argument, nullptr, kName},        {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, kVersion},        {nullptr, 0, nullptr, 0}};
+  for (int c; (c = getopt_long(argc, argv, "vh", longopts, nullptr)) != -1;) {
+    switch (c) {
+      case kRoot: opts.search = SearchPath::networkd(optarg); break;
+      case kBackend: {
+        auto b = parse_backend_choice(optarg);
+        if (!b) {
+          fprintf(stderr, "wgcore-networkd: --backend: unknown backend '%s' (expected auto, userspace or kernel)\n", optarg);
+          return 2;
+        }
+        opts.backend = *b;
+        break;
       }
-      opts.backend = *b;
-    } else if (a == "--reresolve" && i + 1 < argc) {
-      opts.reresolve = std::chrono::seconds(std::max(1, atoi(argv[++i])));
-    } else if (a == "--retry" && i + 1 < argc) {
-      opts.retry = std::chrono::seconds(std::max(1, atoi(argv[++i])));
-    } else if (a == "--no-bus") {
-      opts.use_bus = false;
-    } else if (a == "-v" || a == "--verbose") {
-      log::set_debug(true);
-      log::set_level(log::Level::kVerbose);
-    } else if (a == "--json") {
-      json = true;
-    } else if (command == "run" && rest.empty() &&
-               (a == "run" || a == "status" || a == "check" || a == "convert")) {
-      command = a;
-    } else if (command == "convert") {
-      rest.push_back(a);
-    } else {
-      fprintf(stderr, "wgcore-networkd: unexpected argument '%s'\n", a.c_str());
-      usage(stderr);
-      return 1;
+      case kNoBus: opts.use_bus = false; break;
+      case kReresolve:
+      case kRetry: {
+        auto secs = seconds_option(c == kRetry ? "--retry" : "--reresolve", optarg);
+        if (!secs) return 2;
+        (c == kRetry ? opts.retry : opts.reresolve) = *secs;
+        break;
+      }
+      case 'v':
+        log::set_debug(true);
+        log::set_level(log::Level::kVerbose);
+        break;
+      case kJson: json = true; break;
+      case kOutputDir: output_dir = optarg; break;
+      case kName: name = optarg; break;
+      case 'h': usage(stdout); return 0;
+      case kVersion: printf("wgcore-networkd %s\n", WGCORE_VERSION); return 0;
+      default: usage(stderr); return 2;  // getopt_long said which option
     }
   }
-  if (command == "convert") return cmd_convert(rest);
+  std::vector<std::string> operands(argv + optind, argv + argc);
+  const std::string command = operands.empty() ? "run" : operands[0];
+  auto refuse = [&](const std::string& what) {
+    fprintf(stderr, "wgcore-networkd %s: %s\n", command.c_str(), what.c_str());
+    usage(stderr);
+    return 2;
+  };
+  if (command != "run" && command != "status" && command != "check" && command != "convert")
+    return refuse("unknown command");
+  if (json && command != "status") return refuse("--json is for status only");
+  if ((output_dir || name) && command != "convert") return refuse("--output-dir and --name are for convert only");
+  if (command == "convert") {
+    if (operands.size() != 2) return refuse(operands.size() < 2 ? "needs a wg-quick configuration" : "unexpected argument '" + operands[2] + "'");
+    return cmd_convert(operands[1], output_dir.value_or("."), name.value_or(""));
+  }
+  if (operands.size() > 1) return refuse("unexpected argument '" + operands[1] + "'");
   if (command == "check") return cmd_check(opts.search);
   if (command == "status") return cmd_status(opts.search, json, opts.use_bus);
   log::set_tag("wgcore-networkd");

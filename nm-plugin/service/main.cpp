@@ -16,22 +16,11 @@
 
 namespace {
 
-void usage(FILE* out) {
-  fprintf(out,
-          "Usage: nm-wgcore-service [--bus-name NAME] [--persist] [--debug]\n"
-          "\n"
-          "The NetworkManager VPN service for WireGuard profiles of type wgcore. NetworkManager\n"
-          "starts it; it owns the D-Bus name %s (or NAME), brings tunnels up\n"
-          "on the wgcore engine (userspace datapath, or the kernel module where the profile or\n"
-          "the machine says so) and reports addresses, routes and DNS to NetworkManager.\n"
-          "\n"
-          "      --bus-name NAME  own NAME instead of the default (one instance per connection)\n"
-          "      --persist        keep running when NetworkManager leaves the bus\n"
-          "      --debug          verbose engine log on stderr (NetworkManager's log)\n"
-          "  -h, --help           this help\n"
-          "      --version        print the version\n",
-          wgcore::nm::kServiceName);
-}
+constexpr const char* kSummary =
+    "The NetworkManager VPN service for WireGuard profiles of type wgcore. NetworkManager\n"
+    "starts it; it owns the D-Bus name org.freedesktop.NetworkManager.wgcore (or NAME), brings\n"
+    "tunnels up on the wgcore engine (userspace datapath, or the kernel module where the profile\n"
+    "or the machine says so) and reports addresses, routes and DNS to NetworkManager.";
 
 std::string self_path(const char* argv0) {
   char buf[4096];
@@ -50,31 +39,36 @@ gboolean on_signal(gpointer loop) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string bus_name = wgcore::nm::kServiceName;
-  bool persist = false, debug = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--cleanup-guard") return wgcore::nm::RuleGuard::run_guard();
-    if (a == "--bus-name" && i + 1 < argc) {
-      bus_name = argv[++i];
-    } else if (a.rfind("--bus-name=", 0) == 0) {
-      bus_name = a.substr(11);
-    } else if (a == "--persist") {
-      persist = true;
-    } else if (a == "--debug") {
-      debug = true;
-    } else if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--version") {
-      printf("nm-wgcore-service %s\n", WGCORE_VERSION);
-      return 0;
-    } else {
-      fprintf(stderr, "nm-wgcore-service: unknown argument '%s'\n", a.c_str());
-      usage(stderr);
-      return 1;
-    }
+  // GOptionContext, as NetworkManager's own VPN services parse theirs: an unknown option or a
+  // missing value is an error naming it (exit status 2); --help comes from GLib.
+  gchar* bus_name_opt = nullptr;
+  gboolean persist = FALSE, debug = FALSE, version = FALSE, guard = FALSE;
+  GOptionEntry entries[] = {
+      {"bus-name", 0, 0, G_OPTION_ARG_STRING, &bus_name_opt, "Own NAME instead of the default (one instance per connection)", "NAME"},
+      {"persist", 0, 0, G_OPTION_ARG_NONE, &persist, "Keep running when NetworkManager leaves the bus", nullptr},
+      {"debug", 0, 0, G_OPTION_ARG_NONE, &debug, "Verbose engine log on stderr (NetworkManager's log)", nullptr},
+      {"version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version", nullptr},
+      {"cleanup-guard", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &guard, "internal: the rule guard", nullptr},
+      {nullptr, 0, 0, G_OPTION_ARG_NONE, nullptr, nullptr, nullptr}};
+  GOptionContext* ctx = g_option_context_new(nullptr);
+  g_option_context_set_summary(ctx, kSummary);
+  g_option_context_add_main_entries(ctx, entries, nullptr);
+  GError* opt_error = nullptr;
+  const bool parsed = g_option_context_parse(ctx, &argc, &argv, &opt_error);
+  g_option_context_free(ctx);
+  if (!parsed || argc > 1) {
+    fprintf(stderr, "nm-wgcore-service: %s (see --help)\n",
+            parsed ? ("unexpected argument '" + std::string(argv[1]) + "'").c_str() : opt_error->message);
+    g_clear_error(&opt_error);
+    return 2;
   }
+  if (guard) return wgcore::nm::RuleGuard::run_guard();
+  if (version) {
+    printf("nm-wgcore-service %s\n", WGCORE_VERSION);
+    return 0;
+  }
+  std::string bus_name = bus_name_opt ? bus_name_opt : wgcore::nm::kServiceName;
+  g_free(bus_name_opt);
   if (bus_name.rfind(wgcore::nm::kServiceName, 0) != 0) {
     fprintf(stderr, "nm-wgcore-service: bus name '%s' is not under %s\n", bus_name.c_str(), wgcore::nm::kServiceName);
     return 1;

@@ -8,6 +8,7 @@
 
 #include "common/json.hpp"
 #include "control/open.hpp"
+#include "options.hpp"
 #include "quick.hpp"
 
 namespace {
@@ -126,14 +127,28 @@ void write_json(wgcore::JsonWriter& w, const std::string& name, const std::strin
   w.end_object();
 }
 
+void usage_show(FILE* out) {
+  fprintf(out,
+          "Usage: wgcore show [INTERFACE...|all] [--json]\n"
+          "\n"
+          "Current configuration and statistics of one or all WireGuard interfaces, whatever\n"
+          "backend serves them. Private and preshared keys are never printed.\n");
+}
+
 int show(const std::vector<std::string>& args) {
-  bool json = false;
-  std::vector<std::string> names;
-  for (const auto& a : args) {
-    if (a == "--json") json = true;
-    else if (a == "all") continue;
-    else names.push_back(a);
+  auto p = wgcore::cli::parse_options("show", args, {{"json", false}, {"help", false, 'h'}});
+  if (!p) {
+    usage_show(stderr);
+    return 2;
   }
+  if (p->has("help")) {
+    usage_show(stdout);
+    return 0;
+  }
+  const bool json = p->has("json");
+  std::vector<std::string> names;
+  for (const auto& a : p->operands)
+    if (a != "all") names.push_back(a);
   bool explicit_names = !names.empty();
   if (!explicit_names) names = wgcore::list_interfaces();
   int rc = 0;
@@ -173,18 +188,7 @@ int main(int argc, char** argv) {
   if (args.empty()) return show({});
   std::string cmd = args[0];
   args.erase(args.begin());
-  if (cmd == "show") {
-    for (const auto& a : args) {
-      if (a == "--help" || a == "-h") {
-        printf("Usage: wgcore show [INTERFACE|all] [--json]\n"
-               "\n"
-               "Current configuration and statistics of one or all WireGuard interfaces, whatever\n"
-               "backend serves them. Private and preshared keys are never printed.\n");
-        return 0;
-      }
-    }
-    return show(args);
-  }
+  if (cmd == "show") return show(args);
   if (cmd == "backend") return wgcore::cli::cmd_backend(args);
   if (cmd == "up") return wgcore::cli::cmd_up(args);
   if (cmd == "down") return wgcore::cli::cmd_down(args);
@@ -196,7 +200,7 @@ int main(int argc, char** argv) {
     printf("wgcore v%s\n", WGCORE_VERSION);
     return 0;
   }
-  fprintf(stderr, "wgcore: unknown command '%s'\n", cmd.c_str());
+  fprintf(stderr, "wgcore: unknown %s '%s'\n", cmd.rfind("-", 0) == 0 ? "option" : "command", cmd.c_str());
   usage(stderr);
-  return 1;
+  return 2;
 }

@@ -2,6 +2,7 @@
 // /usr/bin/wg-quick (cmd_up, cmd_down, del_if, save_config); each step is echoed as "[#] ..."
 // on stderr the way wg-quick echoes its commands.
 #include "quick.hpp"
+#include "options.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -236,7 +237,7 @@ int usage_up(FILE* out) {
           "uses fwmark policy routing), PostUp hooks. INTERFACE means /etc/wireguard/INTERFACE.conf.\n"
           "--backend: auto (default) uses the userspace datapath when /dev/net/tun is usable,\n"
           "else the kernel module.\n");
-  return out == stdout ? 0 : 1;
+  return out == stdout ? 0 : 2;
 }
 
 int usage_down(FILE* out) {
@@ -247,35 +248,41 @@ int usage_down(FILE* out) {
           "does: PreDown hooks, SaveConfig (writes the live configuration back to the file),\n"
           "policy-routing rules removed, the interface deleted (a userspace daemon exits with it),\n"
           "DNS removed from resolvconf(8), PostDown hooks.\n");
-  return out == stdout ? 0 : 1;
+  return out == stdout ? 0 : 2;
 }
 
-bool wants_help(const std::vector<std::string>& args) {
-  for (const auto& a : args)
-    if (a == "--help" || a == "-h" || a == "help") return true;
-  return false;
+int usage_backend(FILE* out) {
+  fprintf(out,
+          "Usage: wgcore backend [INTERFACE] [--backend auto|userspace|kernel]\n"
+          "\n"
+          "With INTERFACE: which backend serves it (kernel module or a userspace daemon) and how\n"
+          "that is known. Without: which backend `wgcore up` would use on this machine, and why.\n");
+  return out == stdout ? 0 : 2;
+}
+
+// --backend's value; nothing (and a message) if it is none of auto, userspace, kernel.
+std::optional<BackendChoice> backend_option(const ParsedArgs& p, const char* command) {
+  auto it = p.options.find("backend");
+  if (it == p.options.end()) return BackendChoice::kAuto;
+  auto b = parse_backend_choice(it->second);
+  if (!b)
+    fprintf(stderr, "wgcore %s: --backend: unknown backend '%s' (expected auto, userspace or kernel)\n", command,
+            it->second.c_str());
+  return b;
 }
 
 }  // namespace
 
 int cmd_up(const std::vector<std::string>& args) {
-  if (wants_help(args)) return usage_up(stdout);
+  auto opts = parse_options("up", args, {{"backend", true}, {"help", false, 'h'}});
+  if (!opts) return usage_up(stderr);
+  if (opts->has("help")) return usage_up(stdout);
+  if (opts->operands.size() != 1) return usage_up(stderr);
   UpArgs a;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string v;
-    if (args[i] == "--backend" && i + 1 < args.size()) v = args[++i];
-    else if (args[i].rfind("--backend=", 0) == 0) v = args[i].substr(10);
-    else if (a.conf.empty() && args[i].rfind("--", 0) != 0) {
-      a.conf = args[i];
-      continue;
-    } else {
-      return usage_up(stderr);
-    }
-    auto b = parse_backend_choice(v);
-    if (!b) return die("unknown backend '" + v + "' (expected auto, userspace or kernel)");
-    a.backend = *b;
-  }
-  if (a.conf.empty()) return usage_up(stderr);
+  a.conf = opts->operands[0];
+  auto b = backend_option(*opts, "up");
+  if (!b) return 2;
+  a.backend = *b;
   auto loc = config::locate_config(a.conf);
   if (!loc) return die(loc.error().message);
   auto cfg = config::load_wgquick(loc->path);
@@ -356,9 +363,11 @@ int cmd_up(const std::vector<std::string>& args) {
 }
 
 int cmd_down(const std::vector<std::string>& args) {
-  if (wants_help(args)) return usage_down(stdout);
-  if (args.size() != 1) return usage_down(stderr);
-  auto loc = config::locate_config(args[0]);
+  auto opts = parse_options("down", args, {{"help", false, 'h'}});
+  if (!opts) return usage_down(stderr);
+  if (opts->has("help")) return usage_down(stdout);
+  if (opts->operands.size() != 1) return usage_down(stderr);
+  auto loc = config::locate_config(opts->operands[0]);
   if (!loc) return die(loc.error().message);
   auto cfg = config::load_wgquick(loc->path);
   if (!cfg) return die(cfg.error().message);
@@ -412,26 +421,14 @@ int cmd_down(const std::vector<std::string>& args) {
 }
 
 int cmd_backend(const std::vector<std::string>& args) {
-  if (wants_help(args)) {
-    printf("Usage: wgcore backend [INTERFACE] [--backend auto|userspace|kernel]\n"
-           "\n"
-           "With INTERFACE: which backend serves it (kernel module or a userspace daemon) and how\n"
-           "that is known. Without: which backend `wgcore up` would use on this machine, and why.\n");
-    return 0;
-  }
-  BackendChoice want = BackendChoice::kAuto;
-  std::string iface;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--backend" && i + 1 < args.size()) {
-      auto b = parse_backend_choice(args[++i]);
-      if (!b) return die("unknown backend '" + args[i] + "' (expected auto, userspace or kernel)");
-      want = *b;
-    } else if (iface.empty() && args[i].rfind("--", 0) != 0) {
-      iface = args[i];
-    } else {
-      return die("usage: wgcore backend [INTERFACE] [--backend auto|userspace|kernel]");
-    }
-  }
+  auto opts = parse_options("backend", args, {{"backend", true}, {"help", false, 'h'}});
+  if (!opts) return usage_backend(stderr);
+  if (opts->has("help")) return usage_backend(stdout);
+  if (opts->operands.size() > 1) return usage_backend(stderr);
+  auto want_choice = backend_option(*opts, "backend");
+  if (!want_choice) return 2;
+  const BackendChoice want = *want_choice;
+  const std::string iface = opts->operands.empty() ? std::string() : opts->operands[0];
   auto d = iface.empty() ? choose_backend(want) : serving_backend(iface);
   if (!d) return die(d.error().message);
   printf("%s\n", d->reason.c_str());

@@ -2,6 +2,7 @@
 // `WG_QUICK_USERSPACE_IMPLEMENTATION=wgcored wg-quick up wg0` and stock `wg` work unchanged.
 // This file only wires: the device and the UAPI server are in libwgcore.
 #include <fcntl.h>
+#include <getopt.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -126,56 +127,49 @@ int main(int argc, char** argv) {
   std::string socket_dir = wgcore::uapi::kDefaultSocketDir;
   wgcored::PrivilegeOptions privs;
   std::optional<gid_t> user_gid;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* opt) -> const char* {
-      if (i + 1 >= argc) {
-        fprintf(stderr, "wgcored: %s needs a value\n", opt);
-        exit(1);
+  // getopt_long: unknown options, missing values and extra words are errors (exit 2) that name
+  // what was wrong, as in every GNU tool.
+  enum { kUser = 256, kGroup, kDropAllCaps, kSocketDir, kVersion };
+  static const option longopts[] = {
+      {"foreground", no_argument, nullptr, 'f'},  {"user", required_argument, nullptr, kUser},
+      {"group", required_argument, nullptr, kGroup}, {"drop-all-caps", no_argument, nullptr, kDropAllCaps},
+      {"socket-dir", required_argument, nullptr, kSocketDir}, {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, kVersion},  {nullptr, 0, nullptr, 0}};
+  for (int c; (c = getopt_long(argc, argv, "fh", longopts, nullptr)) != -1;) {
+    switch (c) {
+      case 'f': foreground = true; break;
+      case kUser: {
+        uid_t uid = 0;
+        if (auto err = wgcored::parse_user(optarg, uid, user_gid); !err.empty()) {
+          fprintf(stderr, "wgcored: --user: %s\n", err.c_str());
+          return 2;
+        }
+        privs.uid = uid;
+        break;
       }
-      return argv[++i];
-    };
-    if (a == "-f" || a == "--foreground") {
-      foreground = true;
-    } else if (a == "--user") {
-      uid_t uid = 0;
-      if (auto err = wgcored::parse_user(value("--user"), uid, user_gid); !err.empty()) {
-        fprintf(stderr, "wgcored: %s\n", err.c_str());
-        return 1;
+      case kGroup: {
+        gid_t gid = 0;
+        if (auto err = wgcored::parse_group(optarg, gid); !err.empty()) {
+          fprintf(stderr, "wgcored: --group: %s\n", err.c_str());
+          return 2;
+        }
+        privs.gid = gid;
+        break;
       }
-      privs.uid = uid;
-    } else if (a == "--group") {
-      gid_t gid = 0;
-      if (auto err = wgcored::parse_group(value("--group"), gid); !err.empty()) {
-        fprintf(stderr, "wgcored: %s\n", err.c_str());
-        return 1;
-      }
-      privs.gid = gid;
-    } else if (a == "--drop-all-caps") {
-      privs.drop_all_caps = true;
-    } else if (a == "--socket-dir") {
-      socket_dir = value("--socket-dir");
-    } else if (a == "-h" || a == "--help") {
-      usage(stdout);
-      return 0;
-    } else if (a == "--version") {
-      printf("wgcored v%s\n", WGCORE_VERSION);
-      return 0;
-    } else if (!a.empty() && a[0] == '-') {
-      fprintf(stderr, "wgcored: unknown option '%s'\n", a.c_str());
-      usage(stderr);
-      return 1;
-    } else if (iface.empty()) {
-      iface = a;
-    } else {
-      usage(stderr);
-      return 1;
+      case kDropAllCaps: privs.drop_all_caps = true; break;
+      case kSocketDir: socket_dir = optarg; break;
+      case 'h': usage(stdout); return 0;
+      case kVersion: printf("wgcored v%s\n", WGCORE_VERSION); return 0;
+      default: usage(stderr); return 2;  // getopt_long said which option
     }
   }
-  if (iface.empty()) {
+  if (optind != argc - 1) {
+    if (optind < argc - 1) fprintf(stderr, "wgcored: unexpected argument '%s' after the interface name\n", argv[optind + 1]);
+    else fprintf(stderr, "wgcored: no interface name\n");
     usage(stderr);
-    return 1;
+    return 2;
   }
+  iface = argv[optind];
   if (iface.size() >= 16) {
     fprintf(stderr, "wgcored: interface name '%s' is longer than 15 characters\n", iface.c_str());
     return 1;
