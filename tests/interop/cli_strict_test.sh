@@ -36,6 +36,10 @@ refuses "Usage: wgcore down" "$WGCORE_BIN" down a b
 refuses "unknown command 'bogus'" "$WGCORE_BIN" bogus
 refuses "unknown option '--bogus'" "$WGCORE_BIN" --bogus
 helps "$WGCORE_BIN" show --help
+# Options after the operand are still options (GNU order), and the operand stays the operand.
+out=$("$WGCORE_BIN" backend wgc-none-$$ --backend kernel 2>&1)
+grepq "wgc-none-$$" <<<"$out" || fail "wgcore backend IFACE --backend kernel lost its operand: $out"
+((++n))
 
 refuses "--retry: 'abc' is not a number" "$NETWORKD_BIN" --retry abc check
 refuses "--reresolve: '0' is not a number" "$NETWORKD_BIN" --reresolve 0 check

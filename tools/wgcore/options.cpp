@@ -43,7 +43,8 @@ std::optional<ParsedArgs> parse_options(const std::string& command, const std::v
     if (i >= spec.size()) return std::nullopt;
     out.options[spec[i].name] = spec[i].value && optarg ? optarg : "";
   }
-  for (int k = optind; k < int(words.size()); ++k) out.operands.push_back(words[std::size_t(k)]);
+  // getopt_long moved the operands behind the options in argv (not in words).
+  for (int k = optind; k < int(words.size()); ++k) out.operands.push_back(argv[std::size_t(k)]);
   return out;
 }
 
