@@ -56,27 +56,6 @@ std::optional<config::EndpointSpec> parse_endpoint(std::string_view s) {
   return e;
 }
 
-std::optional<RouteTable> parse_table(std::string_view v) {
-  RouteTable t;
-  if (v == "off") {
-    t.kind = RouteTable::Kind::kOff;
-  } else if (v == "auto") {
-    t.kind = RouteTable::Kind::kAuto;
-  } else if (auto id = parse_decimal(v, 0xffffffffu)) {
-    if (*id == 0) return std::nullopt;
-    t.kind = RouteTable::Kind::kId;
-    t.id = std::uint32_t(*id);
-  } else {
-    if (v.empty()) return std::nullopt;
-    for (char c : v)
-      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
-        return std::nullopt;
-    t.kind = RouteTable::Kind::kName;
-    t.name = std::string(v);
-  }
-  return t;
-}
-
 Error data_error(std::string_view key, const std::string& msg) {
   return make_error(EINVAL, "vpn.data: " + std::string(key) + ": " + msg);
 }
@@ -315,7 +294,7 @@ Result<WgQuickConfig> wgquick_from_profile(const Profile& p, MissingSecrets miss
       if (!m || *m < 68) return data_error(key, quoted + " is not an MTU (expected 68-65535)");
       c.mtu = unsigned(*m);
     } else if (key == kKeyTable) {
-      auto t = parse_table(v);
+      auto t = RouteTable::parse(v);
       if (!t) return data_error(key, quoted + " is not a table (expected off, auto, a number or a name)");
       c.table = *t;
     } else if (key == kKeyListenPort) {

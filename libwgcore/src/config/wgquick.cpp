@@ -177,24 +177,9 @@ class Parser {
       return {};
     }
     if (iequals(key, "Table")) {
-      RouteTable t;
-      if (value == "off") {
-        t.kind = RouteTable::Kind::kOff;
-      } else if (value == "auto") {
-        t.kind = RouteTable::Kind::kAuto;
-      } else if (auto id = parse_decimal(value, 0xffffffffu)) {
-        if (*id == 0) return err(n, key, "invalid table '0'");
-        t.kind = RouteTable::Kind::kId;
-        t.id = std::uint32_t(*id);
-      } else {
-        bool ok = !value.empty();
-        for (char c : value)
-          if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) ok = false;
-        if (!ok) return err(n, key, "invalid table '" + v + "' (expected off, auto, a number or a name)");
-        t.kind = RouteTable::Kind::kName;
-        t.name = v;
-      }
-      cfg_.table = t;
+      auto t = RouteTable::parse(value);
+      if (!t) return err(n, key, "invalid table '" + v + "' (expected off, auto, a number or a name)");
+      cfg_.table = *t;
       return {};
     }
     if (iequals(key, "PreUp")) return cfg_.pre_up.push_back(v), Status();
@@ -293,6 +278,26 @@ std::string format_fwmark(std::uint32_t m) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%x", m);
   return buf;
+}
+
+std::optional<RouteTable> RouteTable::parse(std::string_view v) {
+  RouteTable t;
+  if (v == "off") {
+    t.kind = Kind::kOff;
+  } else if (v == "auto") {
+    t.kind = Kind::kAuto;
+  } else if (auto id = parse_decimal(v, 0xffffffffu)) {
+    if (*id == 0) return std::nullopt;
+    t.kind = Kind::kId;
+    t.id = std::uint32_t(*id);
+  } else {
+    if (v.empty()) return std::nullopt;
+    for (char c : v)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return std::nullopt;
+    t.kind = Kind::kName;
+    t.name = std::string(v);
+  }
+  return t;
 }
 
 std::string RouteTable::to_string() const {

@@ -24,6 +24,9 @@ struct RouteTable {
   Kind kind = Kind::kAuto;
   std::uint32_t id = 0;
   std::string name;
+  // wg-quick's values (a table id is 1..2^32-1; a name is letters, digits, '_', '-', '.'), as
+  // the wg-quick parser and the NetworkManager profile read them; nothing when it is none.
+  static std::optional<RouteTable> parse(std::string_view v);
   std::string to_string() const;
   friend bool operator==(const RouteTable&, const RouteTable&) = default;
 };

@@ -268,4 +268,16 @@ TEST(WgQuick, RandomRoundTrips) {
 }
 
 }  // namespace
+// One parser for Table= (the wg-quick file and the NetworkManager profile both use it).
+TEST(RouteTable, ParseIsWgQuicks) {
+  EXPECT_EQ(RouteTable::parse("off")->kind, RouteTable::Kind::kOff);
+  EXPECT_EQ(RouteTable::parse("auto")->kind, RouteTable::Kind::kAuto);
+  EXPECT_EQ(RouteTable::parse("4294967295")->id, 4294967295u);
+  EXPECT_EQ(RouteTable::parse("main")->name, "main");
+  EXPECT_EQ(RouteTable::parse("vpn-1.x_y")->kind, RouteTable::Kind::kName);
+  for (const char* bad : {"0", "", "a b", "t/1", "table;", "é"}) EXPECT_FALSE(RouteTable::parse(bad)) << bad;
+  EXPECT_EQ(RouteTable::parse("4294967296")->kind, RouteTable::Kind::kName) << "too large for an id: a name, as wg-quick";
+  for (const char* v : {"off", "auto", "7", "main"}) EXPECT_EQ(RouteTable::parse(v)->to_string(), v);
+}
+
 }  // namespace wgcore::config
