@@ -1,10 +1,7 @@
-// A full tunnel's default route without a loop, as wg-quick and NM's own WireGuard
-// (ip4-auto-default-route) do it: the device marks its UDP with fwmark T, the default route sits
-// in table T, `not fwmark T lookup T` sends everything unmarked there, and `lookup main
-// suppress_prefixlength 0` (checked first) keeps every non-default route of the main table, so
-// the encrypted packets to the endpoints leave through the underlay.
-// Unlike wg-quick, each rule gets an explicit priority and is removed by exactly that priority,
-// so two full tunnels (two NM connections) can come and go in any order.
+// A full tunnel's default route without a loop (routing/default_policy.hpp, shared with `wgcore
+// up`), held for one NetworkManager connection: unlike wg-quick, each rule gets an explicit
+// priority, is told to the crash guard, and is removed by exactly that priority, so two full
+// tunnels (two NM connections) can come and go in any order.
 #pragma once
 
 #include <cstdint>
@@ -39,9 +36,5 @@ class FullTunnel {
   std::uint32_t table_ = 0;
   std::vector<routing::Rule> rules_;
 };
-
-// The priority the kernel would give a rule added without one (`ip rule add`): one below the
-// lowest non-zero priority in use, 32765 when only the defaults exist. Exposed for the test.
-std::uint32_t next_rule_priority(const std::vector<routing::Rule>& existing);
 
 }  // namespace wgcore::nm

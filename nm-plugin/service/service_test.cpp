@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "full_tunnel.hpp"
+#include "routing/default_policy.hpp"
 #include "ip_plan.hpp"
 #include "nm_config.hpp"
 #include "rule_guard.hpp"
@@ -155,11 +156,11 @@ TEST(FullTunnel, NextPriorityIsBelowTheLowestInUse) {
   rules[0].priority = 0;
   rules[1].priority = 32766;
   rules[2].priority = 32767;
-  EXPECT_EQ(next_rule_priority(rules), 32765u);
+  EXPECT_EQ(routing::next_rule_priority(rules), 32765u);
   rules.push_back(routing::Rule{});
   rules.back().priority = 32000;
-  EXPECT_EQ(next_rule_priority(rules), 31999u);
-  EXPECT_EQ(next_rule_priority({}), 32765u);
+  EXPECT_EQ(routing::next_rule_priority(rules), 31999u);
+  EXPECT_EQ(routing::next_rule_priority({}), 32765u);
 }
 
 TEST(Tunnel, InterfaceNameFromConnectionIdElseWgcN) {

@@ -22,50 +22,17 @@ void say(const StepLog& log, const std::string& s) {
   if (log) log(s);
 }
 
-bool table_has_routes(Netlink& nl, std::uint32_t table) {
-  for (auto f : {IpAddr::Family::V4, IpAddr::Family::V6}) {
-    auto rs = list_routes(nl, f, table);
-    if (rs && !rs->empty()) return true;
-  }
-  return false;
-}
-
 Status add_default(Netlink& nl, const QuickRoutesInput& in, const IpPrefix& p, std::uint32_t& fwmark,
                    const StepLog& log) {
   if (fwmark == 0) {
-    std::uint32_t table = kWgQuickFirstTable;
-    while (table_has_routes(nl, table)) ++table;
+    std::uint32_t table = free_policy_table(nl);
     say(log, "set fwmark " + std::to_string(table) + " on " + in.iface + " (over the Control API: no wg runs)");
     if (!in.set_fwmark) return make_error(EINVAL, "setting fwmark on " + in.iface + ": no way to set it");
     if (Status st = in.set_fwmark(table); !st) return st;
     fwmark = table;
   }
-  const char* v = fam_flag(p.addr.family);
-  Route r;
-  r.dst = p;
-  r.dev = in.iface;
-  r.table = fwmark;
-  say(log, std::string("ip ") + v + " route add " + p.to_string() + " dev " + in.iface + " table " +
-               std::to_string(fwmark));
-  if (Status st = add_route(nl, r); !st) return st;
-  Rule mark;
-  mark.family = p.addr.family;
-  mark.invert = true;
-  mark.fwmark = fwmark;
-  mark.table = fwmark;
-  say(log, std::string("ip ") + v + " rule add not fwmark " + std::to_string(fwmark) + " table " +
-               std::to_string(fwmark));
-  if (Status st = add_rule(nl, mark); !st) return st;
-  Rule suppress;
-  suppress.family = p.addr.family;
-  suppress.table = kTableMain;
-  suppress.suppress_prefixlength = 0;
-  say(log, std::string("ip ") + v + " rule add table main suppress_prefixlength 0");
-  if (Status st = add_rule(nl, suppress); !st) return st;
-  if (p.addr.is_v4()) {
-    say(log, "sysctl -q net.ipv4.conf.all.src_valid_mark=1");
-    if (Status st = write_sysctl("net.ipv4.conf.all.src_valid_mark", "1"); !st) return st;
-  }
+  std::vector<Rule> added;
+  if (Status st = add_default_policy(nl, in.iface, p.addr.family, fwmark, {}, added, log); !st) return st;
   // wg-quick's firewall for the family: nothing from outside reaches the tunnel's addresses,
   // and replies to the marked UDP keep the mark (see quick_firewall.hpp).
   auto addrs = list_addresses(nl, in.iface);

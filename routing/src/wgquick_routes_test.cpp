@@ -7,6 +7,8 @@
 
 #include "netns_fixture.hpp"
 #include "routing/address.hpp"
+#include "routing/default_policy.hpp"
+#include "routing/rule.hpp"
 #include "routing/link.hpp"
 #include "routing/quick_firewall.hpp"
 #include "routing/route.hpp"
@@ -95,6 +97,34 @@ TEST_F(QuickRoutesTest, DefaultRoutePolicyRoutingLikeWgQuick) {
   EXPECT_EQ(sh("nft list tables"), "");
   EXPECT_TRUE(remove_quick_firewall("wq0").ok());
   std::system("ip route flush table 51820; ip route flush table 51821; ip -6 route flush table 51821");
+}
+
+// The one full-tunnel implementation (default_policy.hpp), as the NetworkManager service uses it:
+// a table still named by a rule is not free, each rule gets the priority the kernel would have
+// picked (so exactly it can be removed), and the guard hooks hear of every rule first.
+TEST_F(QuickRoutesTest, DefaultPolicyWithExplicitPrioritiesAndBusyTables) {
+  ASSERT_EQ(std::system("ip rule add fwmark 51820 table 51820 priority 20000"), 0);  // no route: still busy
+  ASSERT_EQ(std::system("ip route add 10.98.0.0/16 dev wq0 table 51821"), 0);
+  const std::uint32_t table = free_policy_table(*nl);
+  EXPECT_EQ(table, 51822u);
+  PolicyRuleOptions opts;
+  opts.explicit_priorities = true;
+  std::vector<Rule> told;
+  opts.before_add = [&](const Rule& r) { told.push_back(r); };
+  std::vector<Rule> added;
+  ASSERT_TRUE(add_default_policy(*nl, "wq0", IpAddr::Family::V4, table, opts, added).ok());
+  ASSERT_EQ(added.size(), 2u);
+  EXPECT_EQ(told.size(), 2u);
+  // Below the lowest priority in use (20000): 19999 for `not fwmark`, 19998 for suppress.
+  EXPECT_EQ(added[0].priority, std::optional<std::uint32_t>(19999));
+  EXPECT_EQ(added[1].priority, std::optional<std::uint32_t>(19998));
+  const std::string rules = sh("ip -4 rule");
+  EXPECT_NE(rules.find("19998:\tfrom all lookup main suppress_prefixlength 0"), std::string::npos) << rules;
+  EXPECT_NE(rules.find("19999:\tnot from all fwmark 0xca6e lookup 51822"), std::string::npos) << rules;
+  EXPECT_NE(sh("ip -4 route show table 51822").find("default dev wq0"), std::string::npos);
+  for (const auto& r : added) EXPECT_TRUE(delete_rule(*nl, r).ok());
+  EXPECT_EQ(sh("ip -4 rule").find("51822"), std::string::npos);
+  ASSERT_EQ(std::system("ip rule del priority 20000"), 0);
 }
 
 TEST_F(QuickRoutesTest, ExistingFwmarkIsUsedAsTheTable) {

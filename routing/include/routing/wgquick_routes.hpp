@@ -11,16 +11,11 @@
 #include <vector>
 
 #include "config/wgquick.hpp"
+#include "routing/default_policy.hpp"
 #include "routing/netlink.hpp"
 #include "wgcore/ip.hpp"
 
 namespace wgcore::routing {
-
-inline constexpr std::uint32_t kWgQuickFirstTable = 51820;
-
-// Each step as `ip` would print it ("ip -4 rule add not fwmark 51820 table 51820"), for the
-// "[#] ..." lines wg-quick shows.
-using StepLog = std::function<void(const std::string&)>;
 
 struct QuickRoutesInput {
   std::string iface;
