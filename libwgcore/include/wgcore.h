@@ -88,7 +88,23 @@ typedef struct wgcore_tunnel_options {
 /* A tunnel with this private key (32 bytes). `options` may be NULL. */
 int wgcore_tunnel_new(const uint8_t *private_key, const wgcore_callbacks *callbacks,
                       const wgcore_tunnel_options *options, wgcore_tunnel **out, wgcore_error *err);
-void wgcore_tunnel_free(wgcore_tunnel *tunnel); /* NULL is fine; the keys are zeroed */
+void wgcore_tunnel_free(wgcore_tunnel *tunnel); /* NULL is fine; the keys are zeroed (a thread ends first) */
+
+/* A tunnel with a UDP socket of the library's own on `listen_port` (0: any free one), [::] with
+ * IPv4 mapped in, or 0.0.0.0 where the host has no IPv6; no privileges needed above port 1023.
+ * callbacks->send_datagram is not used. Run it with wgcore_tunnel_run_once from your loop (poll
+ * wgcore_tunnel_fd), or with wgcore_tunnel_start on a thread of the library's. Every function may
+ * then be called from any thread; the callbacks run on the loop and must not call into the same
+ * tunnel. wgcore_tunnel_receive, _process and _set_time are for the other kind (-EINVAL). */
+int wgcore_tunnel_new_udp(const uint8_t *private_key, const wgcore_callbacks *callbacks,
+                          const wgcore_tunnel_options *options, uint16_t listen_port, wgcore_tunnel **out,
+                          wgcore_error *err);
+int wgcore_tunnel_listen_port(const wgcore_tunnel *tunnel); /* 0 for a tunnel without a socket */
+int wgcore_tunnel_fd(const wgcore_tunnel *tunnel);          /* readable when datagrams wait */
+/* Waits up to timeout_ms (or until the next timer) for datagrams, receives them, runs the timers. */
+int wgcore_tunnel_run_once(wgcore_tunnel *tunnel, int timeout_ms, wgcore_error *err);
+int wgcore_tunnel_start(wgcore_tunnel *tunnel, wgcore_error *err); /* -EBUSY if it runs already */
+void wgcore_tunnel_stop(wgcore_tunnel *tunnel);
 int wgcore_tunnel_public_key(const wgcore_tunnel *tunnel, uint8_t *out);
 
 

@@ -13,6 +13,7 @@
 #include "core/crypto/x25519.hpp"
 #include "core/environment.hpp"
 #include "wgcore/tunnel.hpp"
+#include "wgcore/udp_tunnel.hpp"
 
 namespace {
 
@@ -106,9 +107,15 @@ class CHandler final : public wgcore::TunnelHandler {
 
 }  // namespace
 
+// Either kind of tunnel: the application's transport (tunnel) or the library's socket (udp).
 struct wgcore_tunnel {
   std::unique_ptr<CHandler> handler;
   std::unique_ptr<wgcore::Tunnel> tunnel;
+  std::unique_ptr<wgcore::UdpTunnel> udp;
+  wgcore::Status apply(const wgcore::DeviceUpdate& u) { return udp ? udp->apply(u) : tunnel->apply(u); }
+  wgcore::DeviceState state() const { return udp ? udp->state() : tunnel->state(); }
+  Key public_key() const { return udp ? udp->public_key() : tunnel->public_key(); }
+  void send(std::span<const std::uint8_t> p) { udp ? udp->send(p) : tunnel->send(p); }
 };
 
 namespace {
@@ -176,9 +183,75 @@ int wgcore_tunnel_new(const uint8_t* private_key, const wgcore_callbacks* callba
 
 void wgcore_tunnel_free(wgcore_tunnel* tunnel) { delete tunnel; }
 
+int wgcore_tunnel_new_udp(const uint8_t* private_key, const wgcore_callbacks* callbacks,
+                          const wgcore_tunnel_options* options, uint16_t listen_port, wgcore_tunnel** out,
+                          wgcore_error* err) {
+  if (!out) return fail(err, EINVAL, "out is NULL");
+  *out = nullptr;
+  if (!private_key) return fail(err, EINVAL, "private_key is NULL");
+  if (!callbacks) return fail(err, EINVAL, "callbacks is NULL");
+  if (!covers(callbacks, &wgcore_callbacks::deliver))
+    return fail(err, EINVAL, "callbacks->size " + std::to_string(callbacks->size) + " is too small");
+  if (!callbacks->deliver) return fail(err, EINVAL, "callbacks->deliver is required");
+  wgcore::UdpTunnelOptions opts;
+  opts.listen_port = listen_port;
+  if (options) {
+    if (!covers(options, &wgcore_tunnel_options::size)) return fail(err, EINVAL, "options->size is too small");
+    if (covers(options, &wgcore_tunnel_options::mtu) && options->mtu) opts.tunnel.mtu = options->mtu;
+    if (covers(options, &wgcore_tunnel_options::manual_time) && options->manual_time)
+      return fail(err, EINVAL, "a tunnel with its own socket runs on real time: manual_time is not for it");
+    if (covers(options, &wgcore_tunnel_options::admit_unknown)) opts.tunnel.admit_unknown = options->admit_unknown != 0;
+  }
+  return guarded(err, [&] {
+    wgcore_callbacks cb{};
+    std::memcpy(&cb, callbacks, std::min(sizeof cb, callbacks->size));
+    cb.size = sizeof cb;
+    auto t = std::make_unique<wgcore_tunnel>();
+    t->handler = std::make_unique<CHandler>(cb);
+    auto made = wgcore::UdpTunnel::create(key_of(private_key), *t->handler, opts);
+    if (!made) return fail(err, made.error());
+    t->udp = std::move(*made);
+    *out = t.release();
+    return ok(err);
+  });
+}
+
+int wgcore_tunnel_listen_port(const wgcore_tunnel* tunnel) {
+  if (!tunnel) return -EINVAL;
+  return tunnel->udp ? tunnel->udp->listen_port() : 0;
+}
+
+int wgcore_tunnel_fd(const wgcore_tunnel* tunnel) {
+  if (!tunnel) return -EINVAL;
+  return tunnel->udp ? tunnel->udp->fd() : -ENOTSUP;
+}
+
+int wgcore_tunnel_run_once(wgcore_tunnel* tunnel, int timeout_ms, wgcore_error* err) {
+  if (!tunnel) return fail(err, EINVAL, "tunnel is NULL");
+  if (!tunnel->udp) return fail(err, EINVAL, "this tunnel has no socket of its own (wgcore_tunnel_new_udp makes one)");
+  if (timeout_ms < 0) return fail(err, EINVAL, "timeout_ms is negative");
+  return guarded(err, [&] {
+    tunnel->udp->run_once(std::chrono::milliseconds(timeout_ms));
+    return ok(err);
+  });
+}
+
+int wgcore_tunnel_start(wgcore_tunnel* tunnel, wgcore_error* err) {
+  if (!tunnel) return fail(err, EINVAL, "tunnel is NULL");
+  if (!tunnel->udp) return fail(err, EINVAL, "this tunnel has no socket of its own (wgcore_tunnel_new_udp makes one)");
+  return guarded(err, [&] {
+    if (auto st = tunnel->udp->start(); !st) return fail(err, st.error());
+    return ok(err);
+  });
+}
+
+void wgcore_tunnel_stop(wgcore_tunnel* tunnel) {
+  if (tunnel && tunnel->udp) tunnel->udp->stop();
+}
+
 int wgcore_tunnel_public_key(const wgcore_tunnel* tunnel, uint8_t* out) {
   if (!tunnel || !out) return -EINVAL;
-  Key k = tunnel->tunnel->public_key();
+  Key k = tunnel->public_key();
   std::memcpy(out, k.data(), k.size());
   return 0;
 }
@@ -193,7 +266,7 @@ int wgcore_tunnel_set_peer(wgcore_tunnel* tunnel, const wgcore_peer* peer, wgcor
     if (!pu) return err ? err->code : -EINVAL;
     wgcore::DeviceUpdate u;
     u.peers.push_back(std::move(*pu));
-    if (auto st = tunnel->tunnel->apply(u); !st) return fail(err, st.error());
+    if (auto st = tunnel->apply(u); !st) return fail(err, st.error());
     return ok(err);
   });
 }
@@ -202,10 +275,10 @@ int wgcore_tunnel_remove_peer(wgcore_tunnel* tunnel, const uint8_t* public_key, 
   if (!tunnel || !public_key) return fail(err, EINVAL, "tunnel or public_key is NULL");
   return guarded(err, [&] {
     const Key k = key_of(public_key);
-    if (!find_peer(tunnel->tunnel->state(), k)) return fail(err, ENOENT, "no such peer");
+    if (!find_peer(tunnel->state(), k)) return fail(err, ENOENT, "no such peer");
     wgcore::DeviceUpdate u;
     u.peers.push_back({.public_key = k, .remove = true});
-    if (auto st = tunnel->tunnel->apply(u); !st) return fail(err, st.error());
+    if (auto st = tunnel->apply(u); !st) return fail(err, st.error());
     return ok(err);
   });
 }
@@ -215,10 +288,10 @@ int wgcore_tunnel_set_preshared_key(wgcore_tunnel* tunnel, const uint8_t* public
   if (!tunnel || !public_key) return fail(err, EINVAL, "tunnel or public_key is NULL");
   return guarded(err, [&] {
     const Key k = key_of(public_key);
-    if (!find_peer(tunnel->tunnel->state(), k)) return fail(err, ENOENT, "no such peer");
+    if (!find_peer(tunnel->state(), k)) return fail(err, ENOENT, "no such peer");
     wgcore::DeviceUpdate u;
     u.peers.push_back({.public_key = k, .update_only = true, .preshared_key = psk ? key_of(psk) : Key()});
-    if (auto st = tunnel->tunnel->apply(u); !st) return fail(err, st.error());
+    if (auto st = tunnel->apply(u); !st) return fail(err, st.error());
     return ok(err);
   });
 }
@@ -226,7 +299,7 @@ int wgcore_tunnel_set_preshared_key(wgcore_tunnel* tunnel, const uint8_t* public
 int wgcore_tunnel_send(wgcore_tunnel* tunnel, const uint8_t* packet, size_t len, wgcore_error* err) {
   if (!tunnel || (!packet && len)) return fail(err, EINVAL, "tunnel or packet is NULL");
   return guarded(err, [&] {
-    tunnel->tunnel->send(std::span<const std::uint8_t>(packet, len));
+    tunnel->send(std::span<const std::uint8_t>(packet, len));
     return ok(err);
   });
 }
@@ -236,6 +309,7 @@ int wgcore_tunnel_receive(wgcore_tunnel* tunnel, uint8_t* datagram, size_t len, 
   if (!tunnel || (!datagram && len)) return fail(err, EINVAL, "tunnel or datagram is NULL");
   auto ep = endpoint_of(from, from_len);
   if (!ep) return fail(err, EINVAL, "from is not an IPv4 or IPv6 socket address of its size");
+  if (tunnel->udp) return fail(err, EINVAL, "this tunnel owns its UDP socket: wgcore_tunnel_run_once receives");
   return guarded(err, [&] {
     tunnel->tunnel->receive(std::span<std::uint8_t>(datagram, len), *ep);
     return ok(err);
@@ -244,6 +318,7 @@ int wgcore_tunnel_receive(wgcore_tunnel* tunnel, uint8_t* datagram, size_t len, 
 
 int wgcore_tunnel_process(wgcore_tunnel* tunnel, wgcore_error* err) {
   if (!tunnel) return fail(err, EINVAL, "tunnel is NULL");
+  if (tunnel->udp) return fail(err, EINVAL, "this tunnel owns its UDP socket: wgcore_tunnel_run_once runs its timers");
   return guarded(err, [&] {
     tunnel->tunnel->process();
     return ok(err);
@@ -251,13 +326,14 @@ int wgcore_tunnel_process(wgcore_tunnel* tunnel, wgcore_error* err) {
 }
 
 int64_t wgcore_tunnel_next_deadline(const wgcore_tunnel* tunnel) {
-  if (!tunnel) return -1;
+  if (!tunnel || tunnel->udp) return -1;
   auto d = tunnel->tunnel->next_deadline();
   return d ? std::int64_t(d->count()) : -1;
 }
 
 int wgcore_tunnel_set_time(wgcore_tunnel* tunnel, int64_t monotonic_ns, int64_t wall_ns, wgcore_error* err) {
   if (!tunnel) return fail(err, EINVAL, "tunnel is NULL");
+  if (tunnel->udp) return fail(err, EINVAL, "this tunnel owns its UDP socket and runs on real time");
   if (auto st = tunnel->tunnel->set_time(std::chrono::nanoseconds(monotonic_ns), std::chrono::nanoseconds(wall_ns)); !st)
     return fail(err, st.error());
   return ok(err);
@@ -268,7 +344,7 @@ int wgcore_tunnel_peer_stats(const wgcore_tunnel* tunnel, const uint8_t* public_
   if (!tunnel || !public_key || !out) return fail(err, EINVAL, "tunnel, public_key or out is NULL");
   if (!covers(out, &wgcore_peer_stats::size)) return fail(err, EINVAL, "out->size is too small");
   return guarded(err, [&] {
-    auto s = tunnel->tunnel->state();
+    auto s = tunnel->state();
     const wgcore::PeerState* p = find_peer(s, key_of(public_key));
     if (!p) return fail(err, ENOENT, "no such peer");
     wgcore_peer_stats st{};
@@ -292,7 +368,7 @@ int wgcore_tunnel_drop_count(const wgcore_tunnel* tunnel, const uint8_t* public_
   for (std::size_t i = 0; i < wgcore::kDropReasons; ++i) known = known || std::strcmp(reason, wgcore_drop_reason_name(i)) == 0;
   if (!known) return fail(err, EINVAL, "unknown drop reason '" + std::string(reason) + "'");
   return guarded(err, [&] {
-    auto s = tunnel->tunnel->state();
+    auto s = tunnel->state();
     const wgcore::DropCounts* drops = &s.drops;
     if (public_key) {
       const wgcore::PeerState* p = find_peer(s, key_of(public_key));
