@@ -17,6 +17,7 @@
 #include <deque>
 #include <vector>
 
+#include "embed/test_peers.hpp"
 #include "fuzz_common.hpp"
 #include "wgcore.h"
 
@@ -47,13 +48,7 @@ int admit_cb(void* user, const uint8_t*, const sockaddr*, socklen_t, wgcore_peer
   return 1;
 }
 
-sockaddr_in addr4(const char* ip) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(51820);
-  inet_pton(AF_INET, ip, &sa.sin_addr);
-  return sa;
-}
+sockaddr_in addr4(const char* ip) { return wgcore::embed_testing::addr4(ip, 51820); }
 
 }  // namespace
 
@@ -86,22 +81,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(wgcore_tunnel_set_time(a, now, wall + now, nullptr) == 0);
   FUZZ_CHECK(wgcore_tunnel_set_time(b, now, wall + now, nullptr) == 0);
   const sockaddr_in ep_a = addr4("192.0.2.1"), ep_b = addr4("192.0.2.2"), other = addr4("198.51.100.9");
-  const char* allowed_b[] = {"10.0.0.0/24"};
-  const char* allowed_a[] = {"10.0.0.1/32"};
-  wgcore_peer p{};
-  p.size = sizeof p;
-  std::memcpy(p.public_key, pub_b, 32);
-  p.endpoint = reinterpret_cast<const sockaddr*>(&ep_b);
-  p.endpoint_len = sizeof ep_b;
-  p.allowed_ips = allowed_b;
-  p.allowed_ips_len = 1;
-  FUZZ_CHECK(wgcore_tunnel_set_peer(a, &p, nullptr) == 0);
-  p = {};
-  p.size = sizeof p;
-  std::memcpy(p.public_key, pub_a, 32);
-  p.allowed_ips = allowed_a;
-  p.allowed_ips_len = 1;
-  FUZZ_CHECK(wgcore_tunnel_set_peer(b, &p, nullptr) == 0);
+  FUZZ_CHECK(wgcore::embed_testing::c_set_peer(a, pub_b, &ep_b, "10.0.0.0/24", nullptr) == 0);
+  FUZZ_CHECK(wgcore::embed_testing::c_set_peer(b, pub_a, nullptr, "10.0.0.1/32", nullptr) == 0);
 
   auto carry = [&] {
     for (int round = 0; round < 8 && (!sa.out.empty() || !sb.out.empty()); ++round) {

@@ -140,6 +140,48 @@ const wgcore::PeerState* find_peer(const wgcore::DeviceState& s, const Key& k) {
   return nullptr;
 }
 
+// Both constructors: the checks, then a Tunnel (the application's transport) or, with
+// `listen_port`, a UdpTunnel (the library's socket, which needs no send_datagram and no manual time).
+int new_tunnel(const uint8_t* private_key, const wgcore_callbacks* callbacks, const wgcore_tunnel_options* options,
+               std::optional<std::uint16_t> listen_port, wgcore_tunnel** out, wgcore_error* err) {
+  if (!out) return fail(err, EINVAL, "out is NULL");
+  *out = nullptr;
+  if (!private_key) return fail(err, EINVAL, "private_key is NULL");
+  if (!callbacks) return fail(err, EINVAL, "callbacks is NULL");
+  if (!covers(callbacks, &wgcore_callbacks::deliver))
+    return fail(err, EINVAL, "callbacks->size " + std::to_string(callbacks->size) + " is too small");
+  if (!callbacks->deliver) return fail(err, EINVAL, "callbacks->deliver is required");
+  if (!listen_port && !callbacks->send_datagram)
+    return fail(err, EINVAL, "callbacks->send_datagram is required (or wgcore_tunnel_new_udp)");
+  wgcore::TunnelOptions opts;
+  if (options) {
+    if (!covers(options, &wgcore_tunnel_options::size)) return fail(err, EINVAL, "options->size is too small");
+    if (covers(options, &wgcore_tunnel_options::mtu) && options->mtu) opts.mtu = options->mtu;
+    if (covers(options, &wgcore_tunnel_options::manual_time)) opts.manual_time = options->manual_time != 0;
+    if (covers(options, &wgcore_tunnel_options::admit_unknown)) opts.admit_unknown = options->admit_unknown != 0;
+  }
+  if (listen_port && opts.manual_time)
+    return fail(err, EINVAL, "a tunnel with its own socket runs on real time: manual_time is not for it");
+  return guarded(err, [&] {
+    wgcore_callbacks cb{};
+    std::memcpy(&cb, callbacks, std::min(sizeof cb, callbacks->size));
+    cb.size = sizeof cb;
+    auto t = std::make_unique<wgcore_tunnel>();
+    t->handler = std::make_unique<CHandler>(cb);
+    if (listen_port) {
+      auto made = wgcore::UdpTunnel::create(key_of(private_key), *t->handler, {.listen_port = *listen_port, .tunnel = opts});
+      if (!made) return fail(err, made.error());
+      t->udp = std::move(*made);
+    } else {
+      auto made = wgcore::Tunnel::create(key_of(private_key), *t->handler, opts);
+      if (!made) return fail(err, made.error());
+      t->tunnel = std::move(*made);
+    }
+    *out = t.release();
+    return ok(err);
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -151,34 +193,7 @@ const char* wgcore_event_name(int event) {
 
 int wgcore_tunnel_new(const uint8_t* private_key, const wgcore_callbacks* callbacks,
                       const wgcore_tunnel_options* options, wgcore_tunnel** out, wgcore_error* err) {
-  if (!out) return fail(err, EINVAL, "out is NULL");
-  *out = nullptr;
-  if (!private_key) return fail(err, EINVAL, "private_key is NULL");
-  if (!callbacks) return fail(err, EINVAL, "callbacks is NULL");
-  if (!covers(callbacks, &wgcore_callbacks::deliver))
-    return fail(err, EINVAL, "callbacks->size " + std::to_string(callbacks->size) + " is too small");
-  if (!callbacks->send_datagram || !callbacks->deliver)
-    return fail(err, EINVAL, "callbacks->send_datagram and callbacks->deliver are required");
-  wgcore::TunnelOptions opts;
-  if (options) {
-    if (!covers(options, &wgcore_tunnel_options::size))
-      return fail(err, EINVAL, "options->size is too small");
-    if (covers(options, &wgcore_tunnel_options::mtu) && options->mtu) opts.mtu = options->mtu;
-    if (covers(options, &wgcore_tunnel_options::manual_time)) opts.manual_time = options->manual_time != 0;
-    if (covers(options, &wgcore_tunnel_options::admit_unknown)) opts.admit_unknown = options->admit_unknown != 0;
-  }
-  return guarded(err, [&] {
-    wgcore_callbacks cb{};
-    std::memcpy(&cb, callbacks, std::min(sizeof cb, callbacks->size));
-    cb.size = sizeof cb;
-    auto t = std::make_unique<wgcore_tunnel>();
-    t->handler = std::make_unique<CHandler>(cb);
-    auto made = wgcore::Tunnel::create(key_of(private_key), *t->handler, opts);
-    if (!made) return fail(err, made.error());
-    t->tunnel = std::move(*made);
-    *out = t.release();
-    return ok(err);
-  });
+  return new_tunnel(private_key, callbacks, options, std::nullopt, out, err);
 }
 
 void wgcore_tunnel_free(wgcore_tunnel* tunnel) { delete tunnel; }
@@ -186,34 +201,7 @@ void wgcore_tunnel_free(wgcore_tunnel* tunnel) { delete tunnel; }
 int wgcore_tunnel_new_udp(const uint8_t* private_key, const wgcore_callbacks* callbacks,
                           const wgcore_tunnel_options* options, uint16_t listen_port, wgcore_tunnel** out,
                           wgcore_error* err) {
-  if (!out) return fail(err, EINVAL, "out is NULL");
-  *out = nullptr;
-  if (!private_key) return fail(err, EINVAL, "private_key is NULL");
-  if (!callbacks) return fail(err, EINVAL, "callbacks is NULL");
-  if (!covers(callbacks, &wgcore_callbacks::deliver))
-    return fail(err, EINVAL, "callbacks->size " + std::to_string(callbacks->size) + " is too small");
-  if (!callbacks->deliver) return fail(err, EINVAL, "callbacks->deliver is required");
-  wgcore::UdpTunnelOptions opts;
-  opts.listen_port = listen_port;
-  if (options) {
-    if (!covers(options, &wgcore_tunnel_options::size)) return fail(err, EINVAL, "options->size is too small");
-    if (covers(options, &wgcore_tunnel_options::mtu) && options->mtu) opts.tunnel.mtu = options->mtu;
-    if (covers(options, &wgcore_tunnel_options::manual_time) && options->manual_time)
-      return fail(err, EINVAL, "a tunnel with its own socket runs on real time: manual_time is not for it");
-    if (covers(options, &wgcore_tunnel_options::admit_unknown)) opts.tunnel.admit_unknown = options->admit_unknown != 0;
-  }
-  return guarded(err, [&] {
-    wgcore_callbacks cb{};
-    std::memcpy(&cb, callbacks, std::min(sizeof cb, callbacks->size));
-    cb.size = sizeof cb;
-    auto t = std::make_unique<wgcore_tunnel>();
-    t->handler = std::make_unique<CHandler>(cb);
-    auto made = wgcore::UdpTunnel::create(key_of(private_key), *t->handler, opts);
-    if (!made) return fail(err, made.error());
-    t->udp = std::move(*made);
-    *out = t.release();
-    return ok(err);
-  });
+  return new_tunnel(private_key, callbacks, options, listen_port, out, err);
 }
 
 int wgcore_tunnel_listen_port(const wgcore_tunnel* tunnel) {

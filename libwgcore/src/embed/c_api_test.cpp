@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "embed/test_peers.hpp"
 #include "testing/packets.hpp"
 
 namespace {
@@ -42,12 +43,12 @@ void event_cb(void* user, const uint8_t*, int e) {
   (c->is_a ? c->wire->events_a : c->wire->events_b).push_back(e);
 }
 
-sockaddr_in addr4(const char* ip, uint16_t port) {
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, ip, &sa.sin_addr);
-  return sa;
+using wgcore::embed_testing::addr4;
+using wgcore::embed_testing::c_set_peer;
+
+// A new key pair through the C ABI itself.
+bool fresh_keys(uint8_t* priv, uint8_t* pub) {
+  return wgcore_generate_private_key(priv) == 0 && wgcore_public_key(priv, pub) == 0;
 }
 
 wgcore_callbacks callbacks(SideCtx* ctx) {
@@ -64,10 +65,7 @@ TEST(CApi, TwoTunnelsExchangeAPacket) {
   Wire wire;
   SideCtx ca{&wire, true}, cb{&wire, false};
   uint8_t priv_a[32], priv_b[32], pub_a[32], pub_b[32];
-  ASSERT_EQ(wgcore_generate_private_key(priv_a), 0);
-  ASSERT_EQ(wgcore_generate_private_key(priv_b), 0);
-  ASSERT_EQ(wgcore_public_key(priv_a, pub_a), 0);
-  ASSERT_EQ(wgcore_public_key(priv_b, pub_b), 0);
+  ASSERT_TRUE(fresh_keys(priv_a, pub_a) && fresh_keys(priv_b, pub_b));
   wgcore_tunnel *a = nullptr, *b = nullptr;
   wgcore_error err{};
   auto cba = callbacks(&ca), cbb = callbacks(&cb);
@@ -78,22 +76,8 @@ TEST(CApi, TwoTunnelsExchangeAPacket) {
   EXPECT_EQ(std::memcmp(got, pub_a, 32), 0);
 
   const sockaddr_in ep_a = addr4("192.0.2.1", 51820), ep_b = addr4("192.0.2.2", 51820);
-  const char* allowed_b[] = {"10.0.0.2/32"};
-  const char* allowed_a[] = {"10.0.0.1/32"};
-  wgcore_peer p{};
-  p.size = sizeof p;
-  std::memcpy(p.public_key, pub_b, 32);
-  p.endpoint = reinterpret_cast<const sockaddr*>(&ep_b);
-  p.endpoint_len = sizeof ep_b;
-  p.allowed_ips = allowed_b;
-  p.allowed_ips_len = 1;
-  ASSERT_EQ(wgcore_tunnel_set_peer(a, &p, &err), 0) << err.message;
-  wgcore_peer q{};
-  q.size = sizeof q;
-  std::memcpy(q.public_key, pub_a, 32);
-  q.allowed_ips = allowed_a;
-  q.allowed_ips_len = 1;
-  ASSERT_EQ(wgcore_tunnel_set_peer(b, &q, &err), 0) << err.message;
+  ASSERT_EQ(c_set_peer(a, pub_b, &ep_b, "10.0.0.2/32", &err), 0) << err.message;
+  ASSERT_EQ(c_set_peer(b, pub_a, nullptr, "10.0.0.1/32", &err), 0) << err.message;
 
   auto pkt = wgcore::testing_support::make_udp_packet(*wgcore::Endpoint::parse("10.0.0.1:1000"),
                                                       *wgcore::Endpoint::parse("10.0.0.2:2000"), "hello");
@@ -178,15 +162,7 @@ TEST(CApi, AdmissionByCallback) {
   ASSERT_EQ(wgcore_tunnel_new(priv_a, &cba, nullptr, &a, &err), 0) << err.message;
   ASSERT_EQ(wgcore_tunnel_new(priv_b, &cbb, &opts, &b, &err), 0) << err.message;
   const sockaddr_in ep_a = addr4("192.0.2.1", 51820), ep_b = addr4("192.0.2.2", 51820);
-  const char* allowed_b[] = {"10.0.0.2/32"};
-  wgcore_peer p{};
-  p.size = sizeof p;
-  std::memcpy(p.public_key, pub_b, 32);
-  p.endpoint = reinterpret_cast<const sockaddr*>(&ep_b);
-  p.endpoint_len = sizeof ep_b;
-  p.allowed_ips = allowed_b;
-  p.allowed_ips_len = 1;
-  ASSERT_EQ(wgcore_tunnel_set_peer(a, &p, &err), 0) << err.message;
+  ASSERT_EQ(c_set_peer(a, pub_b, &ep_b, "10.0.0.2/32", &err), 0) << err.message;
   auto pkt = wgcore::testing_support::make_udp_packet(*wgcore::Endpoint::parse("10.0.0.1:1000"),
                                                       *wgcore::Endpoint::parse("10.0.0.2:2000"), "hello");
   ASSERT_EQ(wgcore_tunnel_send(a, pkt.data(), pkt.size(), &err), 0);
@@ -223,10 +199,7 @@ TEST(CApi, UdpTunnelsOnLoopback) {
   ca.user = &got_a;
   cb.user = &got_b;
   uint8_t priv_a[32], priv_b[32], pub_a[32], pub_b[32];
-  ASSERT_EQ(wgcore_generate_private_key(priv_a), 0);
-  ASSERT_EQ(wgcore_generate_private_key(priv_b), 0);
-  ASSERT_EQ(wgcore_public_key(priv_a, pub_a), 0);
-  ASSERT_EQ(wgcore_public_key(priv_b, pub_b), 0);
+  ASSERT_TRUE(fresh_keys(priv_a, pub_a) && fresh_keys(priv_b, pub_b));
   wgcore_tunnel *a = nullptr, *b = nullptr;
   wgcore_error err{};
   ASSERT_EQ(wgcore_tunnel_new_udp(priv_a, &ca, nullptr, 0, &a, &err), 0) << err.message;
@@ -235,22 +208,8 @@ TEST(CApi, UdpTunnelsOnLoopback) {
   ASSERT_GT(port_b, 0);
   EXPECT_GE(wgcore_tunnel_fd(a), 0);
   const sockaddr_in ep_b = addr4("127.0.0.1", uint16_t(port_b));
-  const char* allowed_b[] = {"10.0.0.2/32"};
-  const char* allowed_a[] = {"10.0.0.1/32"};
-  wgcore_peer p{};
-  p.size = sizeof p;
-  std::memcpy(p.public_key, pub_b, 32);
-  p.endpoint = reinterpret_cast<const sockaddr*>(&ep_b);
-  p.endpoint_len = sizeof ep_b;
-  p.allowed_ips = allowed_b;
-  p.allowed_ips_len = 1;
-  ASSERT_EQ(wgcore_tunnel_set_peer(a, &p, &err), 0) << err.message;
-  wgcore_peer q{};
-  q.size = sizeof q;
-  std::memcpy(q.public_key, pub_a, 32);
-  q.allowed_ips = allowed_a;
-  q.allowed_ips_len = 1;
-  ASSERT_EQ(wgcore_tunnel_set_peer(b, &q, &err), 0) << err.message;
+  ASSERT_EQ(c_set_peer(a, pub_b, &ep_b, "10.0.0.2/32", &err), 0) << err.message;
+  ASSERT_EQ(c_set_peer(b, pub_a, nullptr, "10.0.0.1/32", &err), 0) << err.message;
   ASSERT_EQ(wgcore_tunnel_start(b, &err), 0) << err.message;  // B on the library's thread
   EXPECT_EQ(wgcore_tunnel_start(b, &err), -EBUSY);
   auto pkt = wgcore::testing_support::make_udp_packet(*wgcore::Endpoint::parse("10.0.0.1:1000"),

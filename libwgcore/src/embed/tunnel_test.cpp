@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/testing/fakes.hpp"
+#include "embed/test_peers.hpp"
 #include "testing/packets.hpp"
 
 namespace wgcore {
@@ -60,13 +61,7 @@ class TunnelTest : public ::testing::Test {
   }
 
   static DeviceUpdate peer(const Key& k, const char* allowed, std::optional<Endpoint> ep) {
-    DeviceUpdate u;
-    PeerUpdate p;
-    p.public_key = k;
-    p.endpoint = ep;
-    p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, *IpPrefix::parse(allowed)});
-    u.peers.push_back(p);
-    return u;
+    return embed_testing::one_peer(k, allowed, ep);
   }
 
   // Both clocks to t (wall time well past the epoch: handshake timestamps must increase).
@@ -277,13 +272,7 @@ class AdmissionTest : public ::testing::Test {
     b_ = Tunnel::create(priv_b_, side_b_, {.manual_time = true, .admit_unknown = true}).value();
     ASSERT_TRUE(a_->set_time(1s, 1'700'000'000s));
     ASSERT_TRUE(b_->set_time(1s, 1'700'000'000s));
-    DeviceUpdate u;
-    PeerUpdate p;
-    p.public_key = pub_b_;
-    p.endpoint = kEpB;
-    p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.0.0.2/32")});
-    u.peers.push_back(p);
-    ASSERT_TRUE(a_->apply(u));
+    ASSERT_TRUE(a_->apply(embed_testing::one_peer(pub_b_, "10.0.0.2/32", kEpB)));
   }
   // A's initiation (and whatever follows) to B; B's answers back to A.
   void exchange() {
@@ -368,13 +357,7 @@ TEST(TunnelAdmission, WithoutTheOptionUnknownInitiatorsAreNeverOffered) {
   auto a = Tunnel::create(priv_a, side_a).value();
   auto b = Tunnel::create(priv_b, side_b).value();
   side_b.welcome.push_back(public_key_of(priv_a));
-  DeviceUpdate u;
-  PeerUpdate p;
-  p.public_key = public_key_of(priv_b);
-  p.endpoint = kEpB;
-  p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.0.0.2/32")});
-  u.peers.push_back(p);
-  ASSERT_TRUE(a->apply(u));
+  ASSERT_TRUE(a->apply(embed_testing::one_peer(public_key_of(priv_b), "10.0.0.2/32", kEpB)));
   a->send(testing_support::make_udp_packet(*Endpoint::parse("10.0.0.1:1"), *Endpoint::parse("10.0.0.2:2"), "hi"));
   ASSERT_EQ(side_a.out.size(), 1u);
   b->receive(side_a.out.front().bytes, kEpA);

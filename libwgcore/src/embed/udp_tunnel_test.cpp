@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/testing/fakes.hpp"
+#include "embed/test_peers.hpp"
 #include "testing/packets.hpp"
 
 namespace wgcore {
@@ -39,16 +40,6 @@ struct App : TunnelHandler {
   }
 };
 
-DeviceUpdate peer(const Key& k, const char* allowed, std::optional<Endpoint> ep) {
-  DeviceUpdate u;
-  PeerUpdate p;
-  p.public_key = k;
-  p.endpoint = ep;
-  p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, *IpPrefix::parse(allowed)});
-  u.peers.push_back(p);
-  return u;
-}
-
 std::vector<std::uint8_t> packet(const char* src, const char* dst) {
   return testing_support::make_udp_packet(*Endpoint::parse(src), *Endpoint::parse(dst), "over a real socket");
 }
@@ -62,8 +53,8 @@ class UdpTunnelTest : public ::testing::TestWithParam<const char*> {
     ASSERT_NE(a_->listen_port(), b_->listen_port());
     const std::string loop = GetParam();
     const auto ep_b = *Endpoint::parse(loop + ":" + std::to_string(b_->listen_port()));
-    ASSERT_TRUE(a_->apply(peer(public_key_of(priv_b_), "10.0.0.2/32", ep_b)));
-    ASSERT_TRUE(b_->apply(peer(public_key_of(priv_a_), "10.0.0.1/32", std::nullopt)));
+    ASSERT_TRUE(a_->apply(embed_testing::one_peer(public_key_of(priv_b_), "10.0.0.2/32", ep_b)));
+    ASSERT_TRUE(b_->apply(embed_testing::one_peer(public_key_of(priv_a_), "10.0.0.1/32", std::nullopt)));
   }
   Key priv_a_ = seeded_private_key(11), priv_b_ = seeded_private_key(12);
   App app_a_, app_b_;
