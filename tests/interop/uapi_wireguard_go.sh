@@ -104,6 +104,8 @@ while IFS= read -r body; do
   n=$((n + 1))
   printf '%b' "$body" >"$WORK/bad$n"
   read -r ours theirs < <("$PROBE" "$SOCK" errno "$WORK/bad$n")
+  # A probe that printed nothing (or garbage) must not pass as "both agree".
+  [[ "$ours" =~ ^-?[0-9]+$ && "$theirs" =~ ^-?[0-9]+$ ]] || fail "uapi_probe errno printed '$ours' '$theirs' for '$body'"
   [ "$ours" = "$theirs" ] || fail "errno mismatch for '$body': ours $ours, wireguard-go $theirs"
   [ "$ours" != 0 ] || fail "'$body' was accepted"
 done <<EOF

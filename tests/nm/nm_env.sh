@@ -259,6 +259,11 @@ show_cmd() {
 # re-evaluate the state on every try).
 nm_settled_to() { [[ "$(nm_state)" == "$1" ]]; }
 # nm_inactive NAME: NM has no active connection NAME.
-nm_inactive() { [[ -z "$(nmc -g GENERAL.STATE connection show "$1" 2>/dev/null)" ]]; }
+# nmcli must answer: a NetworkManager that died would otherwise look like "inactive".
+nm_inactive() {
+  local out
+  out=$(nmc -g GENERAL.STATE connection show "$1" 2>&1) || fail "nmcli could not ask about $1 (NetworkManager gone?): ${out}"
+  [[ -z "$out" ]]
+}
 # nm_no_service: no process of ours (service instance or guard) left in NM's namespace.
 nm_no_service() { [[ -z "$(nm_service_pids)" ]]; }

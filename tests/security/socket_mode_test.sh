@@ -5,7 +5,7 @@
 set -uo pipefail
 source "${WGCORE_SOURCE_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/netns.sh"
 require_tun
-require_cmd wg stat
+require_cmd wg stat setpriv /usr/bin/python3
 WGCORED="${WGCORED:-${WGCORE_BUILD_ROOT:-${WGC_ROOT}/build}/tools/wgcored}"
 [[ -x "$WGCORED" ]] || fail "wgcored not built at ${WGCORED}"
 
@@ -27,8 +27,16 @@ check() {
   [[ "$smode" == "600 root socket" ]] || fail "socket ${sock} is '${smode}', want 600 root socket"
   [[ "$dmode" == "700 root" ]] || fail "directory ${dir} is '${dmode}', want 700 root"
   # Others are refused by the modes before wgcored sees them (stock wg looks only here).
-  if [[ "$dir" == /var/run/wireguard ]] && setpriv --reuid=65534 --regid=65534 --clear-groups wg show "$IF" >/dev/null 2>&1; then
-    fail "uid 65534 could read ${IF} through the socket"
+  # (Root can, so a refusal below is the modes' doing, not a missing tool or a dead socket.)
+  if [[ "$dir" == /var/run/wireguard ]]; then
+    wg show "$IF" >/dev/null || fail "root cannot read ${IF} through the socket"
+    local out
+    setpriv --reuid=65534 --regid=65534 --clear-groups wg show "$IF" >/dev/null 2>&1 && fail "uid 65534 could read ${IF} through the socket"
+    # And the refusal is the modes' (EACCES on connect), not a missing tool or a dead socket.
+    out=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c \
+      'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' "$sock" 2>&1) &&
+      fail "uid 65534 could connect to ${sock}"
+    grepq "PermissionError" <<<"$out" || fail "uid 65534 refused for another reason than the modes: ${out}"
   fi
   stop_pid "$pid"
   [[ ! -e "$sock" ]] || fail "${sock} left behind after SIGTERM"
