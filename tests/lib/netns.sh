@@ -164,12 +164,30 @@ _wgc_alive() {
   [[ "$state" != "Z" ]]
 }
 
+# _wgc_reap PID: collect a child's exit status. A process that died of a crash signal (SEGV,
+# ABRT, BUS, FPE, ILL), before or while it was stopped, makes the test fail at exit: its exit
+# status would otherwise be lost and a crashed daemon go unnoticed. Deliberate ends (TERM, KILL,
+# INT, a normal exit) are not crashes.
+_wgc_crashes=()
+_wgc_reap() {
+  local pid="$1" rc=0
+  wait "$pid" 2>/dev/null || rc=$?
+  case "$rc" in
+    132 | 134 | 135 | 136 | 139)
+      printf 'FAIL: %s: PID %s died of signal %d (a crash)\n' "$WGC_TEST_NAME" "$pid" $((rc - 128)) >&2
+      _wgc_crashes+=("$pid") ;;
+  esac
+}
+
 # stop_pid PID: TERM, up to 3 s grace, then KILL; only for PIDs this test registered.
 stop_pid() {
   local pid="$1" st i
   st="$(awk -v p="$pid" '$1 == p { print $2; exit }' "$_wgc_pid_file")"
   [[ -n "$st" ]] || fail "stop_pid: ${pid} was not started by this test"
-  _wgc_alive "$pid" "$st" || return 0
+  if ! _wgc_alive "$pid" "$st"; then
+    _wgc_reap "$pid"
+    return 0
+  fi
   kill -TERM "$pid" 2>/dev/null || true
   for ((i = 0; i < 30; i++)); do
     _wgc_alive "$pid" "$st" || break
@@ -179,7 +197,7 @@ stop_pid() {
     printf 'warning: PID %s ignored SIGTERM; sending SIGKILL\n' "$pid" >&2
     kill -KILL "$pid" 2>/dev/null || true
   fi
-  wait "$pid" 2>/dev/null || true
+  _wgc_reap "$pid"
 }
 
 # --- waiting ---------------------------------------------------------------------------------
@@ -243,6 +261,7 @@ _wgc_cleanup() {
   while read -r pid st; do
     [[ -n "$pid" ]] && stop_pid "$pid"
   done < <(tac "$_wgc_pid_file")
+  [[ ${#_wgc_crashes[@]} -gt 0 && $rc -eq 0 ]] && rc=1
   local ns left
   while read -r ns; do
     [[ -n "$ns" ]] || continue

@@ -7,6 +7,17 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # --- child mode: a test using the library, run as a separate process so its EXIT trap fires ---
+if [[ "${1:-}" == "--child-crash" ]]; then
+  # A background process that dies of SIGSEGV while the test itself passes: the test must fail.
+  WGC_TEST_NAME="netns_selftest_crash"
+  # shellcheck source=tests/lib/netns.sh
+  source "${here}/netns.sh"
+  spawn crasher sh -c 'sleep 0.2; kill -SEGV $$'
+  printf 'PID %s\n' "$WGC_LAST_PID" >>"$2"
+  sleep 0.5
+  pass "the test's own checks pass"
+  exit 0
+fi
 if [[ "${1:-}" == "--child" || "${1:-}" == "--child-fail" ]]; then
   mode="$1"
   report="$2"
@@ -110,6 +121,12 @@ for mode in --child --child-fail; do
     [[ -n "$dir" && "$dir" == "${TMPDIR:-/tmp}"/wgc-* ]] && rm -rf "$dir"
   fi
 done
+
+rc=0
+bash "${BASH_SOURCE[0]}" --child-crash "${scratch}/report-crash" 2>"${scratch}/crash.err" || rc=$?
+check "a crashed background process fails the test (exit ${rc})" test "$rc" -eq 1
+check "the crash is reported with its signal" grepq "died of signal 11" "${scratch}/crash.err"
+for d in "${TMPDIR:-/tmp}"/wgc-netns_selftest_crash.*; do [[ -d "$d" ]] && rm -rf "$d"; done
 
 check "root namespace links unchanged" test "$(root_links)" == "$links_before"
 check "root namespace addresses unchanged" test "$(root_addrs)" == "$addrs_before"
