@@ -125,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case 4: {
         std::uint8_t psk[32] = {};
-        std::memcpy(psk, buf.data(), std::min<std::size_t>(buf.size(), 32));
+        if (!buf.empty()) std::memcpy(psk, buf.data(), std::min<std::size_t>(buf.size(), 32));  // data() may be null
         FUZZ_CHECK(wgcore_tunnel_set_preshared_key(b, pub_a, psk, nullptr) == 0);
         break;
       }
