@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <string>
 #include <new>
 
 namespace wgcore {
@@ -52,6 +53,48 @@ TEST(Key, GenericBase64MatchesRfc4648Vectors) {
   auto n = base64_decode("Zm9vYmE=", out);
   ASSERT_TRUE(n);
   EXPECT_EQ(std::string(reinterpret_cast<char*>(out), *n), "fooba");
+}
+
+// The codecs classify characters by arithmetic, not by a table or branches (keys are secret):
+// checked against plain reference classifiers for every byte value, and round trips of random
+// keys, with an invalid character at every position refused.
+TEST(Key, BranchFreeCodecsMatchReferences) {
+  const std::string b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (int c = 0; c < 256; ++c) {
+    const auto pos = b64.find(char(c));
+    std::string quad = "AAA" + std::string(1, char(c));
+    std::uint8_t out[3];
+    auto n = base64_decode(quad, out);
+    if (c == '=') continue;  // padding, not a character
+    ASSERT_EQ(n.has_value(), pos != std::string::npos) << c;
+    if (n) {
+      EXPECT_EQ(out[2], std::uint8_t(pos)) << c;
+    }
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    std::uint8_t h;
+    EXPECT_EQ(hex_decode(std::string("0") + char(c), std::span<std::uint8_t>(&h, 1)), hex) << c;
+    if (hex) {
+      EXPECT_EQ(h, std::uint8_t(std::stoi(std::string(1, char(c)), nullptr, 16)));
+    }
+  }
+  std::uint32_t x = 12345;
+  for (int round = 0; round < 2000; ++round) {
+    Key k;
+    for (std::size_t i = 0; i < k.size(); ++i) k[i] = std::uint8_t((x = x * 1664525u + 1013904223u) >> 24);
+    const std::string t = to_base64(k), h = to_hex(k);
+    ASSERT_EQ(t.size(), 44u);
+    for (char ch : t.substr(0, 43)) ASSERT_NE(b64.find(ch), std::string::npos);
+    auto back = key_from_base64(t);
+    ASSERT_TRUE(back && *back == k);
+    auto hback = key_from_hex(h);
+    ASSERT_TRUE(hback && *hback == k);
+    std::string bad = t;
+    bad[std::size_t(round) % 43] = '*';
+    EXPECT_FALSE(key_from_base64(bad)) << bad;
+    std::string badh = h;
+    badh[std::size_t(round) % 64] = 'g';
+    EXPECT_FALSE(key_from_hex(badh)) << badh;
+  }
 }
 
 TEST(Key, EqualityIsByValueAndZeroDetection) {
