@@ -96,6 +96,7 @@ class Tunnel {
   // Datagrams from the transport and where they came from. Decrypted in place (the buffer is
   // overwritten); inner packets come out through deliver, replies through send_datagram.
   virtual void receive(std::span<std::uint8_t> datagram, const Endpoint& from) = 0;
+  // from[i] is datagrams[i]'s source; datagrams without a valid source are ignored.
   virtual void receive(std::span<const std::span<std::uint8_t>> datagrams, std::span<const Endpoint> from) = 0;
 
   // ---- time ----

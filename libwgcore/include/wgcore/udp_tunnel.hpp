@@ -6,8 +6,9 @@
 //   - the library's own thread: start(); stop() or the destructor ends it.
 // Every method may be called from any thread: calls are serialized with the loop. The handler's
 // deliver/on_event/admit run on the loop (the caller's thread in run_once, else the library's
-// thread) and must not call back into the same UdpTunnel. Its send_datagram is not used: the
-// datagrams go out of the socket.
+// thread) and must not call back into the same UdpTunnel, except stop(), which then ends the
+// loop after the current turn; it must never be destroyed from a callback. Its send_datagram is
+// not used: the datagrams go out of the socket. A handler that throws loses that datagram only.
 #pragma once
 
 #include <chrono>

@@ -48,7 +48,7 @@ bool covers(const S* s, const F S::*field) {
 }
 
 std::optional<Endpoint> endpoint_of(const sockaddr* sa, socklen_t len) {
-  if (!sa) return std::nullopt;
+  if (!sa || len < socklen_t(offsetof(sockaddr, sa_family) + sizeof(sa_family_t))) return std::nullopt;
   if (sa->sa_family == AF_INET && len >= socklen_t(sizeof(sockaddr_in))) return Endpoint::from_sockaddr(sa, len);
   if (sa->sa_family == AF_INET6 && len >= socklen_t(sizeof(sockaddr_in6))) return Endpoint::from_sockaddr(sa, len);
   return std::nullopt;
@@ -96,6 +96,11 @@ class CHandler final : public wgcore::TunnelHandler {
     wgcore_peer p{};
     p.size = sizeof p;
     std::memcpy(p.public_key, initiator.data(), initiator.size());
+    // The application may have written a preshared key into p: wiped whatever the answer.
+    struct Wipe {
+      wgcore_peer& p;
+      ~Wipe() { wgcore::secure_zero(&p, sizeof p); }
+    } wipe{p};
     if (!cb_.admit(cb_.user, initiator.data(), &from.addr.sa, from.socklen(), &p)) return std::nullopt;
     std::memcpy(p.public_key, initiator.data(), initiator.size());
     return peer_update_of(p, nullptr);  // an invalid answer refuses
@@ -163,9 +168,14 @@ int new_tunnel(const uint8_t* private_key, const wgcore_callbacks* callbacks, co
   if (listen_port && opts.manual_time)
     return fail(err, EINVAL, "a tunnel with its own socket runs on real time: manual_time is not for it");
   return guarded(err, [&] {
+    // Field by field: a pointer only partly inside the caller's `size` is not one.
     wgcore_callbacks cb{};
-    std::memcpy(&cb, callbacks, std::min(sizeof cb, callbacks->size));
     cb.size = sizeof cb;
+    cb.user = callbacks->user;
+    cb.send_datagram = callbacks->send_datagram;
+    cb.deliver = callbacks->deliver;
+    if (covers(callbacks, &wgcore_callbacks::event)) cb.event = callbacks->event;
+    if (covers(callbacks, &wgcore_callbacks::admit)) cb.admit = callbacks->admit;
     auto t = std::make_unique<wgcore_tunnel>();
     t->handler = std::make_unique<CHandler>(cb);
     if (listen_port) {
@@ -234,14 +244,19 @@ int wgcore_tunnel_start(wgcore_tunnel* tunnel, wgcore_error* err) {
 }
 
 void wgcore_tunnel_stop(wgcore_tunnel* tunnel) {
-  if (tunnel && tunnel->udp) tunnel->udp->stop();
+  if (tunnel && tunnel->udp) (void)guarded(nullptr, [&] {
+      tunnel->udp->stop();
+      return 0;
+    });
 }
 
 int wgcore_tunnel_public_key(const wgcore_tunnel* tunnel, uint8_t* out) {
   if (!tunnel || !out) return -EINVAL;
-  Key k = tunnel->public_key();
-  std::memcpy(out, k.data(), k.size());
-  return 0;
+  return guarded(nullptr, [&] {
+    Key k = tunnel->public_key();
+    std::memcpy(out, k.data(), k.size());
+    return 0;
+  });
 }
 
 int wgcore_tunnel_set_peer(wgcore_tunnel* tunnel, const wgcore_peer* peer, wgcore_error* err) {
@@ -322,9 +337,11 @@ int64_t wgcore_tunnel_next_deadline(const wgcore_tunnel* tunnel) {
 int wgcore_tunnel_set_time(wgcore_tunnel* tunnel, int64_t monotonic_ns, int64_t wall_ns, wgcore_error* err) {
   if (!tunnel) return fail(err, EINVAL, "tunnel is NULL");
   if (tunnel->udp) return fail(err, EINVAL, "this tunnel owns its UDP socket and runs on real time");
-  if (auto st = tunnel->tunnel->set_time(std::chrono::nanoseconds(monotonic_ns), std::chrono::nanoseconds(wall_ns)); !st)
-    return fail(err, st.error());
-  return ok(err);
+  return guarded(err, [&] {
+    if (auto st = tunnel->tunnel->set_time(std::chrono::nanoseconds(monotonic_ns), std::chrono::nanoseconds(wall_ns)); !st)
+      return fail(err, st.error());
+    return ok(err);
+  });
 }
 
 int wgcore_tunnel_peer_stats(const wgcore_tunnel* tunnel, const uint8_t* public_key, wgcore_peer_stats* out,
@@ -352,10 +369,10 @@ int wgcore_tunnel_peer_stats(const wgcore_tunnel* tunnel, const uint8_t* public_
 int wgcore_tunnel_drop_count(const wgcore_tunnel* tunnel, const uint8_t* public_key, const char* reason,
                              uint64_t* out, wgcore_error* err) {
   if (!tunnel || !reason || !out) return fail(err, EINVAL, "tunnel, reason or out is NULL");
-  bool known = false;
-  for (std::size_t i = 0; i < wgcore::kDropReasons; ++i) known = known || std::strcmp(reason, wgcore_drop_reason_name(i)) == 0;
-  if (!known) return fail(err, EINVAL, "unknown drop reason '" + std::string(reason) + "'");
   return guarded(err, [&] {
+    bool known = false;
+    for (std::size_t i = 0; i < wgcore::kDropReasons; ++i) known = known || std::strcmp(reason, wgcore_drop_reason_name(i)) == 0;
+    if (!known) return fail(err, EINVAL, "unknown drop reason '" + std::string(reason) + "'");
     auto s = tunnel->state();
     const wgcore::DropCounts* drops = &s.drops;
     if (public_key) {
@@ -401,9 +418,12 @@ int wgcore_key_from_base64(const char* text, uint8_t* out) {
 
 int wgcore_key_to_base64(const uint8_t* key, char* out, size_t out_len) {
   if (!key || !out || out_len < 45) return -EINVAL;
-  std::string s = wgcore::to_base64(key_of(key));
-  std::memcpy(out, s.c_str(), s.size() + 1);
-  return 0;
+  return guarded(nullptr, [&] {
+    std::string s = wgcore::to_base64(key_of(key));  // often a private key: wiped before it goes
+    std::memcpy(out, s.c_str(), s.size() + 1);
+    wgcore::secure_zero(s.data(), s.size());
+    return 0;
+  });
 }
 
 }  // extern "C"

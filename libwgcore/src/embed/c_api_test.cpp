@@ -69,6 +69,10 @@ TEST(CApi, TwoTunnelsExchangeAPacket) {
   wgcore_tunnel *a = nullptr, *b = nullptr;
   wgcore_error err{};
   auto cba = callbacks(&ca), cbb = callbacks(&cb);
+  // B's struct ends in the middle of `event` (an older or broken caller): that half pointer must
+  // never be called. Were it called, the garbage in it would crash the test.
+  cbb.size = offsetof(wgcore_callbacks, event) + 4;
+  cbb.event = reinterpret_cast<void (*)(void*, const uint8_t*, int)>(std::uintptr_t(0x1));
   ASSERT_EQ(wgcore_tunnel_new(priv_a, &cba, nullptr, &a, &err), 0) << err.message;
   ASSERT_EQ(wgcore_tunnel_new(priv_b, &cbb, nullptr, &b, &err), 0) << err.message;
   uint8_t got[32];
@@ -97,6 +101,7 @@ TEST(CApi, TwoTunnelsExchangeAPacket) {
   ASSERT_EQ(wire.delivered_b.size(), 1u);
   EXPECT_EQ(wire.delivered_b[0], pkt);
   ASSERT_FALSE(wire.events_a.empty());
+  EXPECT_TRUE(wire.events_b.empty()) << "a callback outside the caller's size was called";
   EXPECT_STREQ(wgcore_event_name(wire.events_a[0]), "handshake-completed");
 
   wgcore_peer_stats st{};

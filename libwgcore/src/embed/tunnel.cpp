@@ -101,8 +101,9 @@ class TunnelImpl final : public Tunnel, private EngineSink {
     engine_.receive(datagram, from, Endpoint{}, false);
   }
   void receive(std::span<const std::span<std::uint8_t>> datagrams, std::span<const Endpoint> from) override {
-    for (std::size_t i = 0; i < datagrams.size(); ++i)
-      engine_.receive(datagrams[i], i < from.size() ? from[i] : Endpoint{}, Endpoint{}, false);
+    // A datagram without a source cannot be answered (or roam a peer to nowhere): not taken.
+    for (std::size_t i = 0; i < datagrams.size() && i < from.size(); ++i)
+      if (from[i].valid()) engine_.receive(datagrams[i], from[i], Endpoint{}, false);
   }
 
   void process() override { engine_.run_timers(); }

@@ -117,11 +117,25 @@ class UdpTunnelImpl final : public UdpTunnel, private TunnelHandler {
     if (thread_.joinable()) return make_error(EBUSY, "the tunnel's thread runs already");
     stopping_ = false;
     thread_ = std::thread([this] {
-      while (!stopping_) run_once(std::chrono::milliseconds(1000));
+      loop_id_ = std::this_thread::get_id();
+      // A handler that throws (or an allocation that fails) must not end the process: the
+      // datagram at hand is lost, the loop goes on.
+      while (!stopping_) {
+        try {
+          run_once(std::chrono::milliseconds(1000));
+        } catch (...) {
+        }
+      }
     });
     return {};
   }
   void stop() override {
+    // From a callback on the loop thread itself: the loop ends after this turn (a thread cannot
+    // join itself); the next stop() or the destructor, from another thread, joins it.
+    if (std::this_thread::get_id() == loop_id_) {
+      stopping_ = true;
+      return;
+    }
     std::lock_guard lock(thread_mu_);
     if (!thread_.joinable()) return;
     stopping_ = true;
@@ -154,6 +168,7 @@ class UdpTunnelImpl final : public UdpTunnel, private TunnelHandler {
   std::mutex thread_mu_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
+  std::atomic<std::thread::id> loop_id_{};
 };
 
 // [::]:port with IPv4 mapped in; 0.0.0.0:port where the host has no IPv6.
@@ -196,7 +211,14 @@ Result<std::unique_ptr<UdpTunnel>> UdpTunnel::create(const Key& private_key, Tun
     ::close(sock->first);
     return make_error(e, std::string("eventfd: ") + strerror(e));
   }
-  auto t = std::make_unique<UdpTunnelImpl>(handler, sock->first, wake, sock->second);
+  std::unique_ptr<UdpTunnelImpl> t;
+  try {
+    t = std::make_unique<UdpTunnelImpl>(handler, sock->first, wake, sock->second);  // owns both fds from here
+  } catch (...) {
+    ::close(sock->first);
+    ::close(wake);
+    throw;
+  }
   if (auto st = t->init(private_key, options.tunnel); !st) return st.error();
   return std::unique_ptr<UdpTunnel>(std::move(t));
 }

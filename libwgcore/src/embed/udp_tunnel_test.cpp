@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -95,6 +96,38 @@ TEST_P(UdpTunnelTest, LibraryThreads) {
   b_->stop();
   a_->stop();  // twice is fine
   EXPECT_EQ(app_a_.handshakes, 1);
+}
+
+// A handler may stop the loop from a callback (the loop ends after that turn), and a handler
+// that throws loses its datagram, not the process.
+struct Stopping : App {
+  UdpTunnel* tunnel = nullptr;
+  void deliver(const Key& k, std::span<const std::uint8_t> p) override {
+    App::deliver(k, p);
+    if (count() == 1) tunnel->stop();
+    if (count() == 2) throw std::runtime_error("the application's bug");
+  }
+};
+
+TEST(UdpTunnelThread, StopFromACallbackAndAThrowingHandler) {
+  App app_a;
+  Stopping app_b;
+  const Key priv_a = seeded_private_key(21), priv_b = seeded_private_key(22);
+  auto a = UdpTunnel::create(priv_a, app_a).value();
+  auto b = UdpTunnel::create(priv_b, app_b).value();
+  app_b.tunnel = b.get();
+  ASSERT_TRUE(a->apply(embed_testing::one_peer(public_key_of(priv_b), "10.0.0.2/32",
+                                               *Endpoint::parse("127.0.0.1:" + std::to_string(b->listen_port())))));
+  ASSERT_TRUE(b->apply(embed_testing::one_peer(public_key_of(priv_a), "10.0.0.1/32", std::nullopt)));
+  ASSERT_TRUE(b->start());
+  a->send(packet("10.0.0.1:1", "10.0.0.2:2"));
+  for (int i = 0; i < 400 && app_b.count() < 1; ++i) a->run_once(5ms);
+  ASSERT_EQ(app_b.count(), 1u);
+  b->stop();  // joins the loop the callback ended
+  ASSERT_TRUE(b->start());
+  for (int i = 0; i < 3; ++i) a->send(packet("10.0.0.1:1", "10.0.0.2:2"));
+  for (int i = 0; i < 400 && app_b.count() < 4; ++i) a->run_once(5ms);
+  EXPECT_EQ(app_b.count(), 4u) << "the loop went on after the handler threw";
 }
 
 INSTANTIATE_TEST_SUITE_P(Loopback, UdpTunnelTest, ::testing::Values("127.0.0.1", "[::1]"));
