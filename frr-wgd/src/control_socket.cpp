@@ -98,10 +98,6 @@ void control_answer(const Request& r, const Reply& reply) {
   close(r.fd);
 }
 
-void control_serve_one(int listen_fd, const std::function<Reply(const std::vector<std::string>&)>& handler) {
-  if (auto r = control_accept(listen_fd)) control_answer(*r, handler(r->args));
-}
-
 Result<Reply> control_request(const std::string& path, const std::vector<std::string>& args) {
   auto sa = unix_address(path);
   if (!sa) return sa.error();

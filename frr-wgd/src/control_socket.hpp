@@ -3,7 +3,6 @@
 // one line separated by spaces; the answer is "status N\n" and then the output.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -30,8 +29,6 @@ struct Request {
 std::optional<Request> control_accept(int listen_fd);
 // Sends the answer and closes the connection: at once, or later (reload waits for FRR).
 void control_answer(const Request& r, const Reply& reply);
-// control_accept, the handler, control_answer.
-void control_serve_one(int listen_fd, const std::function<Reply(const std::vector<std::string>&)>& handler);
 // Client side.
 Result<Reply> control_request(const std::string& path, const std::vector<std::string>& args);
 

@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <thread>
 #include <optional>
@@ -20,6 +21,11 @@
 
 namespace wgcore::frrwgd {
 namespace {
+
+// One connection served as the daemon serves it: accept, handle, answer.
+void control_serve_one(int listen_fd, const std::function<Reply(const std::vector<std::string>&)>& handler) {
+  if (auto r = control_accept(listen_fd)) control_answer(*r, handler(r->args));
+}
 
 class ControlSocketTest : public ::testing::Test {
  protected:
