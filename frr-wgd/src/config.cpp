@@ -7,7 +7,7 @@
 #include <map>
 #include <sstream>
 
-#include "common/text.hpp"
+#include "support/text.hpp"
 
 namespace wgcore::frrwgd {
 

@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/log.hpp"
-#include "common/signals.hpp"
-#include "control/open.hpp"
+#include "wgcore/log.hpp"
+#include "support/signals.hpp"
+#include "wgcore/interface.hpp"
 #include "exporter.hpp"
 #include "routing/address.hpp"
 #include "routing/link.hpp"

@@ -2,7 +2,7 @@
 // counters, policy, frr-config; each as text or, with a trailing `json`, as one JSON document.
 #include <cstdio>
 
-#include "common/json.hpp"
+#include "support/json.hpp"
 #include "daemon.hpp"
 #include "frr_snippet.hpp"
 

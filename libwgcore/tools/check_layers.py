@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
-"""check_layers.py SRC_DIR [--self-test]: libwgcore's layers, checked on the sources.
+"""check_layers.py SRC_DIR [--self-test] [--public-only DIR...]: libwgcore's layers, checked on
+the sources.
 
 Each folder of libwgcore/src may include its own headers, the public ones (wgcore/...) and the
 folders listed for it in LAYERS, nothing else; the folders form no cycle; and the protocol core
 (core/, core/crypto/) includes no operating-system interface header (<linux/...>, <sys/...>,
 sockets, files): it does no I/O, so nothing of that kind may creep in. Tests, benchmarks and
-testing/ are exempt (they may reach anything). meson runs this at configure time (a violation
+testing/ are exempt (they may reach anything). With --public-only, each DIR (the integrations:
+tools, nm-plugin, frr-wgd, networkd-helper, routing) includes no folder of libwgcore/src at all,
+only the public headers, as an application would (their tests and test fixtures are exempt);
+the build enforces the same by handing them only include/. meson runs this at configure time (a violation
 fails the build setup) and as the unit test `layers`; --self-test also proves it catches a core
 file that includes a Linux header or a folder that closes a cycle.
 """
@@ -22,7 +26,7 @@ LAYERS = {
     "embed": {"core", "model"},
     "linux": {"core"},
     "uapi": {"common", "core"},
-    "config": {"common"},
+    "config": {"common", "support"},   # support/: the project's text helpers, below libwgcore
     "device": {"common", "core", "embed", "linux", "model"},
     "netlink": {"common", "core", "model"},
     "control": {"common", "core", "device", "linux", "model", "netlink", "uapi"},
@@ -34,6 +38,25 @@ INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
 def exempt(name):
     return name.endswith(("_test.cpp", "_bench.cpp", "_test.c")) or name.startswith("fuzz_")
+
+
+def check_public_only(src, dirs):
+    """Integration sources that include an internal folder of libwgcore (libwgcore/src/X/...)."""
+    internal = {d for d in os.listdir(src) if os.path.isdir(os.path.join(src, d))}
+    problems = []
+    for top in dirs:
+        for dirpath, _, files in os.walk(top):
+            for name in sorted(files):
+                if not name.endswith((".cpp", ".hpp", ".h", ".c")) or exempt(name) or "test" in name or "fixture" in name:
+                    continue
+                path = os.path.join(dirpath, name)
+                with open(path, encoding="utf-8") as f:
+                    for n, line in enumerate(f, 1):
+                        m = INCLUDE.match(line)
+                        if m and m.group(1) == '"' and "/" in m.group(2) and m.group(2).split("/", 1)[0] in internal:
+                            problems.append(f"{path}:{n}: includes {m.group(2)}, an internal header of libwgcore "
+                                            "(integrations use include/wgcore/ only)")
+    return problems
 
 
 def check(src):
@@ -105,6 +128,16 @@ def self_test(src):
         ("core/probe.cpp", '#include "model/config_model.hpp"\n', "core/ may not include"),
     ]
     ok = True
+    tmp = tempfile.mkdtemp(prefix="wgcore-public.")
+    try:
+        with open(os.path.join(tmp, "tunnel.cpp"), "w", encoding="utf-8") as f:
+            f.write('#include "wgcore/interface.hpp"\n#include "device/device.hpp"\n')
+        got = check_public_only(src, [tmp])
+        if not any("tunnel.cpp:2: includes device/device.hpp" in p for p in got) or len(got) != 1:
+            print(f"self-test: an integration including device/device.hpp not caught (got {got})")
+            ok = False
+    finally:
+        shutil.rmtree(tmp)
     for rel, text, want in cases:
         got = with_file(rel, text)
         if not any(want in p for p in got):
@@ -114,17 +147,23 @@ def self_test(src):
 
 
 def main():
-    if len(sys.argv) not in (2, 3) or (len(sys.argv) == 3 and sys.argv[2] != "--self-test"):
-        sys.exit("usage: check_layers.py SRC_DIR [--self-test]")
-    src = sys.argv[1]
-    problems = check(src)
+    args = sys.argv[1:]
+    public_only = []
+    if "--public-only" in args:
+        i = args.index("--public-only")
+        public_only, args = args[i + 1:], args[:i]
+    if len(args) not in (1, 2) or (len(args) == 2 and args[1] != "--self-test"):
+        sys.exit("usage: check_layers.py SRC_DIR [--self-test] [--public-only DIR...]")
+    src = args[0]
+    problems = check(src) + check_public_only(src, public_only)
     for p in problems:
         print(p)
     if problems:
         sys.exit(1)
-    if len(sys.argv) == 3 and not self_test(src):
+    if len(args) == 2 and not self_test(src):
         sys.exit(1)
-    print(f"libwgcore layers: {len(LAYERS)} folders, no forbidden include, no cycle")
+    print(f"libwgcore layers: {len(LAYERS)} folders, no forbidden include, no cycle"
+          + (f"; {len(public_only)} integration folders on public headers only" if public_only else ""))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 
 namespace wgcore::networkd {
 

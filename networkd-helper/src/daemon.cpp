@@ -6,7 +6,7 @@
 #include <fstream>
 #include <set>
 
-#include "common/log.hpp"
+#include "wgcore/log.hpp"
 #include "notify.hpp"
 #include "resolver.hpp"
 #include "routing/link.hpp"
@@ -154,7 +154,11 @@ void Daemon::try_reconfigure(Served& s) {
 
 void Daemon::bring_up(Served& s) {
   const unsigned mtu = s.cfg.mtu.value_or(kDefaultMtu);
-  auto host = DeviceHost::create(s.cfg.name, mtu, opts_.backend);
+  InterfaceOptions io;
+  io.name = s.cfg.name;
+  io.mtu = mtu;
+  io.backend = opts_.backend;
+  auto host = Interface::create(io);
   if (!host) {
     auto delay = std::min<std::chrono::seconds>(opts_.retry * (1 << std::min(s.create_failures, 6)),
                                                 std::max<std::chrono::seconds>(opts_.retry, std::chrono::seconds(60)));
@@ -178,7 +182,7 @@ void Daemon::bring_up(Served& s) {
     return;
   }
   log::event(log::Prio::kInfo, "%s: created on the %s backend from %s (%zu peers)", s.cfg.name.c_str(),
-       s.host->backend_name(), s.cfg.file.c_str(), s.cfg.peers.size());
+       backend_choice_name(s.host->backend().backend), s.cfg.file.c_str(), s.cfg.peers.size());
   s.reconfigure_tries = 10;  // from tick(): after READY=1, when networkd may be running
   sync_routes(s);
 }

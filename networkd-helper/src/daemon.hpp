@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "common/log.hpp"
-#include "control/backend.hpp"
-#include "device_host.hpp"
+#include "wgcore/log.hpp"
+#include "wgcore/backend.hpp"
+#include "wgcore/interface.hpp"
 #include "netdev.hpp"
 #include "netdev_files.hpp"
 #include "networkd_bus.hpp"
@@ -55,7 +55,7 @@ class Daemon {
     WireGuardNetdev cfg;
     std::string basename;                  // of the .netdev, to tell "broken" from "removed"
     ResolvedEndpoints endpoints;
-    std::unique_ptr<DeviceHost> host;
+    std::unique_ptr<Interface> host;
     std::vector<PeerRoute> routes;         // installed by us
     std::set<PeerRoute> route_failures;    // already warned about (checked every second)
     Clock::time_point next_resolve{};

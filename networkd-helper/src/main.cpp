@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "common/log.hpp"
-#include "common/signals.hpp"
-#include "common/text.hpp"
-#include "config/wgquick.hpp"
+#include "wgcore/log.hpp"
+#include "support/signals.hpp"
+#include "support/text.hpp"
+#include "wgcore/wgquick.hpp"
 #include "convert.hpp"
 #include "daemon.hpp"
 #include "dir_watch.hpp"

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 #include "diagnostics.hpp"
 #include "wgcore/ip.hpp"
 #include "wgcore/key.hpp"

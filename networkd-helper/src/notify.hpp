@@ -1,5 +1,5 @@
 // The service manager side of the daemon: sd_notify (READY, STATUS, RELOADING, STOPPING,
-// WATCHDOG). Log lines go through wgcore::log::event (common/log.hpp), which carries the syslog
+// WATCHDOG). Log lines go through wgcore::log::event (wgcore/log.hpp), which carries the syslog
 // priority to journald.
 #pragma once
 

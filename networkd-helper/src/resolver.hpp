@@ -3,7 +3,7 @@
 // the way wg-quick's reresolve-dns.sh does it from a timer.
 #pragma once
 
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 #include "wgcore/ip.hpp"
 #include "wgcore/result.hpp"
 

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <ctime>
 
-#include "common/json.hpp"
-#include "control/backend.hpp"
-#include "control/open.hpp"
+#include "support/json.hpp"
+#include "wgcore/backend.hpp"
+#include "wgcore/interface.hpp"
 #include "networkd_bus.hpp"
 
 namespace wgcore::networkd {

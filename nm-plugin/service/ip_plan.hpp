@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 #include "wgcore/ip.hpp"
 
 namespace wgcore::nm {

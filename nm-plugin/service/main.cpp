@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/log.hpp"
+#include "wgcore/log.hpp"
 #include "rule_guard.hpp"
 #include "service_plugin.hpp"
 #include "vpn_keys.hpp"

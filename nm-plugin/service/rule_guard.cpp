@@ -20,9 +20,8 @@
 #include <thread>
 #include <vector>
 
-#include "netlink/kernel.hpp"
 #include "routing/netlink.hpp"
-#include "uapi/uapi_server.hpp"
+#include "wgcore/interface.hpp"
 
 extern char** environ;
 
@@ -249,7 +248,7 @@ int RuleGuard::run_guard() {
     if (!st && st.error().code != ENOENT) status = 1;
   }
   for (const auto& l : links) {
-    Status st = netlink::delete_link(l);
+    Status st = delete_interface(l);  // a kernel WireGuard link (watch_link)
     fprintf(stderr, "nm-wgcore-service: cleanup after exit: ip link del %s: %s\n", l.c_str(),
             st ? "done" : st.error().message.c_str());
     if (!st && st.error().code != ENODEV) status = 1;
@@ -261,8 +260,8 @@ int RuleGuard::run_guard() {
       ::close(t.second);
       fprintf(stderr, "nm-wgcore-service: cleanup after exit: closed %s\n", t.first.c_str());
       // The service's UAPI socket outlives a SIGKILL; nobody listens on it any more.
-      if (uapi::remove_stale_socket(t.first))
-        fprintf(stderr, "nm-wgcore-service: cleanup after exit: removed %s/%s.sock\n", uapi::kDefaultSocketDir,
+      if (remove_stale_uapi_socket(t.first))
+        fprintf(stderr, "nm-wgcore-service: cleanup after exit: removed %s/%s.sock\n", kUapiSocketDir,
                 t.first.c_str());
     }
   }

@@ -2,7 +2,6 @@
 // (tools/wgcore/quick.cpp) minus what NM does itself: addresses, routes in the main table, DNS.
 #include "tunnel.hpp"
 
-#include "netlink/kernel.hpp"
 #include "routing/link.hpp"
 #include "routing/route.hpp"
 #include "routing/wgquick_routes.hpp"
@@ -48,49 +47,37 @@ Status Tunnel::bring_up(const TunnelRequest& req) {
     if (routing::get_link(nl_ref, n).ok()) return true;
     // A socket nobody listens on (a service killed with SIGKILL left it) does not hold the
     // name: it goes, and the tunnel comes up under the name the user chose.
-    if (uapi::remove_stale_socket(n)) log_("removed the stale socket of a dead daemon for " + n);
-    return uapi::socket_state(n) != uapi::SocketState::kAbsent;
+    if (remove_stale_uapi_socket(n)) log_("removed the stale socket of a dead daemon for " + n);
+    return uapi_socket_state(n) != UapiSocketState::kAbsent;
   });
 
   // Everything that can fail without side effects first: endpoints, the device update, the MTU.
   auto update = config::to_device_update(cfg, resolve_endpoint);
   if (!update) return update.error();
-  std::vector<IpAddr> endpoints;
   for (const auto& p : update->peers)
-    if (p.endpoint) endpoints.push_back(p.endpoint->ip());
-  if (!endpoints.empty()) gateway_ = endpoints.front();
-  mtu_ = cfg.mtu ? *cfg.mtu : routing::auto_mtu(nl_ref, endpoints);
+    if (p.endpoint && !gateway_) gateway_ = p.endpoint->ip();
+  mtu_ = routing::quick_mtu(nl_ref, cfg, *update);
   plan_ = plan_ip(cfg);
 
-  Control* ctl = nullptr;
+  InterfaceOptions io;
+  io.name = iface_;
+  io.backend = backend_;
+  io.mtu = mtu_;
+  io.uapi = InterfaceOptions::Uapi::kBestEffort;  // stock `wg show IFACE` finds the device by it
   if (backend_ == BackendChoice::kKernel) {
     (void)guard_.watch_link(iface_);  // best effort, as for rules (full_tunnel.cpp)
-    if (Status st = netlink::create_link(iface_); !st) {
-      (void)guard_.forget_link(iface_);
-      return make_error(st.error().code, "creating kernel WireGuard interface " + iface_ + ": " + st.error().message);
-    }
-    kernel_link_ = true;
-    auto k = netlink::open_kernel(iface_);
-    if (!k) return k.error();
-    kernel_ = std::move(*k);
-    ctl = kernel_.get();
-  } else {
-    DeviceOptions opts;
-    opts.name = iface_;
-    opts.mtu = int(mtu_);
-    auto dev = Device::create(opts);
-    if (!dev) return make_error(dev.error().code, "creating TUN interface " + iface_ + ": " + dev.error().message);
-    device_ = std::move(*dev);
-    ctl = device_.get();
+    link_watched_ = true;
+  }
+  auto link = Interface::create(io);
+  if (!link) return link.error();
+  link_ = std::move(*link);
+  if (!link_->uapi_warning().empty()) log_("warning: " + link_->uapi_warning());
+  if (backend_ == BackendChoice::kUserspace) {
     if (Status st = guard_.hold_tun(iface_); st) tun_held_ = true;
     else log_("warning: " + st.error().message);
-    // Stock `wg show IFACE` finds a userspace device by its UAPI socket, as with wgcored.
-    auto server = uapi::UapiServer::listen(iface_, *device_);
-    if (server) uapi_ = std::move(*server);
-    else log_("warning: no UAPI socket for " + iface_ + " (`wg show` will not see it): " + server.error().message);
   }
+  Control* ctl = &link_->control();
   if (Status st = ctl->apply(*update); !st) return make_error(st.error().code, "configuring " + iface_ + ": " + st.error().message);
-  if (Status st = routing::set_link_mtu(nl_ref, iface_, mtu_); !st) return st;
   if (Status st = routing::set_link_up(nl_ref, iface_, true); !st) return st;
 
   if (plan_.v4.full_tunnel || plan_.v6.full_tunnel) {
@@ -125,11 +112,7 @@ Status Tunnel::bring_up(const TunnelRequest& req) {
   return {};
 }
 
-bool Tunnel::alive() {
-  if (device_) return device_->running();
-  if (kernel_link_ && nl_) return routing::get_link(*nl_, iface_).ok();
-  return false;
-}
+bool Tunnel::alive() { return link_ && link_->alive(); }
 
 Status Tunnel::down() {
   Status first;
@@ -137,19 +120,16 @@ Status Tunnel::down() {
     first = full_->remove(*nl_, guard_);
     full_.reset();
   }
-  uapi_.reset();    // stops serving and removes the socket
   if (tun_held_) {
     Status st = guard_.release_tun(iface_);
     if (!st) log_("warning: " + st.error().message);
     tun_held_ = false;
   }
-  device_.reset();  // closes the TUN: the kernel deletes the interface and its routes
-  kernel_.reset();
-  if (kernel_link_) {
-    Status st = netlink::delete_link(iface_);
-    if (!st && st.error().code != ENODEV && first) first = st;
+  // Removes the UAPI socket and the interface (the kernel drops its routes with it).
+  link_.reset();
+  if (link_watched_) {
     (void)guard_.forget_link(iface_);
-    kernel_link_ = false;
+    link_watched_ = false;
   }
   return first;
 }

@@ -10,15 +10,12 @@
 #include <optional>
 #include <string>
 
-#include "config/wgquick.hpp"
-#include "control/backend.hpp"
-#include "device/device.hpp"
 #include "full_tunnel.hpp"
 #include "ip_plan.hpp"
 #include "routing/netlink.hpp"
 #include "rule_guard.hpp"
-#include "uapi/uapi_server.hpp"
-#include "wgcore/control.hpp"
+#include "wgcore/interface.hpp"
+#include "wgcore/wgquick.hpp"
 
 namespace wgcore::nm {
 
@@ -60,11 +57,9 @@ class Tunnel {
   BackendChoice backend_ = BackendChoice::kUserspace;
   std::string backend_reason_;
   std::string iface_;
-  std::unique_ptr<Device> device_;                // userspace
-  std::unique_ptr<uapi::UapiServer> uapi_;        // userspace
-  std::unique_ptr<Control> kernel_;               // kernel
-  bool kernel_link_ = false;
-  bool tun_held_ = false;                         // the guard holds a copy of the TUN fd
+  std::unique_ptr<Interface> link_;
+  bool link_watched_ = false;                     // kernel: the guard deletes the link if we die
+  bool tun_held_ = false;                         // userspace: the guard holds a copy of the TUN fd
   std::optional<FullTunnel> full_;
   IpPlan plan_;
   unsigned mtu_ = 0;

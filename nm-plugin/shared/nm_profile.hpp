@@ -16,7 +16,7 @@ extern "C" {
 #include <string>
 #include <vector>
 
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 #include "profile.hpp"
 #include "wgcore/result.hpp"
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <set>
 
-#include "common/text.hpp"
+#include "support/text.hpp"
 #include "vpn_keys.hpp"
 
 namespace wgcore::nm {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 #include "wgcore/result.hpp"
 
 namespace wgcore::nm {

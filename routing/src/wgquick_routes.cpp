@@ -59,6 +59,14 @@ unsigned link_mtu(Netlink& nl, const std::string& dev) {
 
 }  // namespace
 
+unsigned quick_mtu(Netlink& nl, const config::WgQuickConfig& cfg, const DeviceUpdate& update) {
+  if (cfg.mtu) return *cfg.mtu;
+  std::vector<IpAddr> endpoints;
+  for (const auto& p : update.peers)
+    if (p.endpoint) endpoints.push_back(p.endpoint->ip());
+  return auto_mtu(nl, endpoints);
+}
+
 Result<std::uint32_t> resolve_table(const config::RouteTable& t) {
   using K = config::RouteTable::Kind;
   if (t.kind == K::kId) return t.id;

@@ -45,6 +45,19 @@ man3=$(find "$STAGE" -name libwgcore.3 -path '*/man3/*' | head -n 1)
 for f in $c_decl; do grepq -w -- "$f" <"$man3" || fail "libwgcore(3) does not document $f"; done
 pass "libwgcore.so.0: SONAME set, exports the $(wc -w <<<"$c_exp") functions of wgcore.h and $n_cpp of the C++ headers, nothing else"
 
+# --- every installed header stands on its own: the integrations build on these alone ----------
+n_hdr=0
+for h in $(find "$STAGE" -path '*/include/wgcore/*.hpp' | sort); do
+  echo "#include <wgcore/$(basename "$h")>" | c++ -std=c++20 -Wall -Wextra -Werror -fsyntax-only \
+    $(pkg-config --cflags wgcore) -x c++ - 2>"$WGC_TEST_DIR/hdr.log" ||
+    { cat "$WGC_TEST_DIR/hdr.log"; fail "installed header wgcore/$(basename "$h") does not compile on its own"; }
+  ((++n_hdr))
+done
+for h in "$ROOT"/libwgcore/include/wgcore/*.hpp; do
+  [[ -n "$(find "$STAGE" -path "*/include/wgcore/$(basename "$h")")" ]] || fail "public header $(basename "$h") not installed"
+done
+pass "the ${n_hdr} installed C++ headers each compile alone with pkg-config wgcore's flags"
+
 # --- the examples, built as docs/embedding.md says ----------------------------------------------
 RUN="$WGC_TEST_DIR/run"
 mkdir -p "$RUN"
@@ -89,3 +102,40 @@ against() { # against IMPL PATH LABEL: IMPL serves 10.77.0.1 in a namespace; pin
 }
 against wgcored "$WGCORED" wgcored
 against wireguard-go "$(command -v wireguard-go)" goref
+
+# --- the guide's Interface block, run as root: an interface stock `wg` sees, gone with its owner --
+python3 "$ROOT/tests/lib/md_blocks.py" "$ROOT/docs/embedding.md" embed-interface >"$RUN/interface.cpp" ||
+  fail "no embed-interface block in docs/embedding.md"
+cat >>"$RUN/interface.cpp" <<'CPP'
+#include <cstdlib>
+#include <unistd.h>
+int main(int argc, char** argv) {
+  if (argc != 3) return 2;
+  wgcore::DeviceUpdate u;
+  u.private_key = wgcore::key_from_base64(argv[2]).value();
+  u.listen_port = 51830;
+  auto wg = bring_up(argv[1], u);
+  if (!wg) return 1;
+  std::printf("up on %s\n", wgcore::backend_choice_name(wg->backend().backend));
+  std::fflush(stdout);
+  char c;  // stays up until its stdin ends
+  while (::read(0, &c, 1) > 0) {
+  }
+  return 0;
+}
+CPP
+(cd "$RUN" && c++ -std=c++20 -Wall -Werror interface.cpp $(pkg-config --cflags --libs wgcore) -o interface) \
+  >"$WGC_TEST_DIR/iface-build.log" 2>&1 || { cat "$WGC_TEST_DIR/iface-build.log"; fail "the guide's Interface block does not build"; }
+NSI="$(ns_create i)"
+IFI="gi${WGC_NS_SUFFIX}"
+IFI="${IFI:0:15}"
+IKEY=$(wg genkey)
+exec {hold}> >(ip netns exec "$NSI" env LD_LIBRARY_PATH="$RUN" "$RUN/interface" "$IFI" "$IKEY" >"$WGC_TEST_DIR/iface.out" 2>&1)
+wait_for 10 grep -q '^up on' "$WGC_TEST_DIR/iface.out" || fail "the guide's bring_up failed: $(cat "$WGC_TEST_DIR/iface.out")"
+ns_exec "$NSI" ip link show dev "$IFI" >/dev/null || fail "no link $IFI after bring_up"
+[[ "$(ns_exec "$NSI" wg show "$IFI" public-key)" == "$(wg pubkey <<<"$IKEY")" ]] || fail "stock wg does not see the key bring_up applied"
+[[ "$(ns_exec "$NSI" wg show "$IFI" listen-port)" == 51830 ]] || fail "stock wg shows another listen port"
+exec {hold}>&-
+wait_for 10 not ip netns exec "$NSI" ip link show dev "$IFI" || fail "$IFI outlived its Interface"
+wait_for 10 not test -e "/var/run/wireguard/$IFI.sock" || fail "the UAPI socket of $IFI outlived its Interface"
+pass "the guide's Interface block: $(head -n1 "$WGC_TEST_DIR/iface.out"), stock wg reads its key and port, and the link and socket go with it"

@@ -4,7 +4,7 @@
 // must survive the UAPI text round trip.
 #include <string>
 
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 #include "fuzz_common.hpp"
 #include "uapi/uapi_text.hpp"
 

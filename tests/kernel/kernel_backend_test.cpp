@@ -1,7 +1,9 @@
 // Runs inside the QEMU guest (tests/kernel/guest_test.sh) against the real wireguard module:
 // small commands the guest script combines with stock `wg`, plus a self-test of what only the
 // library can observe (split sets, dump continuations, removal emulation, rollback).
+#include <net/if.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,7 +14,7 @@
 #include <string>
 
 #include "model/config_apply.hpp"
-#include "control/open.hpp"
+#include "wgcore/interface.hpp"
 #include "core/crypto/x25519.hpp"
 #include "netlink/kernel.hpp"
 #include "netlink/kernel_control.hpp"
@@ -21,6 +23,16 @@
 using namespace wgcore;
 
 namespace {
+
+// SIOCGIFMTU, independent of the library; 0 when there is no such interface.
+int mtu_of(const std::string& ifname) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, ifname.c_str(), IFNAMSIZ - 1);
+  int rc = ::ioctl(s, SIOCGIFMTU, &ifr);
+  ::close(s);
+  return rc == 0 ? ifr.ifr_mtu : 0;
+}
 
 int fail(const std::string& what) {
   std::fprintf(stderr, "kernel_backend_test: %s\n", what.c_str());
@@ -235,12 +247,40 @@ int selftest(const std::string& ifname) {
   return 0;
 }
 
+// An owned kernel interface: created with its MTU, gone with its owner unless kept.
+int lifecycle(const std::string& ifname) {
+  InterfaceOptions o;
+  o.name = ifname;
+  o.backend = BackendChoice::kKernel;
+  o.mtu = 1380;
+  {
+    auto k = Interface::create(o);
+    if (!k) return fail(k.error().message);
+    if ((*k)->backend().backend != BackendChoice::kKernel) return fail("not on the kernel backend");
+    if (!(*k)->alive() || !netlink::is_kernel_wireguard(ifname)) return fail("no kernel link after create");
+    if (mtu_of(ifname) != 1380) return fail("MTU " + std::to_string(mtu_of(ifname)) + ", expected 1380");
+    if (auto st = (*k)->set_mtu(1300); !st || mtu_of(ifname) != 1300) return fail("set_mtu(1300)");
+    if (auto st = (*k)->control().apply(DeviceUpdate{}); !st) return fail("apply: " + st.error().message);
+  }
+  if (netlink::is_kernel_wireguard(ifname)) return fail("the link outlived its Interface");
+  {
+    auto k = Interface::create(o);
+    if (!k) return fail(k.error().message);
+    if (auto st = (*k)->keep(); !st) return fail("keep: " + st.error().message);
+  }
+  if (!netlink::is_kernel_wireguard(ifname)) return fail("a kept link was deleted");
+  if (auto st = delete_interface(ifname); !st) return fail("delete_interface: " + st.error().message);
+  if (netlink::is_kernel_wireguard(ifname)) return fail("delete_interface left the link");
+  std::printf("lifecycle: created with MTU 1380, set_mtu, removed with its owner, kept, deleted: ok\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
-                 "usage: kernel_backend_test create|delete|set|dump|get|is-kernel|selftest IFACE\n"
+                 "usage: kernel_backend_test create|delete|lifecycle|set|dump|get|is-kernel|selftest IFACE\n"
                  "       kernel_backend_test available\n");
     return 2;
   }
@@ -253,14 +293,21 @@ int main(int argc, char** argv) {
   }
   if (argc < 3) return fail("missing IFACE");
   std::string ifname = argv[2];
+  // create/delete go through the public way every program of ours uses (wgcore/interface.hpp).
   if (cmd == "create") {
-    auto st = netlink::create_link(ifname);
-    return st ? 0 : fail(st.error().message);
+    InterfaceOptions o;
+    o.name = ifname;
+    o.backend = BackendChoice::kKernel;
+    auto k = Interface::create(o);
+    if (!k) return fail(k.error().message);
+    if (auto st = (*k)->keep(); !st) return fail(st.error().message);
+    return 0;
   }
   if (cmd == "delete") {
-    auto st = netlink::delete_link(ifname);
+    auto st = delete_interface(ifname);
     return st ? 0 : fail(st.error().message);
   }
+  if (cmd == "lifecycle") return lifecycle(ifname);
   if (cmd == "is-kernel") return netlink::is_kernel_wireguard(ifname) ? 0 : 1;
   if (cmd == "selftest") return selftest(ifname);
   // The rest go through wgcore::open_interface, so they exercise the netlink-first lookup.

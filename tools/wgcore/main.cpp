@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "common/json.hpp"
-#include "control/open.hpp"
+#include "support/json.hpp"
+#include "wgcore/interface.hpp"
 #include "options.hpp"
 #include "quick.hpp"
 

@@ -19,15 +19,12 @@
 #include <optional>
 #include <thread>
 
-#include "config/wgquick.hpp"
-#include "control/backend.hpp"
-#include "control/open.hpp"
-#include "netlink/kernel.hpp"
+#include "wgcore/interface.hpp"
+#include "wgcore/wgquick.hpp"
 #include "routing/address.hpp"
 #include "routing/link.hpp"
 #include "routing/quick_firewall.hpp"
 #include "routing/wgquick_routes.hpp"
-#include "uapi/uapi_server.hpp"
 
 extern char** environ;
 
@@ -43,7 +40,7 @@ void step(const std::string& s) { fprintf(stderr, "[#] %s\n", s.c_str()); }
 std::string control_path(BackendChoice backend, const std::string& iface) {
   return backend == BackendChoice::kKernel
              ? "generic netlink (kernel module)"
-             : "the UAPI socket " + std::string(uapi::kDefaultSocketDir) + "/" + iface + ".sock";
+             : "the UAPI socket " + std::string(kUapiSocketDir) + "/" + iface + ".sock";
 }
 
 int die(const std::string& msg) {
@@ -182,18 +179,13 @@ Status start_userspace(const std::string& iface) {
   ::unsetenv("WG_PROCESS_FOREGROUND");
   int rc = run({bin, iface});
   if (rc != 0) return make_error(EIO, "starting " + bin + " " + iface + " failed (exit status " + std::to_string(rc) + ")");
-  std::string sock = std::string(uapi::kDefaultSocketDir) + "/" + iface + ".sock";
+  std::string sock = std::string(kUapiSocketDir) + "/" + iface + ".sock";
   for (int i = 0; i < 100; ++i) {
     struct stat st;
     if (::stat(sock.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) return {};
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return make_error(ETIMEDOUT, bin + " did not create " + sock);
-}
-
-Result<std::unique_ptr<Control>> open_control(BackendChoice b, const std::string& iface) {
-  if (b == BackendChoice::kKernel) return netlink::open_kernel(iface);
-  return open_interface(iface);
 }
 
 bool has_default_route(const DeviceState& d) {
@@ -205,8 +197,7 @@ bool has_default_route(const DeviceState& d) {
 
 // wg-quick's del_if: policy rules (when Table is auto and a default route was routed by
 // fwmark), then the interface; deleting the TUN ends wgcored.
-Status del_if(routing::Netlink& nl, const config::WgQuickConfig& c, const std::string& iface,
-              BackendChoice backend, Control* ctl) {
+Status del_if(routing::Netlink& nl, const config::WgQuickConfig& c, const std::string& iface, Control* ctl) {
   bool auto_table = !c.table || c.table->kind == config::RouteTable::Kind::kAuto;
   if (auto_table && ctl != nullptr) {
     auto st = ctl->get();
@@ -215,7 +206,7 @@ Status del_if(routing::Netlink& nl, const config::WgQuickConfig& c, const std::s
     }
   }
   step("ip link delete dev " + iface);
-  Status st = backend == BackendChoice::kKernel ? netlink::delete_link(iface) : routing::delete_link(nl, iface);
+  Status st = delete_interface(iface);
   // wg-quick's remove_firewall: its tables go whether or not the link went.
   Status fw = routing::remove_quick_firewall(iface, [](const std::string& s) { step(s); });
   return !st ? st : fw;
@@ -297,12 +288,14 @@ int cmd_up(const std::vector<std::string>& args) {
   step("backend " + decision->reason);
 
   bool created = false, dns_set = false;
-  std::unique_ptr<Control> ctl;
+  std::unique_ptr<Interface> kernel_link;  // kernel: ours until everything is up, then kept
+  std::unique_ptr<Control> uapi_ctl;       // userspace: wgcored's socket
+  Control* ctl = nullptr;
   auto fail = [&](const Error& e) {
     // wg-quick's trap: undo what exists so far.
     if (dns_set) unset_dns(*cfg, iface);
     if (created) {
-      Status st = del_if(nl, *cfg, iface, decision->backend, ctl.get());
+      Status st = del_if(nl, *cfg, iface, ctl);
       if (!st) fprintf(stderr, "wgcore: %s\n", st.error().message.c_str());
     }
     return die(e.message);
@@ -311,14 +304,23 @@ int cmd_up(const std::vector<std::string>& args) {
   if (Status st = run_hooks(cfg->pre_up, iface); !st) return fail(st.error());
   if (decision->backend == BackendChoice::kKernel) {
     step("ip link add " + iface + " type wireguard");
-    if (Status st = netlink::create_link(iface); !st) return fail(st.error());
+    InterfaceOptions io;
+    io.name = iface;
+    io.backend = BackendChoice::kKernel;
+    auto k = Interface::create(io);
+    if (!k) return fail(k.error());
+    kernel_link = std::move(*k);
+    ctl = &kernel_link->control();
+    created = true;
   } else {
+    // The device must outlive this command: wgcored serves it.
     if (Status st = start_userspace(iface); !st) return fail(st.error());
+    created = true;
+    auto c = open_interface(iface);
+    if (!c) return fail(c.error());
+    uapi_ctl = std::move(*c);
+    ctl = uapi_ctl.get();
   }
-  created = true;
-  auto c = open_control(decision->backend, iface);
-  if (!c) return fail(c.error());
-  ctl = std::move(*c);
   auto update = config::to_device_update(*cfg, resolve_endpoint);
   if (!update) return fail(update.error());
   step("configure " + iface + " from " + loc->path + " (" + std::to_string(update->peers.size()) +
@@ -331,15 +333,7 @@ int cmd_up(const std::vector<std::string>& args) {
   }
   auto state = ctl->get();
   if (!state) return fail(state.error());
-  unsigned mtu = 0;
-  if (cfg->mtu) {
-    mtu = *cfg->mtu;
-  } else {
-    std::vector<IpAddr> endpoints;
-    for (const auto& p : state->peers)
-      if (p.endpoint) endpoints.push_back(p.endpoint->ip());
-    mtu = routing::auto_mtu(nl, endpoints);
-  }
+  const unsigned mtu = routing::quick_mtu(nl, *cfg, *update);
   step("ip link set mtu " + std::to_string(mtu) + " up dev " + iface);
   if (Status st = routing::set_link_mtu(nl, iface, mtu); !st) return fail(st.error());
   if (Status st = routing::set_link_up(nl, iface, true); !st) return fail(st.error());
@@ -359,6 +353,7 @@ int cmd_up(const std::vector<std::string>& args) {
   auto routed = routing::add_quick_routes(nl, in, step);
   if (!routed) return fail(routed.error());
   if (Status st = run_hooks(cfg->post_up, iface); !st) return fail(st.error());
+  if (kernel_link) (void)kernel_link->keep();  // up: the link stays after we exit, as with wg-quick
   return 0;
 }
 
@@ -374,7 +369,7 @@ int cmd_down(const std::vector<std::string>& args) {
   const std::string& iface = loc->interface;
   auto serving = serving_backend(iface);
   if (!serving) return die("`" + iface + "' is not a WireGuard interface");
-  auto c = open_control(serving->backend, iface);
+  auto c = open_interface(iface);
   if (!c) return die(c.error().message);
   std::unique_ptr<Control> ctl = std::move(*c);
   auto nlr = routing::Netlink::open();
@@ -414,7 +409,7 @@ int cmd_down(const std::vector<std::string>& args) {
          ") to " + loc->path);
     if (Status st = config::save_wgquick(loc->path, saved); !st) return die(st.error().message);
   }
-  if (Status st = del_if(nl, *cfg, iface, serving->backend, ctl.get()); !st) return die(st.error().message);
+  if (Status st = del_if(nl, *cfg, iface, ctl.get()); !st) return die(st.error().message);
   unset_dns(*cfg, iface);
   if (Status st = run_hooks(cfg->post_down, iface); !st) return die(st.error().message);
   return 0;

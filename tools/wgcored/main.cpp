@@ -13,11 +13,10 @@
 #include <optional>
 #include <string>
 
-#include "common/log.hpp"
-#include "common/signals.hpp"
-#include "device/device.hpp"
+#include "wgcore/interface.hpp"
+#include "wgcore/log.hpp"
+#include "support/signals.hpp"
 #include "privileges.hpp"
-#include "uapi/uapi_server.hpp"
 
 namespace {
 
@@ -64,24 +63,20 @@ int run(const std::string& iface, const std::string& socket_dir,
   // Block the signals before any thread starts, so only sigtimedwait below receives them.
   const sigset_t sigs = wgcore::block_daemon_signals();
 
-  wgcore::DeviceOptions opts;
-  opts.name = iface;
-  auto dev = wgcore::Device::create(opts);
-  if (!dev) {
-    std::string msg = "Failed to create TUN device: " + dev.error().message;
-    wgcore::log::error("%s", msg.c_str());
-    report(msg);
-    return 1;
-  }
   if (auto err = wgcored::prepare_socket_dir(socket_dir); !err.empty()) {
     std::string msg = "Failed to prepare the uapi socket directory: " + err;
     wgcore::log::error("%s", msg.c_str());
     report(msg);
     return 1;
   }
-  auto server = wgcore::uapi::UapiServer::listen((*dev)->name(), **dev, socket_dir);
-  if (!server) {
-    std::string msg = "Failed to listen on uapi socket: " + server.error().message;
+  // The device and its UAPI socket, as every program of ours creates an interface.
+  wgcore::InterfaceOptions opts;
+  opts.name = iface;
+  opts.backend = wgcore::BackendChoice::kUserspace;
+  opts.uapi_dir = socket_dir;
+  auto dev = wgcore::Interface::create(opts);
+  if (!dev) {
+    std::string msg = "Failed to create the device: " + dev.error().message;
     wgcore::log::error("%s", msg.c_str());
     report(msg);
     return 1;
@@ -104,7 +99,7 @@ int run(const std::string& iface, const std::string& socket_dir,
   report("");
 
   int status = 0;
-  while ((*dev)->running()) {
+  while ((*dev)->alive()) {
     timespec tick{0, 200 * 1000 * 1000};
     int sig = sigtimedwait(&sigs, nullptr, &tick);
     if (sig == SIGTERM || sig == SIGINT) {
@@ -112,9 +107,8 @@ int run(const std::string& iface, const std::string& socket_dir,
       break;
     }
   }
-  if (!(*dev)->running()) wgcore::log::verbose("Interface closed, shutting down");
-  server->reset();  // stops serving and removes the socket
-  dev->reset();     // closes the TUN: the kernel removes the interface
+  if (!(*dev)->alive()) wgcore::log::verbose("Interface closed, shutting down");
+  dev->reset();  // stops serving, removes the socket and closes the TUN: the kernel removes the interface
   wgcore::log::verbose("Device closed");
   return status;
 }
@@ -124,7 +118,7 @@ int run(const std::string& iface, const std::string& socket_dir,
 int main(int argc, char** argv) {
   bool foreground = false;
   std::string iface;
-  std::string socket_dir = wgcore::uapi::kDefaultSocketDir;
+  std::string socket_dir = wgcore::kUapiSocketDir;
   wgcored::PrivilegeOptions privs;
   std::optional<gid_t> user_gid;
   // getopt_long: unknown options, missing values and extra words are errors (exit 2) that name

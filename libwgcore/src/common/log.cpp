@@ -1,5 +1,5 @@
 // The loggers behind log.hpp: one line per call to stderr, serialized by a mutex.
-#include "common/log.hpp"
+#include "wgcore/log.hpp"
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-#include "common/log.hpp"
+#include "wgcore/log.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
 // value, comma or space lists, everything after '#' dropped) and hands every other line to
 // `wg setconf`, which drops all whitespace from a line before matching its key; both match keys
 // and section names case-insensitively.
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 
 #include <netdb.h>
 
@@ -18,7 +18,7 @@
 #include <sstream>
 #include <thread>
 
-#include "common/text.hpp"
+#include "support/text.hpp"
 
 namespace wgcore::config {
 

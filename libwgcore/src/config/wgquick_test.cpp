@@ -1,7 +1,7 @@
 // wg-quick config parsing and writing: the fixture folder (good files parse and write back
 // canonically, bad files fail with exactly the expected message), field-level checks, the
 // DeviceUpdate that `wg setconf` would apply, and randomized format/parse round trips.
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 
 #include <unistd.h>
 

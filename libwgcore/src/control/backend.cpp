@@ -1,8 +1,8 @@
 // Backend selection; see backend.hpp.
-#include "control/backend.hpp"
+#include "wgcore/backend.hpp"
 
-#include "common/log.hpp"
-#include "control/open.hpp"
+#include "wgcore/log.hpp"
+#include "wgcore/interface.hpp"
 #include "linux/tun.hpp"
 #include "netlink/kernel.hpp"
 

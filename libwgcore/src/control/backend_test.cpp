@@ -1,6 +1,6 @@
 // Backend policy with injected availability checks: every combination of the two probes for
 // each requested backend, and the reasons a user reads.
-#include "control/backend.hpp"
+#include "wgcore/backend.hpp"
 
 #include <gtest/gtest.h>
 

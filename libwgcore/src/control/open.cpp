@@ -1,5 +1,5 @@
-// Interface discovery; see open.hpp.
-#include "control/open.hpp"
+// Interface discovery; see wgcore/interface.hpp.
+#include "wgcore/interface.hpp"
 
 #include <sys/stat.h>
 

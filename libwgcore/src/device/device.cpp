@@ -9,7 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/log.hpp"
+#include "wgcore/log.hpp"
 #include "core/crypto/x25519.hpp"
 #include "embed/engine_applier.hpp"
 

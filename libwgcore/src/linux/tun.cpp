@@ -126,8 +126,11 @@ TunDevice::~TunDevice() {
 
 Result<int> TunDevice::mtu() const { return mtu_ioctl(name_, SIOCGIFMTU, 0); }
 
-Status TunDevice::set_mtu(int mtu) {
-  auto r = mtu_ioctl(name_, SIOCSIFMTU, mtu);
+Status TunDevice::set_mtu(int mtu) { return set_interface_mtu(name_, mtu); }
+
+Status set_interface_mtu(const std::string& name, int mtu) {
+  if (name.empty() || name.size() >= IFNAMSIZ) return make_error(EINVAL, "invalid interface name \"" + name + "\"");
+  auto r = mtu_ioctl(name, SIOCSIFMTU, mtu);
   if (!r) return r.error();
   return {};
 }

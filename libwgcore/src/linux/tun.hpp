@@ -65,4 +65,7 @@ class TunDevice {
   bool vnet_hdr_ = false;
 };
 
+// SIOCSIFMTU on any interface of this network namespace.
+Status set_interface_mtu(const std::string& name, int mtu);
+
 }  // namespace wgcore::io

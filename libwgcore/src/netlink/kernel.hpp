@@ -21,9 +21,11 @@ bool is_kernel_wireguard(const std::string& ifname);
 // Names of every link of kind "wireguard" in this network namespace, sorted.
 std::vector<std::string> list_kernel_interfaces();
 
-// rtnetlink: create a link of kind "wireguard" named ifname / delete it.
+// rtnetlink: create a link of kind "wireguard" named ifname / delete it. kAny deletes whatever
+// link has the name (the TUN of a userspace device: the caller checked what it is).
+enum class LinkKind { kWireGuard, kAny };
 Status create_link(const std::string& ifname);
-Status delete_link(const std::string& ifname);
+Status delete_link(const std::string& ifname, LinkKind kind = LinkKind::kWireGuard);
 
 // The Control for an existing kernel WireGuard interface (get/apply over WG_CMD_GET_DEVICE /
 // WG_CMD_SET_DEVICE, multi-message dumps and split sets; backend() == "kernel").

@@ -70,9 +70,9 @@ Status create_link(const std::string& ifname) {
   return {};
 }
 
-Status delete_link(const std::string& ifname) {
+Status delete_link(const std::string& ifname, LinkKind kind) {
   if (!valid_ifname(ifname)) return make_error(EINVAL, "invalid interface name \"" + ifname + "\"");
-  if (!is_kernel_wireguard(ifname))
+  if (kind == LinkKind::kWireGuard && !is_kernel_wireguard(ifname))
     return make_error(ENODEV, ifname + " is not a kernel WireGuard interface");
   auto sock = NlSocket::connect(NETLINK_ROUTE);
   if (!sock) return sock.error();

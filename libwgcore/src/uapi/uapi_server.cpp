@@ -152,17 +152,25 @@ bool write_all(int fd, int stop_fd, std::string_view data) {
 
 }  // namespace
 
-SocketState socket_state(const std::string& iface, const std::string& dir) {
+}  // namespace wgcore::uapi
+
+namespace wgcore {
+
+UapiSocketState uapi_socket_state(const std::string& iface, const std::string& dir) {
   sockaddr_un addr;
   std::string path = dir + "/" + iface + ".sock";
-  if (!valid_iface(iface) || !fill_addr(addr, path)) return SocketState::kOther;
-  return state_of(path, addr);
+  if (!uapi::valid_iface(iface) || !uapi::fill_addr(addr, path)) return UapiSocketState::kOther;
+  return uapi::state_of(path, addr);
 }
 
-bool remove_stale_socket(const std::string& iface, const std::string& dir) {
-  if (socket_state(iface, dir) != SocketState::kStale) return false;
+bool remove_stale_uapi_socket(const std::string& iface, const std::string& dir) {
+  if (uapi_socket_state(iface, dir) != UapiSocketState::kStale) return false;
   return ::unlink((dir + "/" + iface + ".sock").c_str()) == 0;
 }
+
+}  // namespace wgcore
+
+namespace wgcore::uapi {
 
 Result<std::unique_ptr<UapiServer>> UapiServer::listen(const std::string& iface, Control& ctl,
                                                        std::string dir) {

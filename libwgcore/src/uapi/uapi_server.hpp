@@ -16,11 +16,12 @@
 #include <vector>
 
 #include "wgcore/control.hpp"
+#include "wgcore/interface.hpp"
 #include "wgcore/result.hpp"
 
 namespace wgcore::uapi {
 
-inline constexpr const char* kDefaultSocketDir = "/var/run/wireguard";
+inline constexpr const char* kDefaultSocketDir = kUapiSocketDir;
 
 // Bounds on what one client can make the server hold. A line in a set body longer than
 // kMaxLineBytes is answered errno=-EIO (wireguard-go's line scanner fails the same way at
@@ -33,14 +34,8 @@ inline constexpr std::size_t kMaxLineBytes = 64 * 1024;
 inline constexpr std::size_t kMaxRequestBytes = 64 * 1024 * 1024;
 inline constexpr std::size_t kMaxConnections = 64;
 
-// What DIR/IFACE.sock is: nothing; a socket a daemon answers on; a stale socket (connect is
-// refused: whoever bound it is gone, e.g. killed with SIGKILL); or something else (a file, a
-// directory, or a socket we cannot tell about). Names that could leave DIR are kOther.
-enum class SocketState { kAbsent, kLive, kStale, kOther };
-SocketState socket_state(const std::string& iface, const std::string& dir = kDefaultSocketDir);
-
-// Unlinks DIR/IFACE.sock if, and only if, it is stale. Returns whether it removed one.
-bool remove_stale_socket(const std::string& iface, const std::string& dir = kDefaultSocketDir);
+// uapi_socket_state() and remove_stale_uapi_socket() (wgcore/interface.hpp) are implemented here.
+using SocketState = UapiSocketState;
 
 class UapiServer {
  public:

@@ -407,12 +407,12 @@ TEST(UapiServer, StaleSocketIsReplaced) {
 // only a socket nobody listens on is stale, and only that is removed.
 TEST(UapiServer, SocketStateTellsLiveStaleAndOther) {
   TempDir dir;
-  EXPECT_EQ(socket_state("wgs0", dir.path()), SocketState::kAbsent);
+  EXPECT_EQ(uapi_socket_state("wgs0", dir.path()), SocketState::kAbsent);
   MemoryControl ctl;
   auto live = UapiServer::listen("wgs1", ctl, dir.path());
   ASSERT_TRUE(live.ok());
-  EXPECT_EQ(socket_state("wgs1", dir.path()), SocketState::kLive);
-  EXPECT_FALSE(remove_stale_socket("wgs1", dir.path()));
+  EXPECT_EQ(uapi_socket_state("wgs1", dir.path()), SocketState::kLive);
+  EXPECT_FALSE(remove_stale_uapi_socket("wgs1", dir.path()));
   EXPECT_EQ(raw((*live)->path(), "get=1\n\n"), "errno=0\n\n");
   {
     int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
@@ -423,16 +423,16 @@ TEST(UapiServer, SocketStateTellsLiveStaleAndOther) {
     ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
     ::close(fd);
   }
-  EXPECT_EQ(socket_state("wgs2", dir.path()), SocketState::kStale);
+  EXPECT_EQ(uapi_socket_state("wgs2", dir.path()), SocketState::kStale);
   std::FILE* f = std::fopen((dir.path() + "/wgs3.sock").c_str(), "w");
   ASSERT_NE(f, nullptr);
   std::fclose(f);
-  EXPECT_EQ(socket_state("wgs3", dir.path()), SocketState::kOther);
-  EXPECT_EQ(socket_state("../x", dir.path()), SocketState::kOther);
-  EXPECT_FALSE(remove_stale_socket("wgs3", dir.path()));
-  EXPECT_TRUE(remove_stale_socket("wgs2", dir.path()));
-  EXPECT_EQ(socket_state("wgs2", dir.path()), SocketState::kAbsent);
-  EXPECT_EQ(socket_state("wgs3", dir.path()), SocketState::kOther);
+  EXPECT_EQ(uapi_socket_state("wgs3", dir.path()), SocketState::kOther);
+  EXPECT_EQ(uapi_socket_state("../x", dir.path()), SocketState::kOther);
+  EXPECT_FALSE(remove_stale_uapi_socket("wgs3", dir.path()));
+  EXPECT_TRUE(remove_stale_uapi_socket("wgs2", dir.path()));
+  EXPECT_EQ(uapi_socket_state("wgs2", dir.path()), SocketState::kAbsent);
+  EXPECT_EQ(uapi_socket_state("wgs3", dir.path()), SocketState::kOther);
 }
 
 TEST(UapiServer, NonSocketAtThePathIsLeftAlone) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "config/wgquick.hpp"
+#include "wgcore/wgquick.hpp"
 #include "routing/default_policy.hpp"
 #include "routing/netlink.hpp"
 #include "wgcore/ip.hpp"
@@ -38,6 +38,9 @@ Status remove_quick_rules(Netlink& nl, std::uint32_t table, const StepLog& log =
 // wg-quick's automatic MTU: the largest MTU of the routes toward the endpoints (the route's mtu
 // metric, else its device's), else the default route's device's, else 1500; minus 80.
 unsigned auto_mtu(Netlink& nl, const std::vector<IpAddr>& endpoints);
+// The interface MTU wg-quick sets: the file's MTU =, else auto_mtu() toward the endpoints the
+// update gives its peers (`wgcore up` and the NetworkManager plugin).
+unsigned quick_mtu(Netlink& nl, const config::WgQuickConfig& cfg, const DeviceUpdate& update);
 
 // A table name (/etc/iproute2/rt_tables, main/local/default built in) or number.
 Result<std::uint32_t> resolve_table(const config::RouteTable& table);

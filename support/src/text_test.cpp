@@ -1,4 +1,4 @@
-#include "common/text.hpp"
+#include "support/text.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The JSON writer's output must parse as JSON with the right structure and escapes.
-#include "common/json.hpp"
+#include "support/json.hpp"
 
 #include <gtest/gtest.h>
 

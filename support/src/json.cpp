@@ -1,5 +1,5 @@
 // JSON writer; see json.hpp.
-#include "common/json.hpp"
+#include "support/json.hpp"
 
 #include <cstdio>
 

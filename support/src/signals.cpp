@@ -1,4 +1,4 @@
-#include "common/signals.hpp"
+#include "support/signals.hpp"
 
 #include <pthread.h>
 
