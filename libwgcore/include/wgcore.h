@@ -40,7 +40,8 @@ enum {
   WGCORE_EVENT_ENDPOINT_CHANGED = 1,    /* the peer roamed: replies go to its new endpoint */
   WGCORE_EVENT_PEER_WENT_QUIET = 2,     /* data sent, nothing back for 15 s: handshaking again */
   WGCORE_EVENT_HANDSHAKE_GAVE_UP = 3,   /* no answer after 20 attempts */
-  WGCORE_EVENT_KEYS_ZEROED = 4          /* session keys erased (no new session for 540 s) */
+  WGCORE_EVENT_KEYS_ZEROED = 4,         /* session keys erased (no new session for 540 s) */
+  WGCORE_EVENT_SESSION_EXPIRED = 5      /* the newest session is 180 s old: no data until a new handshake */
 };
 /* "handshake-completed", ...; NULL for an unknown value. */
 const char *wgcore_event_name(int event);
@@ -83,6 +84,10 @@ typedef struct wgcore_tunnel_options {
   uint32_t mtu;      /* inner MTU, 576..65535; 0: 1420 */
   int manual_time;   /* non-zero: time only from wgcore_tunnel_set_time */
   int admit_unknown; /* non-zero: unknown initiators go to callbacks->admit */
+  /* Load defence: past this many handshake messages a second, initiators must prove their address
+   * with a cookie first (no response, no admit call, nothing kept) and are rate-limited per
+   * address, for a second after the last time it was over. 0: 1000. */
+  uint32_t under_load_handshakes_per_second;
 } wgcore_tunnel_options;
 
 /* A tunnel with this private key (32 bytes). `options` may be NULL. */

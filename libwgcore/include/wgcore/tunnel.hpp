@@ -32,8 +32,10 @@ enum class TunnelEvent : std::uint8_t {
   kPeerWentQuiet,       // data sent, nothing back for 15 s: a new handshake starts
   kHandshakeGaveUp,     // no answer after 20 attempts (90 s); queued packets are dropped
   kKeysZeroed,          // the peer's session keys are erased (no new session for 540 s)
+  kSessionExpired,      // the newest session is 180 s old: no data flows until a new handshake
 };
-// "handshake-completed", "endpoint-changed", "peer-went-quiet", "handshake-gave-up", "keys-zeroed".
+// "handshake-completed", "endpoint-changed", "peer-went-quiet", "handshake-gave-up", "keys-zeroed",
+// "session-expired".
 const char* to_string(TunnelEvent event);
 
 // What the Tunnel hands to the application.
@@ -65,6 +67,11 @@ struct TunnelOptions {
   std::size_t mtu = 1420;      // inner MTU: caps the padding of data messages
   bool manual_time = false;    // time only from set_time()
   bool admit_unknown = false;  // offer initiations from unknown keys to TunnelHandler::admit
+  // Load defence: past this many handshake messages in a second, an initiator must first prove
+  // its address with a cookie (a cookie reply instead of a response; no DH operation, no admit()
+  // call, nothing kept), and even then is held to a per-address rate; for a second after the
+  // last time it was over. 0: 1000 per second.
+  std::uint32_t under_load_handshakes_per_second = 0;
 };
 
 class Tunnel {

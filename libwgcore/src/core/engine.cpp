@@ -57,6 +57,7 @@ const char* to_string(EngineEvent e) {
     case EngineEvent::kPeerWentQuiet: return "Retrying handshake because we stopped hearing back after 15 seconds";
     case EngineEvent::kKeysZeroed: return "Removing all keys, since we haven't received a new one in 540 seconds";
     case EngineEvent::kEndpointChanged: return "Endpoint changed";
+    case EngineEvent::kSessionExpired: return "Session expired: no new keypair in 180 seconds";
   }
   return "?";
 }
@@ -709,6 +710,7 @@ void Engine::process_timers(Peer& peer, Time now) {
     peer.local_source.reset();
     send_handshake_initiation(peer, false);
   }
+  if (t.take_session_expiry_if_due(now)) sink_.on_event(&peer, EngineEvent::kSessionExpired);
   if (t.take_if_due(TimerKind::kZeroKeyMaterial, now)) {
     sink_.on_event(&peer, EngineEvent::kKeysZeroed);
     clear_handshake(peer);

@@ -37,6 +37,7 @@ enum class EngineEvent : std::uint8_t {
   kPeerWentQuiet,         // new_handshake timer: data sent, nothing heard back
   kKeysZeroed,
   kEndpointChanged,       // an authenticated packet came from a new address: the peer roamed
+  kSessionExpired,        // REJECT_AFTER_TIME since the newest session: no keypair carries data
 };
 const char* to_string(EngineEvent e);
 

@@ -45,15 +45,29 @@ void PeerTimers::handshake_complete() {
 
 void PeerTimers::session_derived(Time now) {
   arm(TimerKind::kZeroKeyMaterial, now + proto::kZeroKeyMaterialAfter);
+  session_expiry_pending_ = true;
 }
 
 void PeerTimers::stop_all() {
   deadline_.fill(kUnarmed);
   need_another_keepalive = false;
+  session_expiry_pending_ = false;
+}
+
+std::optional<Time> PeerTimers::session_expiry() const {
+  if (!session_expiry_pending_ || !pending(TimerKind::kZeroKeyMaterial)) return std::nullopt;
+  return deadline_[idx(TimerKind::kZeroKeyMaterial)] - (proto::kZeroKeyMaterialAfter - proto::kRejectAfterTime);
+}
+
+bool PeerTimers::take_session_expiry_if_due(Time now) {
+  auto at = session_expiry();
+  if (!at || *at > now) return false;
+  session_expiry_pending_ = false;
+  return true;
 }
 
 std::optional<Time> PeerTimers::next_deadline() const {
-  std::optional<Time> best;
+  std::optional<Time> best = session_expiry();
   for (const Time d : deadline_)
     if (d != kUnarmed && (!best || d < *best)) best = d;
   return best;

@@ -15,6 +15,13 @@
 //   persistent_keepalive  re-armed by any authenticated packet in either direction when the user
 //                         set an interval. Fires: send a keepalive (keeps NAT mappings open).
 //
+// And one deadline that is only told, never acted on by the protocol: session expiry, at
+// REJECT_AFTER_TIME after the newest session was derived, when no keypair can carry data any
+// more (the application's "session expired" event). It needs no slot of its own: the newest
+// session also armed zero_key_material, 3 x REJECT_AFTER_TIME after it, so the expiry is that
+// deadline minus 2 x REJECT_AFTER_TIME while a flag says a session armed it (a handshake that
+// gave up arms it too, without a session).
+//
 // This class only keeps deadlines; the engine reads due() and performs the actions. docs/timers.md
 // has the same list with a diagram.
 #pragma once
@@ -66,6 +73,10 @@ class PeerTimers {
   std::optional<Time> next_deadline() const;
   // Disarms and returns true when k is due at `now`.
   bool take_if_due(TimerKind k, Time now);
+  // When the newest session stops carrying data, while that is still to come.
+  std::optional<Time> session_expiry() const;
+  // Returns true (once) when the session expiry is due at `now`.
+  bool take_session_expiry_if_due(Time now);
   void arm(TimerKind k, Time at) { deadline_[idx(k)] = at; }
   void disarm(TimerKind k) { deadline_[idx(k)] = kUnarmed; }
 
@@ -74,6 +85,8 @@ class PeerTimers {
   bool need_another_keepalive = false;
 
  private:
+  bool session_expiry_pending_ = false;  // in the padding after the two above: no bytes per peer
+
   static std::size_t idx(TimerKind k) { return static_cast<std::size_t>(k); }
   // Time::min() marks an unarmed timer: half the size of std::optional<Time>, which matters per
   // idle peer (docs/performance-microbench.md). No deadline is ever that far in the past.

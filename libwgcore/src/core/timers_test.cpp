@@ -146,6 +146,28 @@ TEST_F(TimersTest, StopAllDisarmsEverything) {
   EXPECT_EQ(armed(), std::set<TK>{});
   EXPECT_FALSE(t.need_another_keepalive);
   EXPECT_FALSE(t.next_deadline().has_value());
+  EXPECT_FALSE(t.session_expiry().has_value());
+}
+
+// The session expiry is told REJECT_AFTER_TIME after the newest session, once; a newer session
+// moves it; a handshake that gave up (zero_key_material armed without a session) tells none.
+TEST_F(TimersTest, SessionExpiryFollowsTheNewestSession) {
+  EXPECT_FALSE(t.session_expiry().has_value());
+  t.session_derived(now);
+  EXPECT_EQ(t.session_expiry(), now + 180s);
+  EXPECT_EQ(t.next_deadline(), now + 180s);
+  t.session_derived(now + 120s);  // rekeyed
+  EXPECT_EQ(t.session_expiry(), now + 300s);
+  EXPECT_FALSE(t.take_session_expiry_if_due(now + 300s - 1ns));
+  EXPECT_TRUE(t.take_session_expiry_if_due(now + 300s));
+  EXPECT_FALSE(t.take_session_expiry_if_due(now + 301s)) << "told once";
+  EXPECT_EQ(t.next_deadline(), now + 120s + 540s) << "then only the zeroing is left";
+  EXPECT_TRUE(t.take_if_due(TK::kZeroKeyMaterial, now + 660s));
+
+  PeerTimers gave_up;
+  gave_up.arm(TK::kZeroKeyMaterial, now + 540s);
+  EXPECT_FALSE(gave_up.session_expiry().has_value());
+  EXPECT_FALSE(gave_up.take_session_expiry_if_due(now + 1000s));
 }
 
 TEST_F(TimersTest, TakeIfDueFiresOnceAtTheDeadline) {
@@ -163,8 +185,8 @@ TEST_F(TimersTest, TakeIfDueFiresOnceAtTheDeadline) {
 }
 
 TEST_F(TimersTest, NextDeadlineIsTheEarliest) {
-  t.session_derived(now);                        // +540 s
-  EXPECT_EQ(t.next_deadline(), now + 540s);
+  t.session_derived(now);                        // +180 s (session expiry), +540 s (zeroing)
+  EXPECT_EQ(t.next_deadline(), now + 180s);
   t.any_authenticated_packet_traversal(now, 30);  // +30 s
   EXPECT_EQ(t.next_deadline(), now + 30s);
   t.data_sent(now, 1ms);  // +15.001 s

@@ -219,13 +219,8 @@ void Device::on_tun_readable() {
 }
 
 bool Device::under_load() {
-  Time now = loop_->clock().now();
-  if (handshakes_.size() >= kUnderLoadDepth) {
-    last_under_load_ = now;
-    return true;
-  }
-  // Stay in cookie mode for a second after the queue drains, like the kernel.
-  return last_under_load_ && now - *last_under_load_ < std::chrono::seconds(1);
+  // Stays in cookie mode for a second after the queue drains, like the kernel.
+  return load_.update(handshakes_.size() >= kUnderLoadDepth, loop_->clock().now());
 }
 
 void Device::on_datagram(io::Packet* p, std::span<std::uint8_t> datagram, bool own_buffer) {
@@ -488,8 +483,11 @@ void Device::deliver(Peer& peer, std::span<const std::uint8_t> inner) {
 }
 
 void Device::on_event(Peer* peer, EngineEvent event) {
-  // wireguard-go logs no line for a roaming peer; its log is the reference for ours.
-  if (log::level() < log::Level::kVerbose || event == EngineEvent::kEndpointChanged) return;
+  // wireguard-go logs no line for a roaming peer or an expired session; its log is the reference
+  // for ours.
+  if (log::level() < log::Level::kVerbose || event == EngineEvent::kEndpointChanged ||
+      event == EngineEvent::kSessionExpired)
+    return;
   if (!peer) {
     log::verbose("%s", to_string(event));
     return;

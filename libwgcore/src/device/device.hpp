@@ -15,6 +15,7 @@
 
 #include "model/config_model.hpp"
 #include "core/engine.hpp"
+#include "core/handshake_load.hpp"
 #include "device/codel.hpp"
 #include "device/crypto_workers.hpp"
 #include "linux/event_loop.hpp"
@@ -169,7 +170,7 @@ class Device final : public Control, private EngineSink {
   // Peers whose persistent keepalive was just turned on: their first keepalive (and handshake)
   // goes out from the loop after apply() returns, like the kernel's workqueue.
   std::vector<Key> keepalives_due_;
-  std::optional<Time> last_under_load_;
+  LoadLatch load_;
   std::thread thread_;
   std::thread::id loop_thread_id_;
   std::atomic<bool> stopped_{false};

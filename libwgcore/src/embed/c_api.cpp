@@ -15,6 +15,14 @@
 #include "wgcore/tunnel.hpp"
 #include "wgcore/udp_tunnel.hpp"
 
+// The C event numbers are the C++ enum's: an event passes through as int.
+static_assert(int(wgcore::TunnelEvent::kHandshakeCompleted) == WGCORE_EVENT_HANDSHAKE_COMPLETED);
+static_assert(int(wgcore::TunnelEvent::kEndpointChanged) == WGCORE_EVENT_ENDPOINT_CHANGED);
+static_assert(int(wgcore::TunnelEvent::kPeerWentQuiet) == WGCORE_EVENT_PEER_WENT_QUIET);
+static_assert(int(wgcore::TunnelEvent::kHandshakeGaveUp) == WGCORE_EVENT_HANDSHAKE_GAVE_UP);
+static_assert(int(wgcore::TunnelEvent::kKeysZeroed) == WGCORE_EVENT_KEYS_ZEROED);
+static_assert(int(wgcore::TunnelEvent::kSessionExpired) == WGCORE_EVENT_SESSION_EXPIRED);
+
 namespace {
 
 using wgcore::Endpoint;
@@ -164,6 +172,8 @@ int new_tunnel(const uint8_t* private_key, const wgcore_callbacks* callbacks, co
     if (covers(options, &wgcore_tunnel_options::mtu) && options->mtu) opts.mtu = options->mtu;
     if (covers(options, &wgcore_tunnel_options::manual_time)) opts.manual_time = options->manual_time != 0;
     if (covers(options, &wgcore_tunnel_options::admit_unknown)) opts.admit_unknown = options->admit_unknown != 0;
+    if (covers(options, &wgcore_tunnel_options::under_load_handshakes_per_second))
+      opts.under_load_handshakes_per_second = options->under_load_handshakes_per_second;
   }
   if (listen_port && opts.manual_time)
     return fail(err, EINVAL, "a tunnel with its own socket runs on real time: manual_time is not for it");
@@ -197,7 +207,7 @@ int new_tunnel(const uint8_t* private_key, const wgcore_callbacks* callbacks, co
 extern "C" {
 
 const char* wgcore_event_name(int event) {
-  if (event < 0 || event > int(wgcore::TunnelEvent::kKeysZeroed)) return nullptr;
+  if (event < 0 || event > int(wgcore::TunnelEvent::kSessionExpired)) return nullptr;
   return wgcore::to_string(wgcore::TunnelEvent(event));
 }
 

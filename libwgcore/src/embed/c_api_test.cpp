@@ -333,6 +333,10 @@ TEST(CApi, BadInputIsAnErrorNeverACrash) {
   expect_error(wgcore_tunnel_process(nullptr, &err), EINVAL, "process NULL");
   EXPECT_EQ(wgcore_tunnel_next_deadline(nullptr), -1);
   EXPECT_EQ(wgcore_event_name(99), nullptr);
+  EXPECT_EQ(wgcore_event_name(-1), nullptr);
+  EXPECT_EQ(wgcore_event_name(WGCORE_EVENT_SESSION_EXPIRED + 1), nullptr);
+  EXPECT_STREQ(wgcore_event_name(WGCORE_EVENT_SESSION_EXPIRED), "session-expired");
+  EXPECT_STREQ(wgcore_event_name(WGCORE_EVENT_KEYS_ZEROED), "keys-zeroed");
   EXPECT_EQ(wgcore_drop_reason_name(1000), nullptr);
   EXPECT_STREQ(wgcore_drop_reason_name(0), "invalid_size");
 

@@ -8,6 +8,8 @@
 
 #include "core/engine.hpp"
 #include "core/environment.hpp"
+#include "core/handshake_load.hpp"
+#include "core/messages.hpp"
 #include "embed/engine_applier.hpp"
 
 namespace wgcore {
@@ -19,6 +21,7 @@ const char* to_string(TunnelEvent event) {
     case TunnelEvent::kPeerWentQuiet: return "peer-went-quiet";
     case TunnelEvent::kHandshakeGaveUp: return "handshake-gave-up";
     case TunnelEvent::kKeysZeroed: return "keys-zeroed";
+    case TunnelEvent::kSessionExpired: return "session-expired";
   }
   return "?";
 }
@@ -52,6 +55,7 @@ std::optional<TunnelEvent> public_event(EngineEvent e) {
     case EngineEvent::kPeerWentQuiet: return TunnelEvent::kPeerWentQuiet;
     case EngineEvent::kHandshakeGaveUp: return TunnelEvent::kHandshakeGaveUp;
     case EngineEvent::kKeysZeroed: return TunnelEvent::kKeysZeroed;
+    case EngineEvent::kSessionExpired: return TunnelEvent::kSessionExpired;
     default: return std::nullopt;  // the handshake's steps: log material, not events
   }
 }
@@ -61,6 +65,7 @@ class TunnelImpl final : public Tunnel, private EngineSink {
   TunnelImpl(TunnelHandler& handler, const TunnelOptions& options)
       : handler_(handler),
         admit_unknown_(options.admit_unknown),
+        handshake_rate_(options.under_load_handshakes_per_second),
         clock_(options.manual_time),
         engine_(clock_, system_random(), *this) {
     engine_.set_mtu(options.mtu);
@@ -98,12 +103,12 @@ class TunnelImpl final : public Tunnel, private EngineSink {
     for (auto p : packets) engine_.send_packet(p);
   }
   void receive(std::span<std::uint8_t> datagram, const Endpoint& from) override {
-    engine_.receive(datagram, from, Endpoint{}, false);
+    engine_.receive(datagram, from, Endpoint{}, under_load(datagram));
   }
   void receive(std::span<const std::span<std::uint8_t>> datagrams, std::span<const Endpoint> from) override {
     // A datagram without a source cannot be answered (or roam a peer to nowhere): not taken.
     for (std::size_t i = 0; i < datagrams.size() && i < from.size(); ++i)
-      if (from[i].valid()) engine_.receive(datagrams[i], from[i], Endpoint{}, false);
+      if (from[i].valid()) engine_.receive(datagrams[i], from[i], Endpoint{}, under_load(datagrams[i]));
   }
 
   void process() override { engine_.run_timers(); }
@@ -115,6 +120,16 @@ class TunnelImpl final : public Tunnel, private EngineSink {
   }
 
  private:
+  // Handshakes are handled as they come in, so their rate is the load (core/handshake_load.hpp):
+  // over TunnelOptions::under_load_handshakes_per_second, an initiator must prove its address
+  // with a cookie before any DH operation, and admit() is only asked about those that did.
+  bool under_load(std::span<const std::uint8_t> datagram) {
+    const auto type = proto::classify(datagram.data(), datagram.size());
+    if (type != proto::MessageType::kHandshakeInitiation && type != proto::MessageType::kHandshakeResponse)
+      return false;
+    return handshake_rate_.arrived(clock_.now());
+  }
+
   // EngineSink
   void send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) override {
     if (!peer.endpoint) return;  // the engine sends only to peers with an endpoint
@@ -152,6 +167,7 @@ class TunnelImpl final : public Tunnel, private EngineSink {
 
   TunnelHandler& handler_;
   bool admit_unknown_;
+  HandshakeRate handshake_rate_;
   TunnelClock clock_;
   Engine engine_;
   ConfigModel model_;

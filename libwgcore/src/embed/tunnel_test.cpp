@@ -202,7 +202,39 @@ TEST_F(TunnelTest, PeerWentQuietThenHandshakeGaveUpThenKeysZeroed) {
     tick(1s);
   }
   EXPECT_EQ(side_a_.count(TunnelEvent::kKeysZeroed), 1);
-  for (const auto& [k, e] : side_a_.events) EXPECT_TRUE(k == pub_b_) << to_string(e);
+  // 180 s after the session its keypair carried nothing more: told once, between the two.
+  EXPECT_EQ(side_a_.count(TunnelEvent::kSessionExpired), 1);
+  std::vector<TunnelEvent> order;
+  for (const auto& [k, e] : side_a_.events) {
+    EXPECT_TRUE(k == pub_b_) << to_string(e);
+    if (e != TunnelEvent::kEndpointChanged) order.push_back(e);
+  }
+  EXPECT_EQ(order, (std::vector<TunnelEvent>{TunnelEvent::kHandshakeCompleted, TunnelEvent::kPeerWentQuiet,
+                                             TunnelEvent::kHandshakeGaveUp, TunnelEvent::kSessionExpired,
+                                             TunnelEvent::kKeysZeroed}));
+}
+
+// A session that is used is renewed before it expires (REKEY_AFTER_TIME, 120 s): no
+// session-expired event while traffic flows; it comes 180 s after the last renewal once it stops.
+TEST_F(TunnelTest, SessionExpiresOnlyWhenNotRenewed) {
+  for (int i = 0; i < 400; ++i) {
+    a_->send(a_to_b());
+    b_->send(b_to_a());
+    pump();
+    tick(1s);
+  }
+  EXPECT_GE(side_a_.count(TunnelEvent::kHandshakeCompleted), 3);
+  EXPECT_EQ(side_a_.count(TunnelEvent::kSessionExpired), 0);
+  EXPECT_EQ(side_b_.count(TunnelEvent::kSessionExpired), 0);
+  EXPECT_EQ(side_b_.delivered.size(), 400u);
+  int seconds = 0;
+  for (; seconds < 200 && side_a_.count(TunnelEvent::kSessionExpired) == 0; ++seconds) {
+    side_a_.out.clear();
+    side_b_.out.clear();
+    tick(1s);
+  }
+  EXPECT_EQ(side_a_.count(TunnelEvent::kSessionExpired), 1);
+  EXPECT_LE(seconds, 180) << "the last renewal was at most 120 s before the traffic stopped";
 }
 
 // A new preshared key at runtime: the session keeps running, the next handshake uses the new
@@ -325,6 +357,88 @@ TEST_F(AdmissionTest, AnAdmittedInitiatorBecomesAPeerAndItsTrafficFlows) {
   rm.peers.push_back({.public_key = pub_a_, .remove = true});
   ASSERT_TRUE(b_->apply(rm));
   EXPECT_TRUE(b_->state().peers.empty());
+}
+
+// Load defence: B admits anyone on its list, but past 3 handshake messages in a second it asks
+// for cookies first. Six initiators at once: three are admitted; the other three get cookie
+// replies, no admit() call and no state. Their retries carry the cookie (mac2) and get in even
+// while a flood keeps B under load.
+TEST(AdmissionUnderLoad, CookiesBeforeAdmissionAndNoStateForTheUnproven) {
+  const Key priv_b = seeded_private_key(2), pub_b = public_key_of(priv_b);
+  Admitting side_b;
+  auto b = Tunnel::create(priv_b, side_b, {.manual_time = true, .admit_unknown = true,
+                                           .under_load_handshakes_per_second = 3}).value();
+  constexpr int kN = 6;
+  std::vector<Side> sides(kN);
+  std::vector<std::unique_ptr<Tunnel>> in;
+  std::vector<Key> pubs;
+  std::vector<Endpoint> eps;
+  std::chrono::nanoseconds now = 1s;
+  auto set_all = [&] {
+    ASSERT_TRUE(b->set_time(now, 1'700'000'000s + now));
+    for (auto& t : in) ASSERT_TRUE(t->set_time(now, 1'700'000'000s + now));
+  };
+  for (int i = 0; i < kN; ++i) {
+    const Key priv = seeded_private_key(std::uint8_t(10 + i));
+    pubs.push_back(public_key_of(priv));
+    side_b.welcome.push_back(pubs.back());
+    eps.push_back(*Endpoint::parse("192.0.2." + std::to_string(10 + i) + ":51820"));
+    in.push_back(Tunnel::create(priv, sides[i], {.manual_time = true}).value());
+  }
+  set_all();
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_TRUE(in[i]->apply(embed_testing::one_peer(pub_b, "10.0.0.2/32", kEpB)));
+    in[i]->send(testing_support::make_udp_packet(*Endpoint::parse("10.0.0.1:1"), *Endpoint::parse("10.0.0.2:2"), "hi"));
+  }
+  // Everything B sends goes to the initiator at that endpoint.
+  auto carry_b = [&] {
+    while (!side_b.out.empty()) {
+      auto d = std::move(side_b.out.front());
+      side_b.out.pop_front();
+      for (int i = 0; i < kN; ++i)
+        if (d.to == eps[i]) in[i]->receive(d.bytes, kEpB);
+    }
+  };
+  std::vector<std::vector<std::uint8_t>> first(kN);
+  for (int i = 0; i < kN; ++i) {
+    ASSERT_EQ(sides[i].out.size(), 1u);
+    first[i] = sides[i].out.front().bytes;
+    sides[i].out.pop_front();
+    auto copy = first[i];
+    b->receive(copy, eps[i]);
+  }
+  EXPECT_EQ(side_b.asked, 3) << "only the handshakes under the limit reach admit()";
+  EXPECT_EQ(b->state().peers.size(), 3u);
+  EXPECT_EQ(side_b.null_peer_sends, 3) << "a cookie reply to each of the others";
+  std::uint64_t cookie_required = 0;
+  for (const auto& [r, n] : b->state().drops)
+    if (r == "cookie_required") cookie_required = n;
+  EXPECT_EQ(cookie_required, 3u);
+  carry_b();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(sides[i].count(TunnelEvent::kHandshakeCompleted), 1) << i;
+  for (int i = 3; i < kN; ++i) EXPECT_EQ(sides[i].count(TunnelEvent::kHandshakeCompleted), 0) << i;
+
+  // The three retry (REKEY_TIMEOUT) with the cookie. A flood of replays keeps B under load.
+  now += 6s;
+  set_all();
+  for (auto& t : in) t->process();
+  for (int k = 0; k < 4; ++k) {
+    auto replay = first[0];
+    b->receive(replay, eps[0]);
+  }
+  const int asked_before = side_b.asked;
+  for (int i = 3; i < kN; ++i) {
+    ASSERT_FALSE(sides[i].out.empty()) << i << " did not retry";
+    while (!sides[i].out.empty()) {
+      auto d = std::move(sides[i].out.front());
+      sides[i].out.pop_front();
+      b->receive(d.bytes, eps[i]);
+    }
+  }
+  EXPECT_EQ(side_b.asked, asked_before + 3) << "a proven address reaches admit() under load";
+  EXPECT_EQ(b->state().peers.size(), std::size_t(kN));
+  carry_b();
+  for (int i = 3; i < kN; ++i) EXPECT_EQ(sides[i].count(TunnelEvent::kHandshakeCompleted), 1) << i;
 }
 
 TEST_F(AdmissionTest, ARefusedInitiatorGetsNoResponseAndLeavesNothing) {
