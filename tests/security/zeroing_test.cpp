@@ -5,8 +5,10 @@
 // secret, raw and clamped — and the session keys the handshake derived. Two engines handshake,
 // exchange data and rekey; then the peer is removed, the private key replaced and both engines
 // destroyed. No freed block may contain any of them. A self-test proves the hooks see a leak.
+#include <fcntl.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
+#include <sys/mman.h>
 
 #include <gtest/gtest.h>
 
@@ -14,13 +16,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <thread>
+#include <vector>
 #include <new>
 #include <string>
 #include <unistd.h>
 
 #include "common/secure_string.hpp"
+#include "core/crypto/aead.hpp"
 #include "core/crypto/x25519.hpp"
 #include "core/engine.hpp"
+#include "device/crypto_workers.hpp"
 #include "core/testing/fakes.hpp"
 #include "uapi/uapi_client.hpp"
 #include "uapi/uapi_server.hpp"
@@ -75,6 +81,81 @@ int total_hits() {
   int t = 0;
   for (int i = 0; i < g_count.load(); ++i) t += g_secrets[i].hits.load();
   return t;
+}
+
+// Searches every writable mapping of this process, file-backed or not (heap, every thread's
+// stack and TLS, anonymous memory, the .data and .bss of the program and its libraries), for
+// the registered secrets, through /proc/self/mem into a buffer of its own mapping. The registry
+// and that buffer are skipped: they hold the needles. Counts hits per secret (the `hits` used
+// for freed blocks, which must be disarmed meanwhile); returns the bytes searched.
+std::size_t scan_live_memory(std::string& where) {
+  constexpr std::size_t kChunk = 1 << 20;
+  void* buf = mmap(nullptr, kChunk, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (buf == MAP_FAILED) std::abort();
+  const auto buf_lo = reinterpret_cast<std::uintptr_t>(buf), buf_hi = buf_lo + kChunk;
+  const auto reg_lo = reinterpret_cast<std::uintptr_t>(&g_secrets[0]);
+  const auto reg_hi = reinterpret_cast<std::uintptr_t>(&g_secrets[kMaxSecrets]);
+  std::string maps;
+  {
+    int fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    char b[4096];
+    for (ssize_t n; (n = ::read(fd, b, sizeof b)) > 0;) maps.append(b, std::size_t(n));
+    ::close(fd);
+  }
+  int mem = ::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  std::size_t scanned = 0;
+  std::size_t pos = 0;
+  while (pos < maps.size()) {
+    std::size_t eol = maps.find('\n', pos);
+    std::string line = maps.substr(pos, eol - pos);
+    pos = eol == std::string::npos ? maps.size() : eol + 1;
+    unsigned long lo = 0, hi = 0;
+    char perms[8] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' || perms[1] != 'w') continue;
+    if (line.find("[vvar]") != std::string::npos || line.find("[vsyscall]") != std::string::npos) continue;
+    // The ranges to read: the mapping minus the scan buffer and the registry.
+    std::vector<std::pair<std::uintptr_t, std::uintptr_t>> parts{{lo, hi}};
+    for (auto [xlo, xhi] : {std::pair{buf_lo, buf_hi}, std::pair{reg_lo, reg_hi}}) {
+      std::vector<std::pair<std::uintptr_t, std::uintptr_t>> next;
+      for (auto [a, b] : parts) {
+        if (xhi <= a || xlo >= b) {
+          next.push_back({a, b});
+          continue;
+        }
+        if (a < xlo) next.push_back({a, xlo});
+        if (xhi < b) next.push_back({xhi, b});
+      }
+      parts = std::move(next);
+    }
+    for (auto [a, b] : parts) {
+      // Chunks overlap by kNeedle - 1 bytes, so a secret across a chunk boundary is still seen.
+      for (std::uintptr_t at = a; at < b;) {
+        const std::size_t want = std::min<std::uintptr_t>(kChunk, b - at);
+        ssize_t n = ::pread(mem, buf, want, off_t(at));
+        if (n <= 0) break;  // a guard page
+        scanned += std::size_t(n);
+        for (int i = 0; i < g_count.load(); ++i) {
+          const unsigned char* p = static_cast<const unsigned char*>(buf);
+          const unsigned char* end = p + n;
+          while (const void* hit = memmem(p, std::size_t(end - p), g_secrets[i].bytes, kNeedle)) {
+            g_secrets[i].hits.fetch_add(1);
+            const auto off = static_cast<const unsigned char*>(hit) - static_cast<const unsigned char*>(buf);
+            char note[200];
+            std::snprintf(note, sizeof note, "%s at 0x%lx in %s; ", g_secrets[i].label, (unsigned long)(at + off),
+                          line.size() > 73 ? line.substr(73).c_str() : "[anon]");
+            where += note;
+            p = static_cast<const unsigned char*>(hit) + 1;
+          }
+        }
+        if (std::size_t(n) < want || at + std::size_t(n) >= b) break;
+        at += std::size_t(n) - (kNeedle - 1);
+      }
+    }
+  }
+  ::close(mem);
+  OPENSSL_cleanse(buf, kChunk);
+  munmap(buf, kChunk);
+  return scanned;
 }
 
 std::string report() {
@@ -305,6 +386,81 @@ TEST_F(ZeroingTest, EngineSessionLeavesNoKeyInFreedMemory) {
   EXPECT_EQ(leakscan::total_hits(), 0) << leakscan::report();
   std::printf("[ zeroing ] %d secrets registered, %ld freed blocks searched, %d hits\n",
               leakscan::g_count.load(), leakscan::g_blocks_scanned.load(), leakscan::total_hits());
+}
+
+// After a session's keys expire, nothing in the live process holds them: not the engine, not a
+// thread's cached cipher or hash context (this thread's, and an idle crypto helper's that
+// sealed with them), not a stack. The whole writable memory is searched for the session keys,
+// the chaining keys of the handshakes, the ephemeral draws, the old private key and the PSK.
+// Control: the live private key must be found, or the scan proves nothing.
+TEST_F(ZeroingTest, LiveMemoryKeepsNoExpiredKey) {
+  fakes::ManualClock clock;
+  Wire wire;
+  const Key priv_a2 = known_key(14);
+  leakscan::add(priv_a2.data(), "control: the live private key");
+  // Helpers that start at once (1 byte per thread) and never idle out during the test.
+  CryptoWorkers workers(2, 1, std::chrono::milliseconds(600000));
+  auto a = std::make_unique<Node>(wire, clock, 21, "198.51.100.1:51820");
+  {
+    Node b(wire, clock, 22, "198.51.100.2:51820");
+    wire.nodes = {a.get(), &b};
+    const Key priv_a = known_key(11), priv_b = known_key(12), psk = known_key(13);
+    leakscan::add(priv_a.data(), "old private key a");
+    leakscan::add(psk.data(), "preshared key");
+    a->engine->set_private_key(priv_a);
+    b.engine->set_private_key(priv_b);
+    Peer* a_b = a->engine->add_peer(b.engine->identity().public_key);
+    Peer* b_a = b.engine->add_peer(a->engine->identity().public_key);
+    a->engine->set_preshared_key(*a_b, psk);
+    b.engine->set_preshared_key(*b_a, psk);
+    a->engine->set_endpoint(*a_b, b.address);
+    b.engine->set_endpoint(*b_a, a->address);
+    a->engine->add_allowed_ip(*a_b, *IpPrefix::parse("203.0.113.2/32"));
+    b.engine->add_allowed_ip(*b_a, *IpPrefix::parse("203.0.113.1/32"));
+    for (int round = 0; round < 3; ++round) {
+      clock.advance(6s);
+      a->engine->initiate_handshake(*a_b);
+      leakscan::add(a_b->handshake.chaining_key.data(), "chaining key after the initiation");
+      leakscan::add(a_b->handshake.hash.data(), "handshake hash after the initiation");
+      wire.run();
+      for (int i = 0; i < 10; ++i) {
+        a->engine->send_packet(ipv4("203.0.113.1", "203.0.113.2"));
+        wire.run();
+        b.engine->send_packet(ipv4("203.0.113.2", "203.0.113.1"));
+        wire.run();
+      }
+      ASSERT_TRUE(a_b->keypairs.current()) << "no session in round " << round;
+      leakscan::add(a_b->keypairs.current()->sending_key.data(), "session key a->b");
+      leakscan::add(a_b->keypairs.current()->receiving_key.data(), "session key b->a");
+    }
+    // A crypto helper seals with the newest session key, as a Device's helpers do under load,
+    // and then sits idle with the key in its cached context.
+    const Keypair& kp = *a_b->keypairs.current();
+    std::vector<std::vector<std::uint8_t>> out(4, std::vector<std::uint8_t>(64 + crypto::kAeadTag));
+    std::vector<std::uint8_t> plain(64, 7);
+    auto seal = [&](std::size_t i) { crypto::aead_seal(out[i], plain, i, {}, kp.sending_key.span()); };
+    workers.for_each(out.size(), 1 << 20, seal);
+    ASSERT_GE(workers.live_helpers(), 1u);
+
+    // Expire: the peer goes (its PSK, handshake and keypairs), then the identity; b goes.
+    a->engine->remove_peer(a_b);
+    a->engine->set_private_key(priv_a2);
+  }
+  workers.wipe_stale_keys();  // what a Device does after each turn
+  std::this_thread::sleep_for(200ms);
+  ASSERT_GE(workers.live_helpers(), 1u) << "the helper must still be alive: an exit would wipe it anyway";
+  std::string where;
+  const std::size_t scanned = leakscan::scan_live_memory(where);
+  int found = 0, control = 0;
+  for (int i = 0; i < leakscan::g_count.load(); ++i) {
+    const int h = leakscan::g_secrets[i].hits.load();
+    if (std::strncmp(leakscan::g_secrets[i].label, "control", 7) == 0) control += h;
+    else found += h;
+  }
+  EXPECT_GE(control, 1) << "the live private key was not found: the scan cannot be trusted";
+  EXPECT_EQ(found, 0) << where;
+  std::printf("[ live scan ] %d secrets, %zu bytes of writable memory searched, %d expired found, control %d\n",
+              leakscan::g_count.load(), scanned, found, control);
 }
 
 // The UAPI text layer: a set body carrying a private key and a PSK in hex is parsed, and a get

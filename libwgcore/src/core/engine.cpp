@@ -3,6 +3,8 @@
 // description of when things happen.
 #include "core/engine.hpp"
 
+#include "core/crypto/key_cache.hpp"
+
 #include <cstring>
 
 #include "core/crypto/aead.hpp"
@@ -185,6 +187,8 @@ void Engine::clear_handshake(Peer& peer) {
   if (peer.handshake_index)
     index_.remove(*peer.handshake_index, Index::Entry::for_handshake(&peer, &peer.handshake));
   peer.handshake_index.reset();
+  // A handshake under way has run the KDF on its chaining key: the hash contexts still hold it.
+  if (peer.handshake.state != HandshakeState::kZeroed) crypto::forget_cached_keys();
   peer.handshake.clear();
 }
 
@@ -195,6 +199,9 @@ void Engine::expire_current_keypairs(Peer& peer) {
 }
 
 void Engine::drop_keypairs(std::vector<KeypairPtr>& dropped) {
+  // The AEAD contexts of any thread may hold these keys: this one's go now, the others' at
+  // their next use or when their owner wakes them (key_cache.hpp).
+  if (!dropped.empty()) crypto::forget_cached_keys();
   for (auto& kp : dropped)
     index_.remove(kp->local_index,
                   Index::Entry::for_keypair(static_cast<Peer*>(kp->peer), kp.get()));

@@ -1,5 +1,7 @@
 #include "device/crypto_workers.hpp"
 
+#include "core/crypto/key_cache.hpp"
+
 #include <sched.h>
 
 #include <algorithm>
@@ -71,9 +73,20 @@ void CryptoWorkers::work() {
 
 void CryptoWorkers::helper_main(Helper* self, std::uint64_t seen) {
   std::unique_lock lock(mu_);
+  std::uint64_t wiped = wipe_epoch_;
   for (;;) {
-    bool woke = wake_.wait_for(lock, idle_exit_, [&] { return stopping_ || (generation_ != seen && seats_ > 0); });
+    bool woke = wake_.wait_for(lock, idle_exit_, [&] {
+      return stopping_ || (generation_ != seen && seats_ > 0) || wipe_epoch_ != wiped;
+    });
     if (stopping_) break;
+    if (woke && wipe_epoch_ != wiped && !(generation_ != seen && seats_ > 0)) {
+      wiped = wipe_epoch_;
+      lock.unlock();
+      crypto::wipe_if_stale();
+      lock.lock();
+      continue;
+    }
+    wiped = wipe_epoch_;
     if (!woke) {
       // An idle helper leaves; the next big batch starts another.
       break;
@@ -88,6 +101,18 @@ void CryptoWorkers::helper_main(Helper* self, std::uint64_t seen) {
   }
   --alive_;
   self->exited = true;
+}
+
+void CryptoWorkers::wipe_stale_keys() {
+  const std::uint64_t epoch = crypto::key_epoch();
+  if (epoch == told_epoch_) return;  // the common case: no lock
+  told_epoch_ = epoch;
+  {
+    std::lock_guard lock(mu_);
+    wipe_epoch_ = epoch;
+    if (alive_ == 0) return;
+  }
+  wake_.notify_all();
 }
 
 void CryptoWorkers::run(std::size_t n, std::size_t bytes, Fn fn, void* ctx) {

@@ -64,6 +64,11 @@ class CryptoWorkers {
     }, &f);
   }
 
+  // Keys were erased (crypto::key_epoch() moved): idle helpers wake and wipe the keys their
+  // crypto contexts still hold (core/crypto/key_cache.hpp), then sleep on. The caller's thread
+  // wiped its own already. Cheap when nothing changed: the owner calls it after every turn.
+  void wipe_stale_keys();
+
   unsigned max_threads() const { return max_threads_; }
   // Threads a batch of `bytes` would use (the caller included).
   unsigned threads_for(std::size_t bytes) const;
@@ -84,12 +89,14 @@ class CryptoWorkers {
   std::size_t bytes_per_thread_;
   std::chrono::milliseconds idle_exit_;
   std::uint64_t parallel_batches_ = 0;  // caller's thread only
+  std::uint64_t told_epoch_ = 0;        // caller's thread only: the last epoch wipe_stale_keys saw
 
   mutable std::mutex mu_;
   std::condition_variable wake_;  // helpers: a batch has seats, or stop
   std::condition_variable idle_;  // caller: the last seated helper left
   std::vector<std::unique_ptr<Helper>> helpers_;
   std::uint64_t generation_ = 0;  // bumped for each parallel batch
+  std::uint64_t wipe_epoch_ = 0;  // the key epoch helpers were last told to wipe for
   unsigned seats_ = 0;            // helpers still wanted in the current batch
   unsigned seated_ = 0;           // helpers working on the current batch
   unsigned alive_ = 0;

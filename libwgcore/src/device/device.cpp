@@ -384,6 +384,7 @@ void Device::on_timer() {
 void Device::finish_turn() {
   flush_tun();
   flush_udp();
+  workers_.wipe_stale_keys();  // keys erased this turn leave the idle helpers' caches too
   if (auto next = engine_.next_timer())
     loop_->arm_timer(engine_timer_, *next);
   else

@@ -2,6 +2,8 @@
 // WireGuard counter nonce and XChaCha20-Poly1305 on top of the hand-written HChaCha20.
 #include "core/crypto/aead.hpp"
 
+#include "core/crypto/key_cache.hpp"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -25,27 +27,35 @@ namespace {
 // the datapath uses the same key for long runs, so each context remembers its key and a call
 // with the same key only sets the nonce. Sealing and opening have a context each, so a flow's
 // data and its ACKs in the other direction do not evict each other's key.
+// The context is made on first use and again after a wipe (key_cache.hpp): freeing it is the one
+// way to be sure OpenSSL's copy of the key and its Poly1305 state are gone.
 struct ThreadCipher {
   EVP_CIPHER_CTX* ctx = nullptr;
   std::uint8_t key[kAeadKeyLen] = {};
   bool keyed = false;
-  ThreadCipher() noexcept {
-    ctx = EVP_CIPHER_CTX_new();
-    if (ctx == nullptr ||
-        EVP_CipherInit_ex2(ctx, EVP_chacha20_poly1305(), nullptr, nullptr, 1, nullptr) != 1) {
-      crypto_fail("chacha20-poly1305 context");
-    }
-  }
-  ~ThreadCipher() {
-    OPENSSL_cleanse(key, sizeof key);
-    EVP_CIPHER_CTX_free(ctx);
-  }
+  ThreadCipher() noexcept = default;
+  ~ThreadCipher() { wipe(); }
   ThreadCipher(const ThreadCipher&) = delete;
   ThreadCipher& operator=(const ThreadCipher&) = delete;
 
+  void wipe() noexcept {
+    OPENSSL_cleanse(key, sizeof key);
+    keyed = false;
+    EVP_CIPHER_CTX_free(ctx);  // clears the cipher state it frees
+    ctx = nullptr;
+  }
+
   // Starts a message: the nonce always, the key only when it differs from the loaded one.
   bool init(KeyRef k, const std::uint8_t* nonce, int enc) noexcept {
-    const bool same = keyed && std::memcmp(key, k.data(), kAeadKeyLen) == 0;
+    detail::check_epoch();
+    if (ctx == nullptr) {
+      ctx = EVP_CIPHER_CTX_new();
+      if (ctx == nullptr ||
+          EVP_CipherInit_ex2(ctx, EVP_chacha20_poly1305(), nullptr, nullptr, 1, nullptr) != 1) {
+        crypto_fail("chacha20-poly1305 context");
+      }
+    }
+    const bool same = keyed && CRYPTO_memcmp(key, k.data(), kAeadKeyLen) == 0;
     if (EVP_CipherInit_ex2(ctx, nullptr, same ? nullptr : k.data(), nonce, enc, nullptr) != 1) {
       keyed = false;
       return false;
@@ -85,14 +95,19 @@ void x_nonce(std::uint8_t (&nonce)[12], std::span<const std::uint8_t, kXNonceLen
 
 }  // namespace
 
+void detail::wipe_aead_contexts() noexcept {
+  seal_cipher().wipe();
+  open_cipher().wipe();
+}
+
 void chacha20poly1305_seal(std::span<std::uint8_t> out, Bytes plain,
                            std::span<const std::uint8_t, 12> nonce, Bytes ad,
                            KeyRef key) noexcept {
   if (out.size() != plain.size() + kAeadTag) crypto_fail("aead_seal: output size");
   ThreadCipher& c = seal_cipher();
+  if (!c.init(key, nonce.data(), 1)) crypto_fail("aead_seal init");
   EVP_CIPHER_CTX* ctx = c.ctx;
   int n = 0;
-  if (!c.init(key, nonce.data(), 1)) crypto_fail("aead_seal init");
   if (!ad.empty() &&
       EVP_CipherUpdate(ctx, nullptr, &n, ad.data(), as_len(ad.size(), "aead_seal ad")) != 1) {
     crypto_fail("aead_seal ad");
@@ -124,12 +139,10 @@ bool chacha20poly1305_open(std::span<std::uint8_t> out, Bytes cipher,
   std::memcpy(tag, cipher.data() + len, kAeadTag);
 
   ThreadCipher& c = open_cipher();
+  if (!c.init(key, nonce.data(), 0)) return false;
   EVP_CIPHER_CTX* ctx = c.ctx;
   int n = 0;
-  if (!c.init(key, nonce.data(), 0) ||
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kAeadTag), tag) != 1) {
-    return false;
-  }
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kAeadTag), tag) != 1) return false;
   if (!ad.empty() && EVP_CipherUpdate(ctx, nullptr, &n, ad.data(),
                                       as_len(ad.size(), "aead_open ad")) != 1) {
     return false;

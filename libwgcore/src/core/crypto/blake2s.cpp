@@ -3,6 +3,8 @@
 // on each call, so the handshake path does not pay for provider look-ups.
 #include "core/crypto/blake2s.hpp"
 
+#include "core/crypto/key_cache.hpp"
+
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -46,13 +48,29 @@ EVP_MAC* fetch_mac(const char* name) noexcept {
   return m;
 }
 
-// One context of each kind per thread, freed when the thread exits.
+// One context of each kind per thread, made on first use and again after a wipe (the MAC
+// contexts keep their last key: key_cache.hpp), freed when the thread exits.
 struct ThreadContexts {
   EVP_MD_CTX* md = nullptr;
   EVP_MAC_CTX* blake_mac = nullptr;
   EVP_MAC_CTX* hmac = nullptr;
 
-  ThreadContexts() noexcept {
+  ThreadContexts() noexcept = default;
+  ~ThreadContexts() { wipe(); }
+  ThreadContexts(const ThreadContexts&) = delete;
+  ThreadContexts& operator=(const ThreadContexts&) = delete;
+
+  void wipe() noexcept {
+    EVP_MD_CTX_free(md);  // OpenSSL clears the state it frees
+    EVP_MAC_CTX_free(blake_mac);
+    EVP_MAC_CTX_free(hmac);
+    md = nullptr;
+    blake_mac = nullptr;
+    hmac = nullptr;
+  }
+
+  void ensure() noexcept {
+    if (md != nullptr) return;
     static EVP_MAC* const blake_mac_alg = fetch_mac("BLAKE2SMAC");
     static EVP_MAC* const hmac_alg = fetch_mac("HMAC");
     md = EVP_MD_CTX_new();
@@ -72,18 +90,18 @@ struct ThreadContexts {
         OSSL_PARAM_construct_end()};
     if (EVP_MAC_CTX_set_params(hmac, hmac_params) != 1) crypto_fail("HMAC digest");
   }
-  ~ThreadContexts() {
-    EVP_MD_CTX_free(md);
-    EVP_MAC_CTX_free(blake_mac);
-    EVP_MAC_CTX_free(hmac);
-  }
-  ThreadContexts(const ThreadContexts&) = delete;
-  ThreadContexts& operator=(const ThreadContexts&) = delete;
 };
 
-ThreadContexts& contexts() noexcept {
+ThreadContexts& thread_contexts() noexcept {
   thread_local ThreadContexts ctx;
   return ctx;
+}
+
+ThreadContexts& contexts() noexcept {
+  detail::check_epoch();
+  ThreadContexts& c = thread_contexts();
+  c.ensure();
+  return c;
 }
 
 void mac_run(EVP_MAC_CTX* ctx, Bytes key, Bytes msg, std::uint8_t* out, std::size_t out_len,
@@ -97,6 +115,8 @@ void mac_run(EVP_MAC_CTX* ctx, Bytes key, Bytes msg, std::uint8_t* out, std::siz
 }
 
 }  // namespace
+
+void detail::wipe_hash_contexts() noexcept { thread_contexts().wipe(); }
 
 void blake2s(std::span<std::uint8_t, kBlake2sLen> out, std::initializer_list<Bytes> parts) {
   EVP_MD_CTX* ctx = contexts().md;
