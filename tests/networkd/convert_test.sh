@@ -1,11 +1,12 @@
 #!/bin/bash
 # `wgcore-networkd convert`: a wg-quick file becomes NAME.netdev + NAME.network; wgcore-networkd
-# and systemd-networkd build from them the tunnel that wg-quick (our `wgcore up`, which
-# implements it) builds from the original in another namespace: same `wg showconf`, addresses,
-# MTU and routing for every AllowedIPs prefix; and the converted tunnel carries traffic.
+# and systemd-networkd build from them the tunnel that stock wg-quick(8) (Debian's, over Debian's
+# wireguard-go: no code of ours on that side) builds from the original in another namespace:
+# same `wg showconf`, addresses, MTU and a route for every AllowedIPs prefix; and the converted
+# tunnel carries traffic.
 set -euo pipefail
 source "${WGCORE_SOURCE_ROOT}/tests/networkd/lib.sh"
-[[ -x "${WGCORE_CLI:-}" ]] || fail "WGCORE_CLI (wgcore) not set or not built"
+require_cmd wg-quick wireguard-go
 
 nd_init
 NS_P="$(ns_create peer)"
@@ -13,7 +14,7 @@ NS_W="$(ns_create wgquick)"
 ns_veth "$NS_ND" veth0 "$NS_P" veth0 198.51.100.1/24 198.51.100.2/24
 PEER="wgp$$"
 peer_go "$NS_P" "$PEER" 51821 203.0.113.2/24
-IF="wq$$"  # the same name on both sides; wgcore up's UAPI socket is in the shared /run
+IF="wq$$"  # the same name on both sides; wireguard-go's UAPI socket is in the shared /run
 ns_exec "$NS_P" ip address add fd00:77::2/64 dev "$PEER"
 ns_exec "$NS_P" wg set "$PEER" peer "$(pub_key "$IF")" allowed-ips 203.0.113.1/32,fd00:77::1/128
 
@@ -45,9 +46,12 @@ wait_for 10 ns_exec "$NS_ND" ping -c1 -W1 203.0.113.2 || fail "no IPv4 ping thro
 wait_for 10 ns_exec "$NS_ND" ping -c1 -W1 fd00:77::2 || fail "no IPv6 ping through the converted tunnel"
 pass "converted files: networkd configured ${IF}, pings cross"
 
-# The reference: wg-quick's behaviour on the original file, in its own namespace.
-on_exit "ip netns exec '$NS_W' '$WGCORE_CLI' down '$CONF' >/dev/null 2>&1"
-ns_exec "$NS_W" "$WGCORE_CLI" up "$CONF" >"${WGC_TEST_DIR}/wgquick.log" 2>&1 || fail "wgcore up failed"
+# The reference: stock wg-quick on the original file, in its own namespace. No wireguard module
+# here, so it falls back to its userspace implementation, Debian's wireguard-go.
+on_exit "ip netns exec '$NS_W' env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick down '$CONF' >/dev/null 2>&1"
+ns_exec "$NS_W" env WG_QUICK_USERSPACE_IMPLEMENTATION=wireguard-go wg-quick up "$CONF" >"${WGC_TEST_DIR}/wgquick.log" 2>&1 ||
+  { cat "${WGC_TEST_DIR}/wgquick.log"; fail "stock wg-quick up failed"; }
+grepq "wireguard-go ${IF}" <"${WGC_TEST_DIR}/wgquick.log" || { cat "${WGC_TEST_DIR}/wgquick.log"; fail "wg-quick did not run wireguard-go"; }
 
 showconf() { sed '/^$/d' | sort; }
 diff <(ndx wg showconf "$IF" | showconf) <(ns_exec "$NS_W" wg showconf "$IF" | showconf) ||
@@ -68,4 +72,25 @@ for dst in 203.0.113.2 198.18.7.9 fd00:77::2 2001:db8:100:7::9 198.18.8.1 2001:d
   [[ "$a" == "$b" ]] || fail "route to ${dst}: '${a}' (networkd) vs '${b}' (wg-quick)"
 done
 [[ "$(route_dev "$NS_ND" 198.18.7.9)" == "dev ${IF}" ]] || fail "AllowedIPs 198.18.7.0/24 not routed into ${IF}"
-pass "same tunnel as wg-quick: showconf, addresses, MTU, routes"
+# And the routes on the link themselves, by destination (wg-quick adds one per AllowedIPs prefix;
+# protocol and metric are each tool's own; link-local is the kernel's business).
+dests() { { ip -n "$1" -4 route show dev "$IF"; ip -n "$1" -6 route show dev "$IF"; } | awk '$1 !~ /^fe80/ { print $1 }' | sort; }
+wait_for 10 sh -c "[ \"\$(ip -n '$NS_ND' -6 route show 2001:db8:100:7::/64 dev '$IF')\" ]" || fail "no IPv6 AllowedIPs route"
+# networkd's RouteTable= adds a route for every AllowedIPs prefix (as networkd does for a kernel
+# WireGuard link); wg-quick's add_route skips a prefix that a route on the link already matches
+# (`ip route show dev IF match P`: here the /32 and /128 inside the addresses' own prefixes).
+# So: nothing of wg-quick's is missing, and each extra route of ours is one wg-quick skipped by
+# that rule.
+missing="$(comm -13 <(dests "$NS_ND") <(dests "$NS_W"))"
+[[ -z "$missing" ]] || fail "routes of stock wg-quick missing on the networkd side: ${missing}"
+extra=()
+for p in $(comm -23 <(dests "$NS_ND") <(dests "$NS_W")); do
+  fam=-4
+  [[ "$p" == *:* ]] && fam=-6
+  # wg-quick's own test, on its side, with the routes it did add.
+  [[ -n "$(ip -n "$NS_W" "$fam" route show dev "$IF" match "$p")" ]] ||
+    fail "route ${p} on the networkd side only, and no route of wg-quick's on ${IF} covers it"
+  extra+=("$p")
+done
+echo "routes on ${IF}: $(dests "$NS_W" | tr '\n' ' ')(both); ${extra[*]:-none} (networkd only, covered by an address prefix route, which wg-quick does not duplicate)"
+pass "same tunnel as stock wg-quick: showconf, addresses, MTU, a route per AllowedIPs prefix"

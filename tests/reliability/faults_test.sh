@@ -37,9 +37,39 @@ ping_stats() {
     "$(sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p' <<<"$out")"
 }
 
+# impaired KIND: how many frames the impairment hit so far, both directions. wire.py counts each
+# kind; tc netem counts only what it drops (its qdisc's "dropped"), so for netem only loss is
+# known and the other kinds print "?" (the reorder and duplicate cases then rest on their
+# replay figures alone).
+impaired() {
+  local kind="$1" st
+  if [[ "$IMPAIR_BY" == wire ]]; then
+    st="$(wire_cmd stats)"
+    echo $(($(jfield "$st" "stats.ab.$kind") + $(jfield "$st" "stats.ba.$kind")))
+  elif [[ "$kind" == lost ]]; then
+    local dev n=0 d
+    for dev in wirea wireb; do
+      d="$(ns_exec "$NS_M" tc -s qdisc show dev "$dev" | sed -n 's/.*(dropped \([0-9]*\),.*/\1/p' | head -n1)"
+      n=$((n + ${d:-0}))
+    done
+    echo "$n"
+  else
+    echo "?"
+  fi
+}
+
 fault_case() {  # NAME IMPAIRMENT...
-  local name="$1" hs0 before after answered dups rtt t0 secs replays dup0 dup1
+  local name="$1" hs0 before after answered dups rtt t0 secs replays dup0 dup1 kind hit0 hit1
   shift
+  # The counter that proves this case's impairment happened (a reorder case that reordered
+  # nothing would pass while proving nothing).
+  case "$1" in
+    loss=*) kind=lost ;;
+    reorder=*) kind=reordered ;;
+    dup=*) kind=dup ;;
+    *) kind="" ;;
+  esac
+  [[ -z "$kind" ]] || hit0="$(impaired "$kind")"
   hs0="$(dump_field "$NS_A" "$IF_A" 5)"
   before="$(drop_count "$NS_A" "$IF_A" replay)"
   dup0="$(jfield "$(wire_cmd stats)" stats.ba.dup_data)"
@@ -55,6 +85,15 @@ fault_case() {  # NAME IMPAIRMENT...
   replays=$((after - before))
   dup1="$(jfield "$(wire_cmd stats)" stats.ba.dup_data)"
   CASE_DUPS_TO_A=$((dup1 - dup0))  # data frames wire.py duplicated toward a (0 with netem)
+  if [[ -n "$kind" ]]; then
+    hit1="$(impaired "$kind")"
+    if [[ "$hit1" == "?" ]]; then
+      echo "note: ${name}: tc netem keeps no count of ${kind} frames; the case rests on its other checks"
+    else
+      (( hit1 - hit0 > 0 )) || fail "${name}: the impairment never happened (${kind} frames: ${hit0} before, ${hit1} after)"
+      echo "FIGURE: ${name}: ${IMPAIR_BY} ${kind} $((hit1 - hit0)) frames during the case"
+    fi
+  fi
   echo "FIGURE: ${name} ($*): ${answered}/100 pings answered, ${dups} duplicate replies, avg RTT ${rtt} ms; 1 MiB each way (SHA-256 ok) in ${secs} s; a's replay drops +${replays}"
   [[ "$(dump_field "$NS_A" "$IF_A" 5)" == "$hs0" ]] ||
     echo "note: ${name}: a new handshake happened during the case (allowed: the session is kept alive)"
