@@ -392,7 +392,7 @@ void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint
   // In the sink's own buffer the datapath may seal it later, with a batch; otherwise now.
   bool deferred = false;
   if (buf != scratch_.data()) {
-    SealJob job{body, padded, counter, kp.sending_key};
+    SealJob job{body, padded, counter, kp.shared_from_this()};
     deferred = sink_.seal_later(peer, job);
   }
   if (!deferred) seal_in_place(body, padded, counter, kp.sending_key);
@@ -564,7 +564,7 @@ void Engine::receive_cookie_reply(std::span<const std::uint8_t> msg) {
   sink_.on_event(e->peer, EngineEvent::kCookieReplyReceived);
 }
 
-void SealJob::run() noexcept { seal_in_place(body, plain_len, counter, key); }
+void SealJob::run() noexcept { seal_in_place(body, plain_len, counter, keypair->sending_key); }
 
 void DataJob::open() noexcept {
   auto cipher = msg.subspan(proto::kDataHeaderLen);

@@ -47,7 +47,9 @@ struct SealJob {
   std::uint8_t* body = nullptr;
   std::size_t plain_len = 0;  // padded; the tag's 16 bytes follow
   std::uint64_t counter = 0;
-  Key key;  // a copy: the keypair may be gone by the time the job runs; zeroed with the job
+  // Holds the keypair, not a copy of its key: the rotation may drop it before the job runs, and
+  // then its keys are wiped when the last job lets go (within the same turn).
+  std::shared_ptr<const Keypair> keypair;
   void run() noexcept;
 };
 

@@ -17,7 +17,9 @@ namespace wgcore {
 
 struct SessionKeys;
 
-struct Keypair {
+// Shared (KeypairPtr): the rotation holds it, and so does each SealJob in flight, so that a
+// batch sealed later never needs a copy of the key.
+struct Keypair : std::enable_shared_from_this<Keypair> {
   Key sending_key;
   Key receiving_key;
   std::atomic<std::uint64_t> sending_counter{0};
