@@ -28,6 +28,7 @@ const char* to_string(DropReason r) {
     case DropReason::kNoIdentity: return "no_identity";
     case DropReason::kQueueDelay: return "queue_delay";
     case DropReason::kAdmissionRefused: return "admission_refused";
+    case DropReason::kEcnCeNotEct: return "ecn_ce_not_ect";
   }
   return "unknown";
 }

@@ -32,8 +32,9 @@ enum class DropReason : std::uint8_t {
   kNoIdentity,             // handshake arrived while the device has no private key
   kQueueDelay,             // decrypted packet dropped by the receive queue's AQM (device/codel.hpp)
   kAdmissionRefused,       // valid initiation from an unknown key that the application did not admit
+  kEcnCeNotEct,            // data marked CE on the outer header for an inner packet that is not ECT (RFC 6040)
 };
-inline constexpr std::size_t kDropReasons = 23;
+inline constexpr std::size_t kDropReasons = 24;
 const char* to_string(DropReason r);  // snake_case, stable: used as JSON keys
 
 // Counters for every reason, allocated on the first drop: most peers never drop anything, and

@@ -4,6 +4,7 @@
 #include "core/engine.hpp"
 
 #include "core/crypto/key_cache.hpp"
+#include "core/ecn.hpp"
 
 #include <cstring>
 
@@ -396,10 +397,12 @@ void Engine::encrypt_and_send(Peer& peer, Keypair& kp, std::span<const std::uint
     deferred = sink_.seal_later(peer, job);
   }
   if (!deferred) seal_in_place(body, padded, counter, kp.sending_key);
+  // The outer header's ECN from the inner packet (RFC 6040 4.1; core/ecn.hpp).
+  const std::uint8_t ds = ecn::outer_ds(inner);
   if (buf == scratch_.data())
-    sink_.send_to_peer(peer, {buf, total});
+    sink_.send_data_to_peer(peer, {buf, total}, ds);
   else
-    sink_.commit_to_peer(peer, total);
+    sink_.commit_to_peer(peer, total, ds);
   peer.tx_bytes += total;
   peer.timers.any_authenticated_packet_traversal(now, peer.persistent_keepalive_interval);
   peer.timers.any_authenticated_packet_sent();
@@ -429,7 +432,7 @@ void Engine::keep_key_fresh_after_receive(Peer& peer) {
 // ---------------------------------------------------------------- receiving
 
 void Engine::receive(std::span<std::uint8_t> datagram, const Endpoint& from,
-                     const Endpoint& local, bool under_load) {
+                     const Endpoint& local, bool under_load, std::uint8_t outer_ds) {
   switch (proto::classify(datagram.data(), datagram.size())) {
     case proto::MessageType::kHandshakeInitiation:
     case proto::MessageType::kHandshakeResponse:
@@ -439,7 +442,7 @@ void Engine::receive(std::span<std::uint8_t> datagram, const Endpoint& from,
       receive_cookie_reply(datagram);
       break;
     case proto::MessageType::kData:
-      receive_data(datagram, from, local);
+      receive_data(datagram, from, local, outer_ds);
       break;
     case proto::MessageType::kInvalid:
       count_drop(DropReason::kInvalidSize);
@@ -572,8 +575,10 @@ void DataJob::open() noexcept {
                              keypair->receiving_key.span());
 }
 
-void Engine::receive_data(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local) {
+void Engine::receive_data(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local,
+                          std::uint8_t outer_ds) {
   DataJob job;
+  job.outer_ds = outer_ds;
   if (!begin_data(msg, job)) return;
   job.open();
   finish_data(job, from, local);
@@ -649,7 +654,13 @@ void Engine::finish_data(DataJob& job, const Endpoint& from, const Endpoint& loc
     count_drop(DropReason::kAllowedIpsMismatch, &peer);
     return;
   }
-  sink_.deliver(peer, plain.first(info->len));
+  // RFC 6040 at the egress: congestion marked on the way reaches the inner packet (core/ecn.hpp).
+  auto inner = plain.first(info->len);
+  if (!ecn::apply(ecn::decap(job.outer_ds, ecn::inner_ds(inner)), inner)) {
+    count_drop(DropReason::kEcnCeNotEct, &peer);
+    return;
+  }
+  sink_.deliver(peer, inner);
 }
 
 // ---------------------------------------------------------------- timers

@@ -62,6 +62,7 @@ struct DataJob {
   Keypair* keypair = nullptr;
   std::uint64_t counter = 0;
   bool opened = false;
+  std::uint8_t outer_ds = 0;  // the DS field the datagram's IP header arrived with (core/ecn.hpp)
   void open() noexcept;
 };
 
@@ -87,9 +88,18 @@ class EngineSink {
     (void)job;
     return false;
   }
-  virtual void commit_to_peer(Peer& peer, std::size_t size) {
+  // `ds`: the DS field for the datagram's outer IP header (core/ecn.hpp: ECN from the inner
+  // packet); a datapath that cannot set it ignores it.
+  virtual void commit_to_peer(Peer& peer, std::size_t size, std::uint8_t ds) {
     (void)peer;
     (void)size;
+    (void)ds;
+  }
+  // A data message built in the engine's scratch (no datagram_buffer): as send_to_peer, with
+  // the outer DS field as for commit_to_peer. The default ignores `ds`.
+  virtual void send_data_to_peer(Peer& peer, std::span<const std::uint8_t> datagram, std::uint8_t ds) {
+    (void)ds;
+    send_to_peer(peer, datagram);
   }
   // A datagram for an address that is not (yet) an authenticated peer: cookie replies.
   virtual void send_to_endpoint(const Endpoint& to, const Endpoint& local,
@@ -169,10 +179,12 @@ class Engine {
   void initiate_handshake(Peer& peer) { send_handshake_initiation(peer, false); }
   // A datagram from the network. `local` is the address it arrived on (may be unset).
   // `under_load` is the datapath's signal that handshakes are queueing up: then mac2 is required.
+  // `outer_ds`: the DS field of the datagram's IP header, when the datapath knows it (ECN).
   void receive(std::span<std::uint8_t> datagram, const Endpoint& from, const Endpoint& local,
-               bool under_load);
+               bool under_load, std::uint8_t outer_ds = 0);
   // Data messages in three steps, so a datapath can decrypt a batch in parallel: begin_data
-  // (finds the keypair; false if the message was dropped and counted), DataJob::open on any
+  // (finds the keypair; false if the message was dropped and counted; the caller sets
+  // job.outer_ds, which it keeps), DataJob::open on any
   // thread, then finish_data in arrival order (replay window, endpoint, timers, AllowedIPs,
   // delivery). Between the first begin_data and the last open no other engine call may run.
   // receive() does the three in a row.
@@ -215,7 +227,8 @@ class Engine {
   void receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local,
                          bool under_load);
   void receive_cookie_reply(std::span<const std::uint8_t> msg);
-  void receive_data(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local);
+  void receive_data(std::span<std::uint8_t> msg, const Endpoint& from, const Endpoint& local,
+                    std::uint8_t outer_ds);
 
   Clock& clock_;
   Random& rng_;

@@ -23,6 +23,7 @@ using fakes::SeededRandom;
 struct Datagram {
   Endpoint from, to;
   std::vector<std::uint8_t> bytes;
+  std::uint8_t ds = 0;  // the outer IP header's DS field (ECN)
   proto::MessageType type() const { return proto::classify(bytes.data(), bytes.size()); }
 };
 
@@ -36,6 +37,7 @@ class Node : public EngineSink {
     engine.set_private_key(priv);
   }
   void send_to_peer(Peer& peer, std::span<const std::uint8_t> d) override;
+  void send_data_to_peer(Peer& peer, std::span<const std::uint8_t> d, std::uint8_t ds) override;
   void send_to_endpoint(const Endpoint& to, const Endpoint&, std::span<const std::uint8_t> d) override;
   void deliver(Peer& peer, std::span<const std::uint8_t> inner) override {
     delivered.emplace_back(inner.begin(), inner.end());
@@ -61,14 +63,17 @@ class Network {
   std::vector<Node*> nodes;
   // Returns true to drop a datagram.
   std::function<bool(const Datagram&)> drop = [](const Datagram&) { return false; };
+  // What the path does to a datagram's outer header (an AQM marking CE, say).
+  std::function<void(Datagram&)> mark = [](Datagram&) {};
   std::vector<Datagram> log;  // everything that was sent, for inspection and replay
   // When set, runs of data messages to one node go through begin_data / open / finish_data as a
   // batch (the datapath's parallel receive), with run lengths and open order drawn from it.
   std::mt19937* batched = nullptr;
 
-  void send(const Endpoint& from, const Endpoint& to, std::span<const std::uint8_t> d) {
-    Datagram g{from, to, {d.begin(), d.end()}};
+  void send(const Endpoint& from, const Endpoint& to, std::span<const std::uint8_t> d, std::uint8_t ds = 0) {
+    Datagram g{from, to, {d.begin(), d.end()}, ds};
     log.push_back(g);
+    mark(g);
     if (!drop(g)) in_flight.push_back(std::move(g));
   }
   // Delivers until quiet; returns how many datagrams moved.
@@ -82,7 +87,7 @@ class Network {
       Datagram g = std::move(in_flight.front());
       in_flight.pop_front();
       for (Node* node : nodes)
-        if (node->address == g.to) node->engine.receive(g.bytes, g.from, g.to, node->under_load);
+        if (node->address == g.to) node->engine.receive(g.bytes, g.from, g.to, node->under_load, g.ds);
       ++n;
     }
     return n;
@@ -104,7 +109,10 @@ class Network {
     if (!node) return int(batch.size());
     std::vector<DataJob> jobs(batch.size());
     std::vector<bool> begun(batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) begun[i] = node->engine.begin_data(batch[i].bytes, jobs[i]);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      jobs[i].outer_ds = batch[i].ds;
+      begun[i] = node->engine.begin_data(batch[i].bytes, jobs[i]);
+    }
     std::vector<std::size_t> order(batch.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::shuffle(order.begin(), order.end(), *batched);
@@ -124,6 +132,10 @@ class Network {
 void Node::send_to_peer(Peer& peer, std::span<const std::uint8_t> d) {
   ASSERT_TRUE(peer.endpoint.has_value());
   net_.send(address, *peer.endpoint, d);
+}
+void Node::send_data_to_peer(Peer& peer, std::span<const std::uint8_t> d, std::uint8_t ds) {
+  ASSERT_TRUE(peer.endpoint.has_value());
+  net_.send(address, *peer.endpoint, d, ds);
 }
 void Node::send_to_endpoint(const Endpoint& to, const Endpoint&, std::span<const std::uint8_t> d) {
   net_.send(address, to, d);
@@ -234,6 +246,52 @@ TEST_F(EngineTest, BothDirectionsAndIpv6) {
   EXPECT_EQ(b.delivered[1], v6);
   // Only one handshake for all of that.
   EXPECT_EQ(net.count(proto::MessageType::kHandshakeInitiation), 1);
+}
+
+// RFC 6040 end to end (core/ecn.hpp): the outer ECN follows the inner packet's (DSCP never
+// leaves), a CE mark on the way reaches an ECT inner packet with a valid checksum, and a Not-ECT
+// packet marked CE is dropped and counted.
+TEST_F(EngineTest, EcnCrossesTheTunnelLikeRfc6040) {
+  a_to_b();  // the session
+  auto with_tos = [](std::vector<std::uint8_t> p, std::uint8_t tos) {
+    p[1] = tos;
+    std::uint32_t s = 0;
+    p[10] = p[11] = 0;
+    for (int i = 0; i < 20; i += 2) s += std::uint32_t(p[i] << 8 | p[i + 1]);
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    p[10] = std::uint8_t(~s >> 8);
+    p[11] = std::uint8_t(~s);
+    return p;
+  };
+  const auto ef_ect0 = with_tos(ipv4("10.0.0.1", "10.0.0.2", 40, 1), 0xb8 | proto::kEcnEct0);
+  a.engine.send_packet(ef_ect0);
+  net.run();
+  ASSERT_EQ(net.log.back().type(), proto::MessageType::kData);
+  EXPECT_EQ(net.log.back().ds, proto::kEcnEct0) << "outer: ECT(0), DSCP 0";
+  ASSERT_EQ(b.delivered.back(), ef_ect0) << "unmarked: delivered as sent";
+
+  net.mark = [](Datagram& g) {
+    if (g.type() == proto::MessageType::kData) g.ds |= proto::kEcnCe;
+  };
+  a.engine.send_packet(ef_ect0);
+  net.run();
+  EXPECT_EQ(b.delivered.back(), with_tos(ef_ect0, 0xb8 | proto::kEcnCe)) << "CE on the way: CE inside, checksum valid";
+
+  const std::size_t before = b.delivered.size();
+  a.engine.send_packet(ipv4("10.0.0.1", "10.0.0.2", 40, 2));  // Not-ECT
+  net.run();
+  EXPECT_EQ(net.log.back().ds, 0);
+  EXPECT_EQ(b.delivered.size(), before) << "Not-ECT marked CE must be dropped";
+  EXPECT_EQ(b.engine.drops().get(DropReason::kEcnCeNotEct), 1u);
+
+  auto v6 = ipv6("fd00::1", "fd00::2", 20);
+  v6[1] = std::uint8_t(proto::kEcnEct1 << 4);  // traffic class ECT(1)
+  a.engine.send_packet(v6);
+  net.run();
+  EXPECT_EQ(net.log.back().ds, proto::kEcnEct1);
+  auto v6_ce = v6;
+  v6_ce[1] = std::uint8_t(proto::kEcnCe << 4);
+  EXPECT_EQ(b.delivered.back(), v6_ce);
 }
 
 // A packet handed over in two pieces (headers, payload: how the TSO segmenter sends) arrives

@@ -150,4 +150,11 @@ inline std::size_t padded_length(std::size_t len, std::size_t mtu) {
   return padded > mtu ? mtu : padded;
 }
 
+// ECN codepoints of the IP header's DS field (RFC 3168): its two low bits.
+inline constexpr std::uint8_t kEcnNotEct = 0;
+inline constexpr std::uint8_t kEcnEct1 = 1;
+inline constexpr std::uint8_t kEcnEct0 = 2;
+inline constexpr std::uint8_t kEcnCe = 3;
+inline constexpr std::uint8_t kEcnMask = 3;
+
 }  // namespace wgcore::proto

@@ -230,6 +230,7 @@ void Device::on_datagram(io::Packet* p, std::span<std::uint8_t> datagram, bool o
   if (type == proto::MessageType::kData) {
     // Decrypted with the rest of the round's data (finish_received), possibly in parallel.
     RxJob& j = rx_jobs_.emplace_back();
+    j.job.outer_ds = p->tos;  // for RFC 6040 at delivery (core/ecn.hpp)
     if (!engine_.begin_data(datagram, j.job)) {
       rx_jobs_.pop_back();
       return;
@@ -416,6 +417,10 @@ void Device::flush_tun() {
 }
 
 void Device::send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) {
+  send_data_to_peer(peer, datagram, 0);
+}
+
+void Device::send_data_to_peer(Peer& peer, std::span<const std::uint8_t> datagram, std::uint8_t ds) {
   io::Packet* p = take_packet();
   if (!p || !peer.endpoint || datagram.size() > p->room()) {
     if (p) pool_.put(p);
@@ -423,11 +428,12 @@ void Device::send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) {
     return;
   }
   std::memcpy(p->data(), datagram.data(), datagram.size());
-  queue_to_peer(peer, p, datagram.size());
+  queue_to_peer(peer, p, datagram.size(), ds);
 }
 
-void Device::queue_to_peer(Peer& peer, io::Packet* p, std::size_t size) {
+void Device::queue_to_peer(Peer& peer, io::Packet* p, std::size_t size, std::uint8_t ds) {
   p->set_len(size);
+  p->tos = ds;
   p->remote = *peer.endpoint;
   if (peer.local_source && peer.local_source->family() == peer.endpoint->family())
     p->local = io::LocalAddr::of(peer.local_source->ip());
@@ -443,9 +449,9 @@ std::span<std::uint8_t> Device::datagram_buffer(Peer& peer, std::size_t size) {
   return {lent_->data(), lent_->room()};
 }
 
-void Device::commit_to_peer(Peer& peer, std::size_t size) {
+void Device::commit_to_peer(Peer& peer, std::size_t size, std::uint8_t ds) {
   io::Packet* p = std::exchange(lent_, nullptr);
-  if (p) queue_to_peer(peer, p, size);
+  if (p) queue_to_peer(peer, p, size, ds);
 }
 
 void Device::send_to_endpoint(const Endpoint& to, const Endpoint& local,

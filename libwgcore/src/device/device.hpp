@@ -116,9 +116,10 @@ class Device final : public Control, private EngineSink {
   void send_to_peer(Peer& peer, std::span<const std::uint8_t> datagram) override;
   std::span<std::uint8_t> datagram_buffer(Peer& peer, std::size_t size) override;
   bool seal_later(Peer& peer, const SealJob& job) override;
-  void commit_to_peer(Peer& peer, std::size_t size) override;
+  void commit_to_peer(Peer& peer, std::size_t size, std::uint8_t ds) override;
+  void send_data_to_peer(Peer& peer, std::span<const std::uint8_t> datagram, std::uint8_t ds) override;
   // Addresses a filled packet to the peer (endpoint, sticky source) and queues it for the socket.
-  void queue_to_peer(Peer& peer, io::Packet* p, std::size_t size);
+  void queue_to_peer(Peer& peer, io::Packet* p, std::size_t size, std::uint8_t ds);
   void send_to_endpoint(const Endpoint& to, const Endpoint& local,
                         std::span<const std::uint8_t> datagram) override;
   void deliver(Peer& peer, std::span<const std::uint8_t> inner) override;

@@ -105,6 +105,7 @@ class Packet {
     state = 0;
     error = 0;
     gso_size = 0;
+    tos = 0;
     rx_time = {};
     vnet = VnetHdr{};
     source_cleared = false;
@@ -119,6 +120,11 @@ class Packet {
   // Receive with UDP GRO: the buffer holds several datagrams of this size back to back (the
   // last may be shorter); 0 when it holds exactly one.
   std::uint16_t gso_size = 0;
+  // UDP: the DS field (IPv4 TOS / IPv6 traffic class) of the outer IP header. Receive: as it
+  // arrived (IP_RECVTOS / IPV6_RECVTCLASS; a GRO batch shares one, the kernel merges only equal
+  // ones); send: what to put there (0: the socket's default). Its ECN bits carry congestion
+  // marks through the tunnel (core/ecn.hpp).
+  std::uint8_t tos = 0;
   // UDP receive: when the kernel took the datagram in (SO_TIMESTAMPNS: CLOCK_REALTIME since the
   // epoch, like Clock::wall_now), so the time it then waited in the socket's queue is known; 0
   // when the kernel did not say.

@@ -27,8 +27,10 @@ constexpr int kBindRetries = 100;
 // Room for one IPV6_PKTINFO (or IP_PKTINFO) message plus UDP_GRO (an int) or UDP_SEGMENT, and
 // the arrival time (SCM_TIMESTAMPNS).
 constexpr std::size_t kCtrlLen = 128;
-static_assert(CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(timespec)) <=
-              kCtrlLen);
+// Receive: PKTINFO, UDP_GRO, the arrival time and the TOS / traffic class; send: PKTINFO,
+// UDP_SEGMENT and the TOS / traffic class.
+static_assert(CMSG_SPACE(sizeof(in6_pktinfo)) + CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(timespec)) +
+                  CMSG_SPACE(sizeof(int)) <= kCtrlLen);
 static_assert(kGroBufferBytes >= 65535 && kMaxGsoBytes <= 65507);
 
 const char* family_name(int family) { return family == AF_INET6 ? "IPv6" : "IPv4"; }
@@ -75,6 +77,18 @@ int open_socket(int family, std::uint16_t port, std::uint32_t fwmark, bool& gro,
     }
   }
   if (err == 0 && gro && set_int(fd, SOL_UDP, UDP_GRO, 1) != 0) gro = false;
+  // The outer header's ECN arrives with each datagram (IP_TOS / IPV6_TCLASS control messages;
+  // core/ecn.hpp applies it to the inner packet). Without them congestion marks of the path
+  // are lost, but the tunnel works: not fatal. And no automatic IPv6 flow label, as the kernel
+  // module sends none.
+  if (err == 0) {
+    if (family == AF_INET) {
+      (void)set_int(fd, IPPROTO_IP, IP_RECVTOS, 1);
+    } else {
+      (void)set_int(fd, IPPROTO_IPV6, IPV6_RECVTCLASS, 1);
+      (void)set_int(fd, IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, 0);
+    }
+  }
   // Arrival times for the receive queue's AQM (device/codel.hpp); without them it stays idle.
   if (err == 0) (void)set_int(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
   if (err == 0 && fwmark != 0) {
@@ -124,6 +138,7 @@ void control_to_packet(msghdr& h, Packet& p) {
   LocalAddr local;
   p.gso_size = 0;
   p.rx_time = {};
+  p.tos = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
     if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
         c->cmsg_len >= CMSG_LEN(sizeof(int))) {
@@ -137,6 +152,17 @@ void control_to_packet(msghdr& h, Packet& p) {
       timespec ts;
       std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
       p.rx_time = std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+      continue;
+    }
+    // IPv4 reports the TOS as one byte, IPv6 the traffic class as an int.
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS && c->cmsg_len >= CMSG_LEN(1)) {
+      p.tos = *CMSG_DATA(c);
+      continue;
+    }
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS && c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+      int tc;
+      std::memcpy(&tc, CMSG_DATA(c), sizeof tc);
+      p.tos = std::uint8_t(tc);
       continue;
     }
     if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
@@ -160,7 +186,9 @@ void control_to_packet(msghdr& h, Packet& p) {
 }
 
 // Writes the control messages for a send from p into ctrl: the sticky source when p->local is
-// set, UDP_SEGMENT when gso_size is not 0. Returns their length (0: none).
+// set, UDP_SEGMENT when gso_size is not 0, the TOS / traffic class when p->tos is not 0 (every
+// segment of a GSO send gets it: send_segmented joins only packets with the same one).
+// Returns their length (0: none).
 // Only the address is pinned; the interface is left to routing, as the kernel module does, so
 // a route change moves the flow instead of blackholing it.
 std::size_t send_control(const Packet& p, int family, std::uint16_t gso_size, std::uint8_t* ctrl) {
@@ -168,11 +196,20 @@ std::size_t send_control(const Packet& p, int family, std::uint16_t gso_size, st
   std::size_t len = 0;
   if (p.local.set) len = CMSG_SPACE(family == AF_INET ? sizeof(in_pktinfo) : sizeof(in6_pktinfo));
   if (gso_size != 0) len += CMSG_SPACE(sizeof(std::uint16_t));
+  if (p.tos != 0) len += CMSG_SPACE(sizeof(int));
   if (len == 0) return 0;
   msghdr h{};
   h.msg_control = ctrl;
   h.msg_controllen = len;
   cmsghdr* c = CMSG_FIRSTHDR(&h);
+  if (p.tos != 0) {
+    const int tos = p.tos;
+    c->cmsg_level = family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6;
+    c->cmsg_type = family == AF_INET ? IP_TOS : IPV6_TCLASS;
+    c->cmsg_len = CMSG_LEN(sizeof tos);
+    std::memcpy(CMSG_DATA(c), &tos, sizeof tos);
+    c = CMSG_NXTHDR(&h, c);
+  }
   if (gso_size != 0) {
     c->cmsg_level = SOL_UDP;
     c->cmsg_type = UDP_SEGMENT;
@@ -407,7 +444,7 @@ IoResult UdpSockets::send_segmented(int fd, int family, std::span<Packet* const>
       // Every segment but the last must be exactly gso_size long (the first one's length).
       if (segs < kMaxGsoSegments && pkts[i - 1]->len() == f->len() && p->len() <= f->len() &&
           p->len() > 0 && bytes + p->len() <= kMaxGsoBytes && p->remote == f->remote &&
-          p->local == f->local) {
+          p->local == f->local && p->tos == f->tos) {
         ++msgs[nmsg - 1].msg_hdr.msg_iovlen;
         bytes += p->len();
         continue;
