@@ -10,7 +10,11 @@ On the way it can
   - hold back WireGuard data datagrams and release them after N others, to reorder inside (or
     beyond) the receiver's replay window.
 It is driven through a UNIX stream socket, one command line per connection, one JSON reply:
-  impair [loss=P] [dup=P] [reorder=P] [delay=SECONDS]   (no argument: no impairment)
+  impair [loss=P] [dup=P] [reorder=P] [delay=SECONDS] [ce=P] [ce_force=P]
+                                            (no argument: no impairment); ce marks CE on the
+                                            outer header of WireGuard data frames (with a
+                                            payload) that are ECN-capable, as an AQM would;
+                                            ce_force marks any, Not-ECT ones too
   record on|off|clear
   inject DIR TYPE inorder|reverse|shuffle   re-send recorded frames of one direction and type
   hold DIR COUNT AFTER                      hold the next COUNT data frames (not keepalives),
@@ -92,6 +96,30 @@ def fix_checksum(frame):
     return bytes(f)
 
 
+def outer_ds(frame):
+    """The DS field (TOS / traffic class) of the frame's IP header."""
+    info = l4_offset(frame)
+    if not info:
+        return 0
+    if info[0] == 4:
+        return frame[15]
+    return ((frame[14] & 0x0F) << 4) | (frame[15] >> 4)
+
+
+def mark_ce(frame):
+    """The frame with ECN = CE on its IP header (IPv4 header checksum recomputed)."""
+    info = l4_offset(frame)
+    f = bytearray(frame)
+    if info[0] == 4:
+        f[15] |= 3
+        ihl = (f[14] & 0x0F) * 4
+        f[24:26] = b"\0\0"
+        struct.pack_into("!H", f, 24, (~csum16(bytes(f[14:14 + ihl]))) & 0xFFFF)
+    else:
+        f[15] |= 3 << 4
+    return bytes(f)
+
+
 def wg_type(frame):
     """WireGuard message type (1-4) of a UDP datagram in the frame, else 0."""
     info = l4_offset(frame)
@@ -121,7 +149,7 @@ class Wire:
         self.out = {"ab": self.socks[if_b], "ba": self.socks[if_a]}
         self.dir_of = {self.socks[if_a].fileno(): "ab", self.socks[if_b].fileno(): "ba"}
         self.rng = random.Random(seed)
-        self.impair = {"loss": 0.0, "dup": 0.0, "reorder": 0.0, "delay": 0.0}
+        self.impair = {"loss": 0.0, "dup": 0.0, "reorder": 0.0, "delay": 0.0, "ce": 0.0, "ce_force": 0.0}
         self.recording = False
         self.recorded = []  # (dir, type, frame)
         self.pending = []  # heap of (due, seq, dir, frame)
@@ -129,7 +157,11 @@ class Wire:
         self.reorder_slot = {"ab": None, "ba": None}
         self.holds = {"ab": None, "ba": None}  # {"count", "after", "held": [], "seen"}
         self.stats = {d: {"in": 0, "out": 0, "lost": 0, "dup": 0, "reordered": 0, "held": 0,
-                          "released": 0, "injected": 0, "oversize": 0, "data": 0, "dup_data": 0}
+                          "released": 0, "injected": 0, "oversize": 0, "data": 0, "dup_data": 0,
+                          # data frames with a payload by the outer ECN they arrived with, those
+                          # with a DSCP other than 0, and those the wire marked CE
+                          "ecn_not_ect": 0, "ecn_ect1": 0, "ecn_ect0": 0, "ecn_ce": 0,
+                          "dscp_nonzero": 0, "ce_marked": 0}
                       for d in ("ab", "ba")}
         if os.path.exists(control):
             os.unlink(control)
@@ -182,6 +214,16 @@ class Wire:
             self.recorded.append((d, t, frame))
         if t == 4:
             st["data"] += 1
+            if len(frame) - (l4_offset(frame)[2] + 8) > 32:  # not a keepalive
+                ds = outer_ds(frame)
+                st[("ecn_not_ect", "ecn_ect1", "ecn_ect0", "ecn_ce")[ds & 3]] += 1
+                if ds >> 2:
+                    st["dscp_nonzero"] += 1
+                imp = self.impair
+                if (imp["ce_force"] and self.rng.random() < imp["ce_force"]) or \
+                        (imp["ce"] and ds & 3 in (1, 2) and self.rng.random() < imp["ce"]):
+                    frame = mark_ce(frame)
+                    st["ce_marked"] += 1
             h = self.holds[d]
             # keepalives (an empty payload: 16-byte header + 16-byte tag) pass; only data is held
             if h is not None and len(frame) - (l4_offset(frame)[2] + 8) > 32:
@@ -212,7 +254,7 @@ class Wire:
                     "holding": {d: (len(h["held"]) if h else 0) for d, h in self.holds.items()},
                     "impair": self.impair}
         if cmd == "impair":
-            new = {"loss": 0.0, "dup": 0.0, "reorder": 0.0, "delay": 0.0}
+            new = {"loss": 0.0, "dup": 0.0, "reorder": 0.0, "delay": 0.0, "ce": 0.0, "ce_force": 0.0}
             for a in args:
                 k, _, v = a.partition("=")
                 if k not in new:
