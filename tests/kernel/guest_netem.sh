@@ -5,6 +5,11 @@
 # whose two ends both carry netem, so each direction is impaired.
 #   1. 10 % loss, 10 % duplication, 25 % reordering, 200 ms delay: pings get through, none is
 #      delivered twice, and wgcored counts the duplicated datagrams as replays;
+#   0. ECN (RFC 6040) against the kernel module: netem marks CE instead of dropping on
+#      ECN-capable packets (`loss 50% ecn`), one direction at a time; ECT(0) inner traffic
+#      (tos_probe) must arrive complete, about half of it CE, in both directions: the sender's
+#      outer header was ECT (else netem would have dropped it) and the receiver copied the mark
+#      inward, whichever of the kernel and wgcored sent and received;
 #   2. on a poor link (5 % loss, 100 ms delay each way): wgcored's endpoint moves to a new
 #      address and the kernel follows it; the kernel peer restarts (device deleted and created
 #      again with its configuration) and wgcored, still holding the old session, gets traffic
@@ -41,6 +46,35 @@ recovers_within() {
 replays() {  # wgcored's replay drop counter (wgcore show: "dropped: ..., replay N, ...")
   ip netns exec wgc-u wgcore show wgu | sed -n 's/.*dropped:.*replay \([0-9]*\).*/\1/p' | head -n 1
 }
+
+# --- 0. ECN against the kernel module --------------------------------------------------------------
+# ecn_case SENDER-NS RECEIVER-NS RECEIVER-ADDR NETEM-DEV: 100 ECT(0) datagrams; netem on the
+# sender's veth marks half of them CE.
+ecn_case() {
+  local from=$1 to=$2 addr=$3 dev=$4 port=$((40000 + RANDOM % 20000)) out counts ect ce other
+  tc -n "$from" qdisc replace dev "$dev" root netem loss 50% ecn || fail "tc netem ecn on ${dev}"
+  rm -f /tmp/ready
+  ip netns exec "$to" tos_probe recv "$addr" "$port" 100 3 /tmp/ready >/tmp/ecn.out &
+  local pid=$!
+  for _ in $(seq 50); do [[ -s /tmp/ready ]] && break; sleep 0.1; done
+  ip netns exec "$from" tos_probe send "$addr" "$port" 100 0x02 || fail "tos_probe send"
+  wait "$pid" || fail "tos_probe recv"
+  tc -n "$from" qdisc del dev "$dev" root
+  out=$(cat /tmp/ecn.out)
+  ect=$(sed -n 's/.*"2": \([0-9]*\).*/\1/p' <<<"$out"); ect=${ect:-0}
+  ce=$(sed -n 's/.*"3": \([0-9]*\).*/\1/p' <<<"$out"); ce=${ce:-0}
+  (( ect + ce == 100 )) || fail "ECN ${from} -> ${to}: ${out} (100 ECT(0) datagrams sent; a drop means the outer header was not ECT)"
+  (( ce > 0 && ect > 0 )) || fail "ECN ${from} -> ${to}: ${out} (netem marked about half: CE must reach the inner packets)"
+  ECN_CE=$ce
+}
+ecn_case wgc-u wgc-k 10.77.0.1 veth-u
+pass "ECN wgcored -> kernel: 100/100 ECT(0) datagrams through netem's CE marking, ${ECN_CE} arrived CE"
+ecn_case wgc-k wgc-u 10.77.0.2 veth-k
+pass "ECN kernel -> wgcored: 100/100 ECT(0) datagrams through netem's CE marking, ${ECN_CE} arrived CE"
+ecn_case wgc-k wgc-u fd77::2 veth-k
+pass "ECN kernel -> wgcored, IPv6 inside: ${ECN_CE} of 100 arrived CE, none lost"
+ecn_case wgc-u wgc-k fd77::1 veth-u
+pass "ECN wgcored -> kernel, IPv6 inside: ${ECN_CE} of 100 arrived CE, none lost"
 
 # --- 1. loss, duplication, reordering, delay ----------------------------------------------------
 # netem reorders by sending the chosen packets at once and delaying the rest.

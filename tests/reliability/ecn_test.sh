@@ -1,7 +1,7 @@
 #!/bin/bash
 # ECN through the tunnel (issue #18 part 3, RFC 6040 like the kernel module): wgcored a and b
 # joined by wire.py, which counts the outer ECN/DSCP of every data frame and marks CE like an
-# AQM would. Inner UDP traffic with a chosen DS field (tests/reliability/tos_probe.py), IPv4
+# AQM would. Inner UDP traffic with a chosen DS field (tests/reliability/tos_probe.cpp), IPv4
 # and IPv6 inside:
 #   - outer ECN follows the inner one, outer DSCP is 0 (EF inside stays inside);
 #   - CE marked on the way arrives as CE on exactly the inner packets it was marked on, their
@@ -12,7 +12,8 @@ set -euo pipefail
 WGC_TEST_NAME="ecn"
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/wg_pair.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/rel_lib.sh"
-PROBE="$(dirname "${BASH_SOURCE[0]}")/tos_probe.py"
+PROBE="${TOS_PROBE:-${WGCORE_BUILD_ROOT}/tests/tos_probe}"
+[[ -x "$PROBE" ]] || fail "tos_probe not built at ${PROBE}"
 N=200
 
 wire_pair_setup wgcored wgcored
@@ -28,10 +29,10 @@ stat_sum() {  # KEY: the a->b direction's counter
 # (ns_spawn's log of it) once it has N or 3 s passed without one.
 probe() {
   local addr="$1" tos="$2" port=$((40000 + RANDOM % 20000)) ready="${WGC_TEST_DIR}/recv.ready.$RANDOM"
-  ns_spawn "$NS_B" recv python3 "$PROBE" recv "$addr" "$port" "$N" 3 "$ready"
+  ns_spawn "$NS_B" recv "$PROBE" recv "$addr" "$port" "$N" 3 "$ready"
   local pid=$WGC_LAST_PID
   wait_for 5 test -s "$ready" || fail "receiver did not start"
-  ns_exec "$NS_A" python3 "$PROBE" send "$addr" "$port" "$N" "$tos" || fail "sender failed"
+  ns_exec "$NS_A" "$PROBE" send "$addr" "$port" "$N" "$tos" || fail "sender failed"
   wait "$pid" || fail "receiver failed"
 }
 recv_result() { tail -n1 "${WGC_TEST_DIR}/recv.log"; }
