@@ -302,6 +302,35 @@ Key known_key(std::uint8_t seed) {
   return k;
 }
 
+// a and b as each other's peer: identities, a PSK, endpoints, one tunnel address each.
+// Returns a's view of b.
+Peer* pair_up(Node& a, Node& b, const Key& priv_a, const Key& priv_b, const Key& psk) {
+  a.engine->set_private_key(priv_a);
+  b.engine->set_private_key(priv_b);
+  Peer* a_b = a.engine->add_peer(b.engine->identity().public_key);
+  Peer* b_a = b.engine->add_peer(a.engine->identity().public_key);
+  a.engine->set_preshared_key(*a_b, psk);
+  b.engine->set_preshared_key(*b_a, psk);
+  a.engine->set_endpoint(*a_b, b.address);
+  b.engine->set_endpoint(*b_a, a.address);
+  a.engine->add_allowed_ip(*a_b, *IpPrefix::parse("203.0.113.2/32"));
+  b.engine->add_allowed_ip(*b_a, *IpPrefix::parse("203.0.113.1/32"));
+  return a_b;
+}
+
+// `n` packets each way, then the session's keys registered as secrets.
+void traffic_then_register(Node& a, Node& b, Wire& wire, Peer* a_b, int n) {
+  for (int i = 0; i < n; ++i) {
+    a.engine->send_packet(ipv4("203.0.113.1", "203.0.113.2"));
+    wire.run();
+    b.engine->send_packet(ipv4("203.0.113.2", "203.0.113.1"));
+    wire.run();
+  }
+  ASSERT_TRUE(a_b->keypairs.current()) << "no session";
+  leakscan::add(a_b->keypairs.current()->sending_key.data(), "session key a->b");
+  leakscan::add(a_b->keypairs.current()->receiving_key.data(), "session key b->a");
+}
+
 class ZeroingTest : public ::testing::Test {
  protected:
   void SetUp() override { leakscan::reset(); }
@@ -336,27 +365,11 @@ TEST_F(ZeroingTest, EngineSessionLeavesNoKeyInFreedMemory) {
     leakscan::add(psk.data(), "preshared key");
     leakscan::g_armed = true;  // from here on, every free is searched
 
-    a.engine->set_private_key(priv_a);
-    b.engine->set_private_key(priv_b);
-    Peer* a_b = a.engine->add_peer(b.engine->identity().public_key);
-    Peer* b_a = b.engine->add_peer(a.engine->identity().public_key);
-    a.engine->set_preshared_key(*a_b, psk);
-    b.engine->set_preshared_key(*b_a, psk);
-    a.engine->set_endpoint(*a_b, b.address);
-    b.engine->set_endpoint(*b_a, a.address);
-    a.engine->add_allowed_ip(*a_b, *IpPrefix::parse("203.0.113.2/32"));
-    b.engine->add_allowed_ip(*b_a, *IpPrefix::parse("203.0.113.1/32"));
+    Peer* a_b = pair_up(a, b, priv_a, priv_b, psk);
+    Peer* b_a = b.engine->find_peer(a.engine->identity().public_key);
 
     for (int round = 0; round < 5; ++round) {
-      for (int i = 0; i < 30; ++i) {
-        a.engine->send_packet(ipv4("203.0.113.1", "203.0.113.2"));
-        wire.run();
-        b.engine->send_packet(ipv4("203.0.113.2", "203.0.113.1"));
-        wire.run();
-      }
-      ASSERT_TRUE(a_b->keypairs.current()) << "no session in round " << round;
-      leakscan::add(a_b->keypairs.current()->sending_key.data(), "session key a->b");
-      leakscan::add(a_b->keypairs.current()->receiving_key.data(), "session key b->a");
+      traffic_then_register(a, b, wire, a_b, 30);
       // A new handshake each round (past REKEY_TIMEOUT, alternating initiators), so keypairs
       // rotate through next/current/previous and old ones are freed during the run.
       clock.advance(6s);
@@ -407,31 +420,14 @@ TEST_F(ZeroingTest, LiveMemoryKeepsNoExpiredKey) {
     const Key priv_a = known_key(11), priv_b = known_key(12), psk = known_key(13);
     leakscan::add(priv_a.data(), "old private key a");
     leakscan::add(psk.data(), "preshared key");
-    a->engine->set_private_key(priv_a);
-    b.engine->set_private_key(priv_b);
-    Peer* a_b = a->engine->add_peer(b.engine->identity().public_key);
-    Peer* b_a = b.engine->add_peer(a->engine->identity().public_key);
-    a->engine->set_preshared_key(*a_b, psk);
-    b.engine->set_preshared_key(*b_a, psk);
-    a->engine->set_endpoint(*a_b, b.address);
-    b.engine->set_endpoint(*b_a, a->address);
-    a->engine->add_allowed_ip(*a_b, *IpPrefix::parse("203.0.113.2/32"));
-    b.engine->add_allowed_ip(*b_a, *IpPrefix::parse("203.0.113.1/32"));
+    Peer* a_b = pair_up(*a, b, priv_a, priv_b, psk);
     for (int round = 0; round < 3; ++round) {
       clock.advance(6s);
       a->engine->initiate_handshake(*a_b);
       leakscan::add(a_b->handshake.chaining_key.data(), "chaining key after the initiation");
       leakscan::add(a_b->handshake.hash.data(), "handshake hash after the initiation");
       wire.run();
-      for (int i = 0; i < 10; ++i) {
-        a->engine->send_packet(ipv4("203.0.113.1", "203.0.113.2"));
-        wire.run();
-        b.engine->send_packet(ipv4("203.0.113.2", "203.0.113.1"));
-        wire.run();
-      }
-      ASSERT_TRUE(a_b->keypairs.current()) << "no session in round " << round;
-      leakscan::add(a_b->keypairs.current()->sending_key.data(), "session key a->b");
-      leakscan::add(a_b->keypairs.current()->receiving_key.data(), "session key b->a");
+      traffic_then_register(*a, b, wire, a_b, 10);
     }
     // A crypto helper seals with the newest session key, as a Device's helpers do under load,
     // and then sits idle with the key in its cached context.
