@@ -50,6 +50,7 @@ NOT_EMULATED = {
     "ProtectControlGroups": "the tests' cgroupfs is not written by the helper; not remounted",
 }
 
+SOURCE = ""  # this program's text, for stage 2
 AF = {"AF_UNIX": 1, "AF_INET": 2, "AF_INET6": 10, "AF_NETLINK": 16, "AF_PACKET": 17}
 CLONE_NEW = 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x00000080
 
@@ -195,6 +196,10 @@ def load_seccomp(d):
 
 
 def main():
+    global SOURCE
+    if "__file__" in globals():
+        with open(__file__) as f:
+            SOURCE = f.read()
     argv = sys.argv[1:]
     stage2 = argv[:1] == ["--stage2"]
     if stage2:
@@ -232,7 +237,9 @@ def main():
             setpriv += ["--inh-caps", plus, "--ambient-caps", plus]
         if d.get("NoNewPrivileges") == "yes" or "SystemCallFilter" in d:
             setpriv.append("--no-new-privs")
-        os.execvp("setpriv", setpriv + [sys.executable, os.path.abspath(__file__), "--stage2", unit, "--"] + cmd)
+        # Stage 2 runs from this file's text, read before the mounts: the file itself may now be
+        # hidden (ProtectHome= over a tree under /root, PrivateTmp= over one under /tmp).
+        os.execvp("setpriv", setpriv + [sys.executable, "-c", SOURCE, "--stage2", unit, "--"] + cmd)
     if "UMask" in d:
         os.umask(int(d["UMask"], 8))
     if d.get("MemoryDenyWriteExecute") == "yes":
