@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "wgcore/event_loop.hpp"
 #include "wgcore/interface.hpp"
 #include "wgcore/log.hpp"
 #include "support/signals.hpp"
@@ -60,8 +61,15 @@ int run(const std::string& iface, const std::string& socket_dir,
     }
   };
 
-  // Block the signals before any thread starts, so only sigtimedwait below receives them.
-  const sigset_t sigs = wgcore::block_daemon_signals();
+  // Block the signals before any thread starts, so that only the loop's signalfd takes them.
+  (void)wgcore::block_daemon_signals();
+  auto loop = wgcore::EventLoop::create();
+  if (!loop) {
+    std::string msg = "Failed to create the event loop: " + loop.error().message;
+    wgcore::log::error("%s", msg.c_str());
+    report(msg);
+    return 1;
+  }
 
   if (auto err = wgcored::prepare_socket_dir(socket_dir); !err.empty()) {
     std::string msg = "Failed to prepare the uapi socket directory: " + err;
@@ -74,6 +82,14 @@ int run(const std::string& iface, const std::string& socket_dir,
   opts.name = iface;
   opts.backend = wgcore::BackendChoice::kUserspace;
   opts.uapi_dir = socket_dir;
+  // The interface deleted from outside (`ip link del`, wg-quick down) ends the daemon at once.
+  bool gone = false;
+  opts.on_gone = [&loop = *loop, &gone] {
+    loop->post([&] {
+      gone = true;
+      loop->stop();
+    });
+  };
   auto dev = wgcore::Interface::create(opts);
   if (!dev) {
     std::string msg = "Failed to create the device: " + dev.error().message;
@@ -98,16 +114,13 @@ int run(const std::string& iface, const std::string& socket_dir,
                        privs.drop_all_caps ? "dropped" : "kept if held");
   report("");
 
-  int status = 0;
-  while ((*dev)->alive()) {
-    timespec tick{0, 200 * 1000 * 1000};
-    int sig = sigtimedwait(&sigs, nullptr, &tick);
-    if (sig == SIGTERM || sig == SIGINT) {
-      wgcore::log::verbose("Shutting down");
-      break;
-    }
-  }
-  if (!(*dev)->alive()) wgcore::log::verbose("Interface closed, shutting down");
+  (void)(*loop)->on_signals({SIGTERM, SIGINT}, [&](int) {
+    wgcore::log::verbose("Shutting down");
+    (*loop)->stop();
+  });
+  if ((*dev)->alive()) (*loop)->run();  // until a signal or the interface goes away
+  if (gone) wgcore::log::verbose("Interface closed, shutting down");
+  const int status = 0;
   dev->reset();  // stops serving, removes the socket and closes the TUN: the kernel removes the interface
   wgcore::log::verbose("Device closed");
   return status;

@@ -5,6 +5,7 @@
 // interface (wgcored, `wgcore up`, the NetworkManager plugin, wgcore-networkd) does it here.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -47,6 +48,11 @@ struct InterfaceOptions {
   enum class Uapi { kRequired, kBestEffort, kNone };
   Uapi uapi = Uapi::kRequired;
   std::string uapi_dir = kUapiSocketDir;
+  // Userspace backend: called (on the device's own thread) when the interface goes away
+  // underneath its owner (`ip link del`, the TUN failing), so a daemon's loop can end at once
+  // (post to it; do not destroy the Interface from inside). Not called after the owner's own
+  // teardown, nor on the kernel backend (watch the link, or poll alive()).
+  std::function<void()> on_gone;
 };
 
 // An interface this process created and owns: the in-process userspace device (TUN, UDP and

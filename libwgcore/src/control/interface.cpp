@@ -116,6 +116,7 @@ Result<std::unique_ptr<Interface>> Interface::create(const InterfaceOptions& opt
   DeviceOptions dopts;
   dopts.name = opts.name;
   dopts.mtu = int(opts.mtu);
+  dopts.on_failed = opts.on_gone;
   auto dev = Device::create(dopts);
   if (!dev) return make_error(dev.error().code, "creating TUN interface " + opts.name + ": " + dev.error().message);
   auto u = std::make_unique<UserspaceInterface>(*decision, std::move(*dev));

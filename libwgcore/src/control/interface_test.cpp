@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <string>
 
 #include "testing/netns.hpp"
@@ -86,6 +89,36 @@ TEST_F(InterfaceTest, SocketProblemsFollowTheUapiMode) {
   auto none = Interface::create(o);
   ASSERT_TRUE(none.ok()) << none.error().message;
   EXPECT_EQ((*none)->uapi_warning(), "");
+}
+
+// on_gone: told when the link is deleted from outside (what ends wgcored at once), never after
+// the owner's own teardown.
+TEST_F(InterfaceTest, OnGoneWhenDeletedFromOutsideOnly) {
+  std::promise<void> told;
+  std::atomic<int> calls{0};
+  InterfaceOptions o;
+  o.name = "wgci3";
+  o.backend = BackendChoice::kUserspace;
+  o.uapi_dir = dir_;
+  o.on_gone = [&] {
+    if (calls++ == 0) told.set_value();
+  };
+  auto i = Interface::create(o);
+  ASSERT_TRUE(i.ok()) << i.error().message;
+  ASSERT_EQ(std::system("ip link del wgci3"), 0);
+  ASSERT_EQ(told.get_future().wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "on_gone not called after `ip link del`";
+  EXPECT_FALSE((*i)->alive());
+  i->reset();
+  EXPECT_EQ(calls.load(), 1);
+
+  std::atomic<int> calls2{0};
+  o.name = "wgci4";
+  o.on_gone = [&] { ++calls2; };
+  auto j = Interface::create(o);
+  ASSERT_TRUE(j.ok()) << j.error().message;
+  j->reset();  // the owner's teardown
+  EXPECT_EQ(calls2.load(), 0);
 }
 
 TEST_F(InterfaceTest, DeleteRefusesWhatIsNotWireGuard) {

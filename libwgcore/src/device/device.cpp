@@ -102,6 +102,7 @@ Status Device::start() {
     loop_->run();
     stopped_.store(true);
     stopped_promise_.set_value();
+    if (failed_ && opts_.on_failed) opts_.on_failed();
   });
   // Set before anything is posted; the loop's queue orders it before the loop thread reads it.
   loop_thread_id_ = thread_.get_id();
@@ -138,6 +139,7 @@ Device::Internals Device::internals() {
 
 void Device::fail(const char* why) {
   log::verbose("%s: stopping the device", why);
+  failed_ = true;  // read by the loop thread itself, after run() returns
   loop_->stop();
 }
 

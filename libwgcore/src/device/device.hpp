@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,9 @@ struct DeviceOptions {
   unsigned crypto_threads = crypto_threads_by_env();
   // Crypto bytes per thread before another one helps (tests set 1: every batch is parallel).
   std::size_t crypto_bytes_per_thread = CryptoWorkers::kBytesPerThread;
+  // Called on the device's thread when it stops on its own (the interface was deleted, the TUN
+  // failed), not after stop(): a daemon's loop can end at once instead of polling running().
+  std::function<void()> on_failed;
 };
 
 // The engine's clock: the system clock, except that a datapath round holds one reading for all
@@ -175,6 +179,7 @@ class Device final : public Control, private EngineSink {
   std::thread thread_;
   std::thread::id loop_thread_id_;
   std::atomic<bool> stopped_{false};
+  bool failed_ = false;  // fail() stopped the loop (loop thread only)
   std::promise<void> stopped_promise_;
   std::shared_future<void> stopped_future_;
 };
