@@ -1,9 +1,8 @@
 // wgcore-networkd: serves systemd-networkd's Kind=wireguard .netdev files on the wgcore engine.
 // This file only wires the commands: daemon (default), status, check, convert.
 #include <getopt.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <signal.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -19,6 +18,7 @@
 
 #include "wgcore/log.hpp"
 #include "support/signals.hpp"
+#include "wgcore/event_loop.hpp"
 #include "support/text.hpp"
 #include "wgcore/wgquick.hpp"
 #include "convert.hpp"
@@ -142,23 +142,22 @@ int cmd_convert(std::string file, const std::string& dir, std::string name) {
 }
 
 int run_daemon(DaemonOptions opts) {
-  const sigset_t sigs = block_daemon_signals();
-  int sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (sfd < 0) {
-    fprintf(stderr, "wgcore-networkd: signalfd: %s\n", strerror(errno));
+  // Blocked before any thread starts: only the loop's signalfd takes them.
+  (void)block_daemon_signals();
+  auto loop_r = EventLoop::create();
+  if (!loop_r) {
+    fprintf(stderr, "wgcore-networkd: %s\n", loop_r.error().message.c_str());
     return 1;
   }
+  EventLoop& loop = **loop_r;
   // Route deletions and link changes wake the loop at once: a route networkd removed (say, on
-  // `networkctl reconfigure`) comes back on its event, not at the next poll.
+  // `networkctl reconfigure`) comes back on its event, not at the next tick.
   auto events = routing::NetlinkEvents::open();
   if (!events) log::event(log::Prio::kWarning, "%s; routes are checked once a second only", events.error().message.c_str());
 
   // Edits of the .netdev files are acted on as they happen (debounced), not only on SIGHUP.
   auto watch = DirWatch::open(opts.search.dirs, kHideDropin);
   if (!watch) log::event(log::Prio::kWarning, "%s; file changes need `systemctl reload wgcore-networkd`", watch.error().message.c_str());
-  using SteadyClock = std::chrono::steady_clock;
-  constexpr SteadyClock::time_point kNever = SteadyClock::time_point::max();
-  SteadyClock::time_point files_due = kNever;
 
   Daemon d(std::move(opts));
   d.start();
@@ -167,48 +166,63 @@ int run_daemon(DaemonOptions opts) {
   auto wd = watchdog_period();
   auto period = std::chrono::milliseconds(1000);
   if (wd && *wd < period) period = *wd;
-  bool stop = false;
-  while (!stop) {
-    pollfd p[3] = {{sfd, POLLIN, 0}, {events ? events->fd() : -1, POLLIN, 0}, {watch ? watch->fd() : -1, POLLIN, 0}};
-    int timeout = int(period.count());
-    if (files_due != kNever)
-      timeout = std::max(0, int(std::chrono::duration_cast<std::chrono::milliseconds>(files_due - SteadyClock::now()).count()));
-    if (::poll(p, 3, timeout) < 0 && errno != EINTR) break;
-    signalfd_siginfo si;
-    while (::read(sfd, &si, sizeof si) == ssize_t(sizeof si)) {
-      if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) stop = true;
-      if (si.ssi_signo == SIGHUP && !stop) {
-        timespec mono{};
-        clock_gettime(CLOCK_MONOTONIC, &mono);
-        notify("RELOADING=1\nMONOTONIC_USEC=" +
-               std::to_string(std::uint64_t(mono.tv_sec) * 1000000 + std::uint64_t(mono.tv_nsec) / 1000));
-        log::event(log::Prio::kInfo, "Reloading");
-        d.reload();
-        notify("READY=1\nSTATUS=" + d.status_line());
-        log::event(log::Prio::kInfo, "%s", d.status_line().c_str());
+
+  bool stopping = false;
+  Status st = loop.on_signals({SIGTERM, SIGINT, SIGHUP}, [&](int sig) {
+    if (sig != SIGHUP) {
+      stopping = true;
+      loop.stop();
+      return;
+    }
+    if (stopping) return;
+    timespec mono{};
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    notify("RELOADING=1\nMONOTONIC_USEC=" +
+           std::to_string(std::uint64_t(mono.tv_sec) * 1000000 + std::uint64_t(mono.tv_nsec) / 1000));
+    log::event(log::Prio::kInfo, "Reloading");
+    d.reload();
+    notify("READY=1\nSTATUS=" + d.status_line());
+    log::event(log::Prio::kInfo, "%s", d.status_line().c_str());
+  });
+  if (!st) {
+    fprintf(stderr, "wgcore-networkd: %s\n", st.error().message.c_str());
+    return 1;
+  }
+  // A route event or a file change is acted on at once: the daemon's tick does the work.
+  if (events)
+    (void)loop.add(events->fd(), EPOLLIN, [&](std::uint32_t) {
+      if (events->drain()) {
+        d.check_routes_now();
+        d.tick();
       }
-    }
-    if (stop) break;
-    if (events && (p[1].revents & POLLIN) && events->drain()) d.check_routes_now();
-    // An editor writes a file in several steps: act 100 ms after the last change.
-    if (watch && (p[2].revents & POLLIN) && watch->drain())
-      files_due = SteadyClock::now() + std::chrono::milliseconds(100);
-    if (files_due != kNever && SteadyClock::now() >= files_due) {
-      files_due = kNever;
-      d.files_changed();
-      notify("STATUS=" + d.status_line());
-    }
+    });
+  // An editor writes a file in several steps: act 100 ms after the last change.
+  const auto files_timer = loop.create_timer([&] {
+    d.files_changed();
+    notify("STATUS=" + d.status_line());
+    d.tick();
+  });
+  if (watch)
+    (void)loop.add(watch->fd(), EPOLLIN, [&](std::uint32_t) {
+      if (watch->drain()) loop.arm_timer(files_timer, std::chrono::milliseconds(100));
+    });
+  // The periodic duties (retries, re-resolution, routes, recreated devices) and the watchdog.
+  EventLoop::TimerId tick_timer = 0;
+  tick_timer = loop.create_timer([&] {
     d.tick();
     if (wd) notify("WATCHDOG=1");
-  }
-  ::close(sfd);
+    loop.arm_timer(tick_timer, period);
+  });
+  loop.arm_timer(tick_timer, period);
+  loop.run();
+
+  if (events) (void)loop.remove(events->fd());
+  if (watch) (void)loop.remove(watch->fd());
   notify("STOPPING=1\nSTATUS=Removing devices");
   log::event(log::Prio::kInfo, "Shutting down");
   d.stop();
   return 0;
 }
-
-
 
 // A number of seconds for `option`: decimal digits, 1..86400; nothing (and a message) otherwise.
 std::optional<std::chrono::seconds> seconds_option(const char* option, const char* text) {
