@@ -120,10 +120,9 @@ int run(const std::string& iface, const std::string& socket_dir,
   });
   if ((*dev)->alive()) (*loop)->run();  // until a signal or the interface goes away
   if (gone) wgcore::log::verbose("Interface closed, shutting down");
-  const int status = 0;
   dev->reset();  // stops serving, removes the socket and closes the TUN: the kernel removes the interface
   wgcore::log::verbose("Device closed");
-  return status;
+  return 0;
 }
 
 }  // namespace

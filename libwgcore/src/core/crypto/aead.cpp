@@ -47,7 +47,7 @@ struct ThreadCipher {
 
   // Starts a message: the nonce always, the key only when it differs from the loaded one.
   bool init(KeyRef k, const std::uint8_t* nonce, int enc) noexcept {
-    detail::check_epoch();
+    wipe_if_stale();
     if (ctx == nullptr) {
       ctx = EVP_CIPHER_CTX_new();
       if (ctx == nullptr ||

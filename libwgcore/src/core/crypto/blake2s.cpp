@@ -98,7 +98,7 @@ ThreadContexts& thread_contexts() noexcept {
 }
 
 ThreadContexts& contexts() noexcept {
-  detail::check_epoch();
+  wipe_if_stale();
   ThreadContexts& c = thread_contexts();
   c.ensure();
   return c;

@@ -21,18 +21,13 @@ void forget_cached_keys() noexcept {
   wipe_this_thread();
 }
 
-void wipe_if_stale() noexcept { detail::check_epoch(); }
-
-std::uint64_t key_epoch() noexcept { return g_epoch.load(std::memory_order_acquire); }
-
-namespace detail {
-
-void check_epoch() noexcept {
+void wipe_if_stale() noexcept {
   const std::uint64_t now = g_epoch.load(std::memory_order_relaxed);
   if (now == t_epoch) return;
   t_epoch = now;
   wipe_this_thread();
 }
 
-}  // namespace detail
+std::uint64_t key_epoch() noexcept { return g_epoch.load(std::memory_order_acquire); }
+
 }  // namespace wgcore::crypto

@@ -6,9 +6,9 @@
 //
 // forget_cached_keys() wipes the calling thread's contexts at once (freed and made anew on next
 // use; OpenSSL clears what it frees) and moves a global epoch on. Every other thread wipes its
-// own at its next crypto call (one relaxed atomic load per call), or when told to:
-// wipe_if_stale(), which idle threads run when woken (CryptoWorkers::wipe_stale_keys). A thread
-// that exits frees its contexts too.
+// own through wipe_if_stale(): at its next crypto call (one relaxed atomic load per call), or
+// when an idle thread is woken for it (CryptoWorkers::wipe_stale_keys). A thread that exits
+// frees its contexts too.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +16,7 @@
 namespace wgcore::crypto {
 
 void forget_cached_keys() noexcept;
+// Wipes this thread's contexts if they predate the last forget_cached_keys().
 void wipe_if_stale() noexcept;
 std::uint64_t key_epoch() noexcept;
 
@@ -23,9 +24,6 @@ namespace detail {
 // Each file's part of a wipe (the calling thread's contexts); called by key_cache.cpp only.
 void wipe_aead_contexts() noexcept;
 void wipe_hash_contexts() noexcept;
-// Whether this thread's caches predate the last forget_cached_keys(); if so they are wiped and
-// the thread is up to date again.
-void check_epoch() noexcept;
 }  // namespace detail
 
 }  // namespace wgcore::crypto
