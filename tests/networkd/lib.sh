@@ -81,21 +81,22 @@ chown systemd-network:systemd-network /run/systemd/netif
 mount -o remount,bind,ro /sys
 dbus-daemon --system --fork --print-pid=3 3>"${ND_DIR}/dbus.pid"
 export DBUS_SYSTEM_BUS_ADDRESS=unix:path=/run/dbus/system_bus_socket
-if [[ "\${ND_HELPER_FIRST:-1}" == 1 && -n "\${ND_SANDBOX_UNIT:-}" ]]; then
-  # As systemd would start it from the unit (tests/networkd/sandbox_exec.py): everything it
-  # runs or reads comes from /run, since PrivateTmp= hides this test's /tmp.
-  mkdir -p /run/sandbox /run/systemd/network /run/wireguard
-  cp "${WGCORE_NETWORKD}" "\${ND_SANDBOX_UNIT}" "${WGCORE_SOURCE_ROOT}/tests/networkd/sandbox_exec.py" /run/sandbox/
-  touch /run/systemd/notify
-  mount --bind "${ND_DIR}/notify.sock" /run/systemd/notify
-  NOTIFY_SOCKET=/run/systemd/notify WATCHDOG_USEC=2000000 unshare -m --propagation private /usr/bin/python3 \
-    /run/sandbox/sandbox_exec.py "/run/sandbox/\$(basename "\${ND_SANDBOX_UNIT}")" -- \
-    /run/sandbox/wgcore-networkd --verbose --reresolve "\${ND_RERESOLVE:-300}" --retry "\${ND_RETRY:-5}" \
-    >>"${WGC_TEST_DIR}/helper.log" 2>&1 &
-  echo \$! >"${ND_DIR}/helper.pid"
-  for i in \$(seq 100); do grep -q ' info: Serving ' "${WGC_TEST_DIR}/helper.log" && break; sleep 0.1; done
-elif [[ "\${ND_HELPER_FIRST:-1}" == 1 ]]; then
-  NOTIFY_SOCKET="${ND_DIR}/notify.sock" WATCHDOG_USEC=2000000 "${WGCORE_NETWORKD}" --verbose --reresolve "\${ND_RERESOLVE:-300}" --retry "\${ND_RETRY:-5}" >>"${WGC_TEST_DIR}/helper.log" 2>&1 &
+if [[ "\${ND_HELPER_FIRST:-1}" == 1 ]]; then
+  helper=("${WGCORE_NETWORKD}")
+  notify_socket="${ND_DIR}/notify.sock"
+  if [[ -n "\${ND_SANDBOX_UNIT:-}" ]]; then
+    # As systemd would start it from the unit (tests/networkd/sandbox_exec.py): everything it
+    # runs or reads comes from /run, since PrivateTmp= hides this test's /tmp.
+    mkdir -p /run/sandbox /run/systemd/network /run/wireguard
+    cp "${WGCORE_NETWORKD}" "\${ND_SANDBOX_UNIT}" "${WGCORE_SOURCE_ROOT}/tests/networkd/sandbox_exec.py" /run/sandbox/
+    touch /run/systemd/notify
+    mount --bind "\$notify_socket" /run/systemd/notify
+    notify_socket=/run/systemd/notify
+    helper=(unshare -m --propagation private /usr/bin/python3 /run/sandbox/sandbox_exec.py
+            "/run/sandbox/\$(basename "\${ND_SANDBOX_UNIT}")" -- /run/sandbox/wgcore-networkd)
+  fi
+  NOTIFY_SOCKET="\$notify_socket" WATCHDOG_USEC=2000000 "\${helper[@]}" --verbose --reresolve "\${ND_RERESOLVE:-300}" \
+    --retry "\${ND_RETRY:-5}" >>"${WGC_TEST_DIR}/helper.log" 2>&1 &
   echo \$! >"${ND_DIR}/helper.pid"
   for i in \$(seq 100); do grep -q ' info: Serving ' "${WGC_TEST_DIR}/helper.log" && break; sleep 0.1; done
 fi
