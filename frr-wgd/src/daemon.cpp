@@ -7,8 +7,7 @@
 #include <map>
 
 #include <ifaddrs.h>
-#include <poll.h>
-#include <sys/signalfd.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,10 +62,25 @@ std::string peer_label(const InterfaceConfig& ic, const Key& k) {
 
 Daemon::~Daemon() {
   if (control_fd_ >= 0) {
-    close(control_fd_);
+    const int fd = control_fd_;
+    unwatch(control_fd_);
+    close(fd);
     unlink(cfg_.control_socket.c_str());
   }
-  if (signal_fd_ >= 0) close(signal_fd_);
+  close_import();
+  stop_frr_sync();
+}
+
+Status Daemon::watch(int fd, std::function<void()> on_readable) {
+  return loop_->add(fd, EPOLLIN, [cb = std::move(on_readable)](std::uint32_t) { cb(); });
+}
+
+void Daemon::unwatch(int& fd) {
+  if (fd < 0) return;
+  // The owner may have closed it already (FpmServer drops a connection before saying so): the
+  // loop forgets the registration all the same.
+  (void)loop_->remove(fd);
+  fd = -1;
 }
 
 std::vector<policy::PeerPolicy> Daemon::peer_policies(const InterfaceConfig& ic) const {
@@ -90,21 +104,29 @@ Result<std::unique_ptr<Daemon>> Daemon::start(Config cfg) {
   if (mkdir(d->cfg_.state_directory.c_str(), 0700) != 0 && errno != EEXIST)
     return make_error(errno, d->cfg_.state_directory + ": " + strerror(errno));
 
-  const sigset_t mask = block_daemon_signals();
-  d->signal_fd_ = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (d->signal_fd_ < 0) return make_error(errno, std::string("signalfd: ") + strerror(errno));
+  // Before any thread starts (FrrSync's pushes, the device's): only the loop takes them.
+  (void)block_daemon_signals();
+  auto loop = EventLoop::create();
+  if (!loop) return loop.error();
+  d->loop_ = std::move(*loop);
+  Daemon* self = d.get();
+  if (auto st = d->loop_->on_signals({SIGTERM, SIGINT, SIGHUP}, [self](int signo) { self->on_signal(signo); }); !st)
+    return st.error();
+  d->refresh_timer_ = d->loop_->create_timer([self] { self->on_refresh_timer(); });
+  d->sweep_timer_ = d->loop_->create_timer([self] { self->on_sweep_timer(); });
 
   for (const auto& ic : d->cfg_.interfaces)
     if (auto st = d->open_site(ic); !st) return st.error();
   if (auto st = d->open_import(); !st) return st.error();
   auto fd = control_listen(d->cfg_.control_socket);
   if (!fd) return fd.error();
-  d->control_fd_ = *fd;
-  d->next_refresh_ = Clock::now() + std::chrono::milliseconds(d->cfg_.refresh_interval_ms);
-  if (!d->cfg_.frr_vtysh.empty()) {
-    d->frr_sync_.emplace(d->cfg_.frr_vtysh, d->cfg_.frr_vty_socket);
-    d->sync_frr(true);
+  if (auto st = d->watch(*fd, [self] { self->on_control(); }); !st) {
+    close(*fd);
+    return st.error();
   }
+  d->control_fd_ = *fd;
+  d->loop_->arm_timer(d->refresh_timer_, std::chrono::milliseconds(d->cfg_.refresh_interval_ms));
+  d->start_frr_sync();
   log::event(log::Prio::kInfo, "frr-wgd started: %zu interface(s), import %s, control socket %s", d->sites_.size(),
             d->cfg_.import == ImportSource::kFpm        ? "fpm"
             : d->cfg_.import == ImportSource::kRtnetlink ? "rtnetlink"
@@ -162,8 +184,19 @@ Status Daemon::open_site(const InterfaceConfig& ic) {
 Status Daemon::open_import() {
   if (cfg_.import == ImportSource::kFpm) {
     routing::feed::FpmServer::Callbacks cb;
-    cb.connected = [this] { on_fpm_connected(); };
+    // FpmServer accepts and drops connections inside poll_once(), and a new connection may
+    // get the number the old one just gave back: the registrations follow its callbacks, which
+    // fire in the order things happened.
+    cb.connected = [this] {
+      const int conn = fpm_->fds().back();
+      if (auto st = watch(conn, [this] { on_fpm_readable(); }); !st)
+        log::event(log::Prio::kErr, "fpm: %s", st.error().message.c_str());
+      else
+        fpm_conn_fd_ = conn;
+      on_fpm_connected();
+    };
     cb.disconnected = [this] {
+      unwatch(fpm_conn_fd_);
       ++counters_.fpm_disconnects;
       log::event(log::Prio::kWarning, "fpm: zebra disconnected; imports stay until its replay after reconnecting");
     };
@@ -172,12 +205,19 @@ Status Daemon::open_import() {
     if (!srv) return make_error(srv.error().code, "fpm listen " + cfg_.fpm_address.to_string() + " port " +
                                                       std::to_string(cfg_.fpm_port) + ": " + srv.error().message);
     fpm_.emplace(std::move(*srv));
+    const int listener = fpm_->fds().front();
+    if (auto st = watch(listener, [this] { on_fpm_readable(); }); !st) {
+      fpm_.reset();
+      return st.error();
+    }
+    fpm_listen_fd_ = listener;
     log::event(log::Prio::kInfo, "fpm: listening on %s port %u", cfg_.fpm_address.to_string().c_str(), unsigned(cfg_.fpm_port));
   } else if (cfg_.import == ImportSource::kRtnetlink) {
     for (auto& s : sites_) {
       auto w = routing::feed::RtnetlinkWatch::open(s->ifindex, cfg_.watch_protocols);
       if (!w) return make_error(w.error().code, s->cfg.name + ": rtnetlink watch: " + w.error().message);
       s->watch.emplace(std::move(*w));
+      watch_site_feed(*s);
       std::vector<RouteUpdate> updates;
       if (auto st = s->watch->dump(updates); !st) return st.error();
       Site* only = s.get();
@@ -194,8 +234,59 @@ Status Daemon::open_import() {
 }
 
 void Daemon::close_import() {
+  unwatch(fpm_conn_fd_);
+  unwatch(fpm_listen_fd_);
   fpm_.reset();
-  for (auto& s : sites_) s->watch.reset();
+  for (auto& s : sites_) {
+    unwatch(s->watch_fd);
+    s->watch.reset();
+  }
+}
+
+void Daemon::watch_site_feed(Site& s) {
+  Site* site = &s;
+  if (auto st = watch(s.watch->fd(), [this, site] { on_watch_readable(*site); }); !st)
+    log::event(log::Prio::kErr, "%s: rtnetlink watch: %s", s.cfg.name.c_str(), st.error().message.c_str());
+  else
+    s.watch_fd = s.watch->fd();
+}
+
+void Daemon::on_watch_readable(Site& s) {
+  std::vector<RouteUpdate> updates;
+  if (auto st = s.watch->read(updates); !st) {
+    ++counters_.feed_errors;
+    log::event(log::Prio::kErr, "%s: rtnetlink watch: %s", s.cfg.name.c_str(), st.error().message.c_str());
+  }
+  if (updates.empty()) return;
+  counters_.route_updates += updates.size();
+  std::vector<Offer> offers;
+  for (auto& u : updates) s.importer.update(u, offers);
+  process_offers(s, offers);
+}
+
+void Daemon::on_fpm_readable() {
+  if (!fpm_) return;
+  if (auto st = fpm_->poll_once(0); !st) {
+    ++counters_.feed_errors;
+    log::event(log::Prio::kErr, "fpm: %s", st.error().message.c_str());
+  }
+}
+
+void Daemon::start_frr_sync() {
+  if (cfg_.frr_vtysh.empty()) return;
+  if (!frr_sync_) {
+    frr_sync_.emplace(cfg_.frr_vtysh, cfg_.frr_vty_socket);
+    if (auto st = watch(frr_sync_->fd(), [this] { frr_sync_done(); }); !st)
+      log::event(log::Prio::kErr, "frr: %s", st.error().message.c_str());
+    else
+      frr_sync_fd_ = frr_sync_->fd();
+  }
+  sync_frr(true);
+}
+
+void Daemon::stop_frr_sync() {
+  unwatch(frr_sync_fd_);
+  frr_sync_.reset();
 }
 
 void Daemon::log_warnings(Site& s) {
@@ -391,6 +482,28 @@ void Daemon::on_fpm_connected() {
   for (auto& s : sites_) s->importer.mark();
   sweep_pending_ = true;
   last_feed_ = connected_at_ = Clock::now();
+  loop_->arm_timer(sweep_timer_, std::chrono::milliseconds(std::max(cfg_.sweep_delay_ms, cfg_.replay_hold_ms)));
+}
+
+void Daemon::on_sweep_timer() {
+  if (!sweep_pending_) return;
+  // The replay is over once no message came for sweep_delay, and not before replay_hold after
+  // the connection. Messages do not move the timer (a replay is thousands of batches); it looks
+  // again when it fires early.
+  const auto due = std::max(last_feed_ + std::chrono::milliseconds(cfg_.sweep_delay_ms),
+                            connected_at_ + std::chrono::milliseconds(cfg_.replay_hold_ms));
+  const auto now = Clock::now();
+  if (now < due) {
+    loop_->arm_timer(sweep_timer_, due - now);
+    return;
+  }
+  sweep_all();
+}
+
+void Daemon::on_refresh_timer() {
+  for (auto& s : sites_) refresh(*s);
+  if (frr_sync_due_) sync_frr(true);
+  loop_->arm_timer(refresh_timer_, std::chrono::milliseconds(cfg_.refresh_interval_ms));
 }
 
 void Daemon::sweep_all() {
@@ -603,6 +716,7 @@ Reply Daemon::reload() {
   for (auto it = sites_.begin(); it != sites_.end();) {
     if (!cfg_.find_interface((*it)->cfg.name)) {
       remove_site(**it);
+      unwatch((*it)->watch_fd);
       it = sites_.erase(it);
     } else {
       ++it;
@@ -650,6 +764,7 @@ Reply Daemon::reload() {
       if (!s->watch)
         if (auto w = routing::feed::RtnetlinkWatch::open(s->ifindex, cfg_.watch_protocols)) {
           s->watch.emplace(std::move(*w));
+          watch_site_feed(*s);
           std::vector<RouteUpdate> updates;
           if (s->watch->dump(updates)) {
             std::vector<Offer> offers;
@@ -660,11 +775,10 @@ Reply Daemon::reload() {
         }
   }
   if (!cfg_.frr_vtysh.empty()) {
-    if (!frr_sync_) frr_sync_.emplace(cfg_.frr_vtysh, cfg_.frr_vty_socket);
-    sync_frr(true);
+    start_frr_sync();
   } else {
     answer_frr_waiters("frr-vtysh removed: FRR's FRR-WGD lists are no longer updated");
-    frr_sync_.reset();
+    stop_frr_sync();
   }
   log::event(log::Prio::kInfo, "reload: %s applied", cfg_.path.c_str());
   return {0, notes + "reloaded " + cfg_.path + "\n"};
@@ -698,100 +812,36 @@ Reply Daemon::command(const std::vector<std::string>& args) {
   return {2, "unknown command '" + args[0] + "'\n"};
 }
 
-int Daemon::run() {
-  while (!stop_) {
-    std::vector<pollfd> fds;
-    fds.push_back({signal_fd_, POLLIN, 0});
-    fds.push_back({control_fd_, POLLIN, 0});
-    std::size_t feed_begin = fds.size();
-    if (fpm_)
-      for (int fd : fpm_->fds()) fds.push_back({fd, POLLIN, 0});
-    std::vector<Site*> watch_sites;
-    for (auto& s : sites_)
-      if (s->watch) {
-        fds.push_back({s->watch->fd(), POLLIN, 0});
-        watch_sites.push_back(s.get());
-      }
-    const std::size_t sync_at = fds.size();
-    if (frr_sync_) fds.push_back({frr_sync_->fd(), POLLIN, 0});
-    auto now = Clock::now();
-    auto deadline = next_refresh_;
-    auto sweep_at = std::max(last_feed_ + std::chrono::milliseconds(cfg_.sweep_delay_ms),
-                             connected_at_ + std::chrono::milliseconds(cfg_.replay_hold_ms));
-    if (sweep_pending_) deadline = std::min(deadline, sweep_at);
-    int timeout = int(std::max<long long>(
-        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1));
-    int n = poll(fds.data(), fds.size(), timeout);
-    if (n < 0 && errno != EINTR) {
-      log::event(log::Prio::kErr, "poll: %s", strerror(errno));
-      return 1;
-    }
-    if (n > 0) {
-      if (fds[0].revents & POLLIN) {
-        signalfd_siginfo si;
-        while (read(signal_fd_, &si, sizeof si) == sizeof si) {
-          if (si.ssi_signo == SIGHUP) {
-            log::event(log::Prio::kInfo, "SIGHUP: reloading %s", cfg_.path.c_str());
-            (void)reload();
-          } else {
-            log::event(log::Prio::kInfo, "signal %u: stopping (imports and exports stay; a restart reconciles them)", si.ssi_signo);
-            stop_ = true;
-          }
-        }
-      }
-      if (fds[1].revents & POLLIN) {
-        if (auto rq = control_accept(control_fd_)) {
-          Reply r = command(rq->args);
-          if (rq->args.size() == 1 && rq->args[0] == "reload" && r.status == 0 && frr_sync_ && frr_sync_->busy())
-            frr_waiters_.emplace_back(std::move(*rq), std::move(r));
-          else
-            control_answer(*rq, r);
-        }
-      }
-      bool fpm_ready = false;
-      std::size_t i = feed_begin;
-      if (fpm_) {
-        for (int fd : fpm_->fds()) {
-          (void)fd;
-          if (i < fds.size() && fds[i].revents) fpm_ready = true;
-          ++i;
-        }
-      }
-      if (fpm_ready && fpm_) {
-        if (auto st = fpm_->poll_once(0); !st) {
-          ++counters_.feed_errors;
-          log::event(log::Prio::kErr, "fpm: %s", st.error().message.c_str());
-        }
-      }
-      for (Site* s : watch_sites) {
-        if (i < fds.size() && fds[i].revents) {
-          std::vector<RouteUpdate> updates;
-          if (auto st = s->watch->read(updates); !st) {
-            ++counters_.feed_errors;
-            log::event(log::Prio::kErr, "%s: rtnetlink watch: %s", s->cfg.name.c_str(), st.error().message.c_str());
-          }
-          if (!updates.empty()) {
-            counters_.route_updates += updates.size();
-            std::vector<Offer> offers;
-            for (auto& u : updates) s->importer.update(u, offers);
-            process_offers(*s, offers);
-          }
-        }
-        ++i;
-      }
-      if (frr_sync_ && sync_at < fds.size() && (fds[sync_at].revents & POLLIN)) frr_sync_done();
-    }
-    now = Clock::now();
-    if (sweep_pending_ && now >= last_feed_ + std::chrono::milliseconds(cfg_.sweep_delay_ms) &&
-        now >= connected_at_ + std::chrono::milliseconds(cfg_.replay_hold_ms))
-      sweep_all();
-    if (now >= next_refresh_) {
-      for (auto& s : sites_) refresh(*s);
-      if (frr_sync_due_) sync_frr(true);
-      next_refresh_ = now + std::chrono::milliseconds(cfg_.refresh_interval_ms);
-    }
+void Daemon::on_signal(int signo) {
+  if (signo == SIGHUP) {
+    log::event(log::Prio::kInfo, "SIGHUP: reloading %s", cfg_.path.c_str());
+    (void)reload();
+    return;
   }
+  log::event(log::Prio::kInfo, "signal %d: stopping (imports and exports stay; a restart reconciles them)", signo);
+  stop_ = true;
+  loop_->stop();
+}
+
+void Daemon::on_control() {
+  auto rq = control_accept(control_fd_);
+  if (!rq) return;
+  Reply r = command(rq->args);
+  // A reload answers once FRR has its change (answer_frr_waiters).
+  if (rq->args.size() == 1 && rq->args[0] == "reload" && r.status == 0 && frr_sync_ && frr_sync_->busy())
+    frr_waiters_.emplace_back(std::move(*rq), std::move(r));
+  else
+    control_answer(*rq, r);
+}
+
+int Daemon::run() {
+  while (!stop_) loop_->run();
   return 0;
+}
+
+bool Daemon::run_once(std::optional<Clock::duration> max_wait) {
+  if (!stop_) loop_->run_once(max_wait);
+  return !stop_;
 }
 
 }  // namespace wgcore::frrwgd

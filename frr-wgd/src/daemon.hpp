@@ -1,7 +1,10 @@
-// The frr-wgd daemon: one poll loop wiring the route feed (FPM server or rtnetlink watch), the
-// trust policy engine, the WireGuard interfaces (Control API), the export routes, the control
-// socket and signals (SIGHUP reload, SIGTERM/SIGINT stop). Logic lives in the small modules it
-// calls (importer, allowed_sync, exporter, config); this file sequences them.
+// The frr-wgd daemon: libwgcore's event loop (wgcore::EventLoop) wiring the route feed (FPM
+// server or rtnetlink watch), the trust policy engine, the WireGuard interfaces (Control API),
+// the export routes, the control socket, the vtysh pushes and signals (SIGHUP reload,
+// SIGTERM/SIGINT stop) through signalfd. Every file descriptor is registered once, when it is
+// opened, and removed before it is closed; timers carry the refresh and the end of zebra's
+// replay. Logic lives in the small modules it calls (importer, allowed_sync, exporter, config);
+// this file sequences them.
 #pragma once
 
 #include <chrono>
@@ -21,6 +24,7 @@
 #include "routing/route.hpp"
 #include "routing/route_feed.hpp"
 #include "wgcore/control.hpp"
+#include "wgcore/event_loop.hpp"
 
 namespace wgcore::frrwgd {
 
@@ -51,6 +55,7 @@ struct Site {
   Importer importer{0, kDefaultExportProtocol};
   AllowedIps allowed;
   std::optional<routing::feed::RtnetlinkWatch> watch;
+  int watch_fd = -1;  // watch's descriptor as registered with the daemon's loop
   routing::policy::Facts facts;
   std::vector<routing::Route> exported;   // our export routes as last synced
   std::string state_path;
@@ -69,14 +74,31 @@ class Daemon {
   ~Daemon();
   // Runs until SIGTERM/SIGINT; returns the exit status.
   int run();
+  // One turn of the loop (tests drive the daemon with it): waits up to max_wait for something
+  // to happen and handles it. False once a stop signal was taken.
+  bool run_once(std::optional<Clock::duration> max_wait);
   // A control-socket request (also used by tests).
   Reply command(const std::vector<std::string>& args);
+  // For tests and logs.
+  const Counters& counters() const { return counters_; }
+  bool replay_pending() const { return sweep_pending_; }
 
  private:
   Daemon() = default;
   Status open_site(const InterfaceConfig& ic);
   Status open_import();
   void close_import();
+  // The loop's registrations, made when a descriptor opens and removed before it closes.
+  Status watch(int fd, std::function<void()> on_readable);
+  void unwatch(int& fd);  // and sets fd to -1
+  void watch_site_feed(Site& s);
+  void on_watch_readable(Site& s);
+  void on_signal(int signo);
+  void on_control();
+  void on_refresh_timer();
+  void on_sweep_timer();
+  void start_frr_sync();
+  void stop_frr_sync();
   std::vector<routing::policy::PeerPolicy> peer_policies(const InterfaceConfig& ic) const;
   std::vector<ImportPeer> import_peers(const InterfaceConfig& ic) const;
 
@@ -97,6 +119,7 @@ class Daemon {
   void process_offers(Site& s, const std::vector<Offer>& offers);
   void on_routes(std::vector<routing::feed::RouteUpdate>& updates);
   void on_fpm_connected();
+  void on_fpm_readable();
   void sweep_all();
   void sync_site(Site& s);  // first sweep done: make imports equal to the engine's
   void refresh(Site& s);
@@ -132,18 +155,22 @@ class Daemon {
   // `frr-wgd reload` answers once FRR has the new lists, so that a script's next vtysh command
   // sees them (and cannot be undone by a push still on its way).
   std::vector<std::pair<Request, Reply>> frr_waiters_;
+  std::unique_ptr<EventLoop> loop_;
+  EventLoop::TimerId refresh_timer_ = 0;
+  EventLoop::TimerId sweep_timer_ = 0;
   std::optional<routing::Netlink> nl_;
   std::vector<std::unique_ptr<Site>> sites_;
   std::optional<routing::feed::FpmServer> fpm_;
+  int fpm_listen_fd_ = -1;  // as registered with the loop
+  int fpm_conn_fd_ = -1;
+  int frr_sync_fd_ = -1;
   int control_fd_ = -1;
-  int signal_fd_ = -1;
   bool stop_ = false;
   Counters counters_;
   // FPM replay tracking: sweep once no message came for sweep_delay after a (re)connect.
   bool sweep_pending_ = false;
   Clock::time_point last_feed_{};
   Clock::time_point connected_at_{};
-  Clock::time_point next_refresh_{};
   std::vector<routing::feed::RouteUpdate> pending_updates_;
 };
 
