@@ -459,6 +459,64 @@ TEST_F(ZeroingTest, LiveMemoryKeepsNoExpiredKey) {
               leakscan::g_count.load(), scanned, found, control);
 }
 
+// A datapath that seals later, in batches, as the Device does: the engine leaves each message's
+// seal as a SealJob in the node's buffer.
+class DeferringNode : public Node {
+ public:
+  using Node::Node;
+  std::span<std::uint8_t> datagram_buffer(Peer&, std::size_t size) override {
+    if (!defer) return {};
+    buffers.emplace_back(size);
+    return buffers.back();
+  }
+  bool seal_later(Peer&, const SealJob& job) override {
+    jobs.push_back(job);
+    return true;
+  }
+  void commit_to_peer(Peer&, std::size_t, std::uint8_t) override {}
+  bool defer = false;
+  std::deque<std::vector<std::uint8_t>> buffers;
+  std::vector<SealJob> jobs;
+};
+
+// A seal still queued when its keypair is dropped in the same turn (the peer removed, or the
+// session rotated out) runs after the drop wiped the cached keys, and caches the key again: the
+// end of the batch must wipe it once more, or the key outlives its session in this thread's
+// cipher context.
+TEST_F(ZeroingTest, SealQueuedBeforeADropLeavesNoKeyCached) {
+  fakes::ManualClock clock;
+  Wire wire;
+  const Key priv_a2 = known_key(24);
+  leakscan::add(priv_a2.data(), "control: the live private key");
+  auto a = std::make_unique<DeferringNode>(wire, clock, 31, "198.51.100.1:51820");
+  auto b = std::make_unique<Node>(wire, clock, 32, "198.51.100.2:51820");
+  wire.nodes = {a.get(), b.get()};
+  Peer* a_b = pair_up(*a, *b, known_key(21), known_key(22), known_key(23));
+  a->engine->initiate_handshake(*a_b);
+  wire.run();
+  traffic_then_register(*a, *b, wire, a_b, 3);
+  a->defer = true;
+  a->engine->send_packet(ipv4("203.0.113.1", "203.0.113.2"));
+  ASSERT_EQ(a->jobs.size(), 1u) << "the seal was not deferred";
+  b.reset();  // b's copy of the session goes first (its own wipe comes before the seal)
+  wire.nodes = {a.get()};
+  a->engine->remove_peer(a_b);  // drops the keypair the queued job holds
+  a->engine->set_private_key(priv_a2);
+  for (auto& j : a->jobs) j.run();
+  release_seal_jobs(a->jobs);
+  EXPECT_TRUE(a->jobs.empty());
+  std::string where;
+  leakscan::scan_live_memory(where);
+  int found = 0, control = 0;
+  for (int i = 0; i < leakscan::g_count.load(); ++i) {
+    const int h = leakscan::g_secrets[i].hits.load();
+    if (std::strncmp(leakscan::g_secrets[i].label, "control", 7) == 0) control += h;
+    else found += h;
+  }
+  EXPECT_GE(control, 1) << "the live private key was not found: the scan cannot be trusted";
+  EXPECT_EQ(found, 0) << where;
+}
+
 // The UAPI text layer: a set body carrying a private key and a PSK in hex is parsed, and a get
 // answer formatted from the resulting state; no freed block may keep the hex text (the caller
 // wipes the answer it receives, as the server does).

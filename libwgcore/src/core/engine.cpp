@@ -203,9 +203,11 @@ void Engine::drop_keypairs(std::vector<KeypairPtr>& dropped) {
   // The AEAD contexts of any thread may hold these keys: this one's go now, the others' at
   // their next use or when their owner wakes them (key_cache.hpp).
   if (!dropped.empty()) crypto::forget_cached_keys();
-  for (auto& kp : dropped)
+  for (auto& kp : dropped) {
+    kp->dropped = true;
     index_.remove(kp->local_index,
                   Index::Entry::for_keypair(static_cast<Peer*>(kp->peer), kp.get()));
+  }
   dropped.clear();  // last references: keys are wiped by Key's destructor
 }
 
@@ -568,6 +570,14 @@ void Engine::receive_cookie_reply(std::span<const std::uint8_t> msg) {
 }
 
 void SealJob::run() noexcept { seal_in_place(body, plain_len, counter, keypair->sending_key); }
+
+void release_seal_jobs(std::vector<SealJob>& jobs) noexcept {
+  bool stale = false;
+  for (const auto& j : jobs) stale = stale || j.keypair->dropped;
+  jobs.clear();  // the last holders of a dropped keypair: its keys are wiped now
+  // The forget of drop_keypairs came before these seals, which cached the key again.
+  if (stale) crypto::forget_cached_keys();
+}
 
 void DataJob::open() noexcept {
   auto cipher = msg.subspan(proto::kDataHeaderLen);

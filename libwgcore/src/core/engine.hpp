@@ -53,6 +53,12 @@ struct SealJob {
   void run() noexcept;
 };
 
+// Ends a batch of SealJobs once they ran (on any threads): lets go of their keypairs and, when
+// one of them was dropped before its jobs ran (a rotation or removal within the same turn),
+// forgets the cached keys again, since sealing put that key back into the contexts of the
+// threads that ran them (this one's now, the others' by the key epoch, key_cache.hpp).
+void release_seal_jobs(std::vector<SealJob>& jobs) noexcept;
+
 // A received data message between Engine::begin_data and Engine::finish_data: open() decrypts it
 // in place and may run on any thread, as long as no other engine call runs meanwhile (it reads
 // the keypair's key, which only the engine's own calls can free).

@@ -28,6 +28,8 @@ struct Keypair : std::enable_shared_from_this<Keypair> {
   bool i_am_initiator = false;
   bool sending_valid = true;
   bool receiving_valid = true;
+  // Dropped by the engine (rotated out, peer removed) while SealJobs may still hold it.
+  bool dropped = false;
   std::uint32_t local_index = 0;
   std::uint32_t remote_index = 0;
   void* peer = nullptr;  // owner, for index-table lookups

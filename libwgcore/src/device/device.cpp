@@ -368,7 +368,7 @@ void Device::seal_pending() {
   if (seals_.empty()) return;
   auto seal = [this](std::size_t i) { seals_[i].run(); };
   workers_.for_each(seals_.size(), seal_bytes_, seal);
-  seals_.clear();  // lets go of the keypairs (a dropped one is wiped now)
+  release_seal_jobs(seals_);
   seal_bytes_ = 0;
 }
 
