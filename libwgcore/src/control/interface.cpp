@@ -25,17 +25,31 @@ Status set_interface_mtu(const std::string& name, unsigned mtu) {
 
 namespace {
 
+// The Device's loop thread as the UAPI server's host: small set requests are answered there.
+class DeviceHost final : public uapi::UapiHost {
+ public:
+  explicit DeviceHost(Device& d) : d_(d) {}
+  void run_on_host(const std::function<void()>& fn) override { d_.run_on_loop(fn); }
+  Status watch(int fd, std::function<void()> on_readable) override { return d_.watch(fd, std::move(on_readable)); }
+  void unwatch(int fd) override { d_.unwatch(fd); }
+  std::optional<Status> try_apply_now(const DeviceUpdate& u) override { return d_.try_apply_now(u); }
+
+ private:
+  Device& d_;
+};
+
 // The userspace backend: the Device in this process, served on its UAPI socket.
 class UserspaceInterface final : public Interface {
  public:
-  UserspaceInterface(BackendDecision d, std::unique_ptr<Device> dev) : decision_(std::move(d)), device_(std::move(dev)) {}
+  UserspaceInterface(BackendDecision d, std::unique_ptr<Device> dev)
+      : decision_(std::move(d)), device_(std::move(dev)), host_(*device_) {}
   ~UserspaceInterface() override {
     uapi_.reset();    // stops serving and removes the socket first: no client sees a half-gone device
     device_.reset();  // closes the TUN: the kernel deletes the interface and its routes
   }
   Status serve(const InterfaceOptions& opts) {
     if (opts.uapi == InterfaceOptions::Uapi::kNone) return {};
-    auto server = uapi::UapiServer::listen(device_->name(), *device_, opts.uapi_dir);
+    auto server = uapi::UapiServer::listen(device_->name(), *device_, opts.uapi_dir, &host_);
     if (server) {
       uapi_ = std::move(*server);
       return {};
@@ -58,6 +72,7 @@ class UserspaceInterface final : public Interface {
  private:
   BackendDecision decision_;
   std::unique_ptr<Device> device_;
+  DeviceHost host_;
   std::unique_ptr<uapi::UapiServer> uapi_;
   std::string uapi_warning_;
 };

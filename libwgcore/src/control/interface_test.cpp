@@ -14,6 +14,7 @@
 #include <string>
 
 #include "testing/netns.hpp"
+#include "uapi/uapi_client.hpp"
 
 namespace wgcore {
 namespace {
@@ -119,6 +120,50 @@ TEST_F(InterfaceTest, OnGoneWhenDeletedFromOutsideOnly) {
   ASSERT_TRUE(j.ok()) << j.error().message;
   j->reset();  // the owner's teardown
   EXPECT_EQ(calls2.load(), 0);
+}
+
+// The UAPI server answers small sets on the device's loop thread. While a large apply holds the
+// device (its slices run on that thread, a control thread waiting between them), a small set
+// arriving over the socket must neither block the loop (that would stall the large apply for
+// good) nor be lost: it waits its turn on a connection thread, and both land.
+TEST_F(InterfaceTest, SmallSetsOverTheSocketDuringALargeApply) {
+  InterfaceOptions o;
+  o.name = "wgci3";
+  o.backend = BackendChoice::kUserspace;
+  o.uapi_dir = dir_;
+  auto i = Interface::create(o);
+  ASSERT_TRUE(i.ok()) << i.error().message;
+  Key big_peer, small_peer;
+  big_peer[0] = 1;
+  small_peer[0] = 2;
+  DeviceUpdate big;
+  PeerUpdate bp;
+  bp.public_key = big_peer;
+  for (std::uint32_t n = 0; n < 200000; ++n) {
+    IpPrefix p;
+    p.addr = IpAddr::v4(0x40000000u + (n << 8));
+    p.len = 24;
+    bp.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, p});
+  }
+  big.peers = {bp};
+  auto large = std::async(std::launch::async, [&] { return (*i)->control().apply(big); });
+  uapi::UapiClient client = uapi::UapiClient::for_interface("wgci3", dir_);
+  for (std::uint8_t n = 0; n < 20; ++n) {
+    DeviceUpdate u;
+    PeerUpdate p;
+    p.public_key = small_peer;
+    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.77." + std::to_string(n) + ".0/24")}};
+    u.peers = {p};
+    auto st = client.apply(u);
+    ASSERT_TRUE(st.ok()) << st.error().message;
+  }
+  ASSERT_EQ(large.wait_for(std::chrono::seconds(60)), std::future_status::ready) << "the large apply never ended";
+  ASSERT_TRUE(large.get().ok());
+  auto st = client.get();
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  ASSERT_EQ(st->peers.size(), 2u);
+  for (const auto& p : st->peers)
+    EXPECT_EQ(p.allowed_ips.size(), p.public_key == big_peer ? 200000u : 20u);
 }
 
 TEST_F(InterfaceTest, DeleteRefusesWhatIsNotWireGuard) {

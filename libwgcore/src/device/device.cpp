@@ -551,9 +551,48 @@ Status Device::rebind(std::uint16_t port, std::uint32_t fwmark) {
 // slice. Peers and prefixes appear in update order meanwhile, as with the kernel's netlink
 // messages of one `wg setconf`.
 Status Device::apply(const DeviceUpdate& update) {
+  std::lock_guard control(control_mu_);
+  return apply_locked(update);
+}
+
+Status Device::watch(int fd, std::function<void()> on_readable) {
+  return loop_->add(fd, EPOLLIN, [cb = std::move(on_readable)](std::uint32_t) { cb(); });
+}
+
+void Device::unwatch(int fd) { (void)loop_->remove(fd); }
+
+void Device::run_on_loop(const std::function<void()>& fn) { on_loop(fn); }
+
+// What "small" allows costs at most a few hundred engine operations (a peer counts as 16, for
+// its precomputed X25519 secret, as in apply's slices): well under a slice, so applying it on
+// the loop thread holds packets no longer than a slice would.
+bool Device::small_update(const DeviceUpdate& update) const {
+  constexpr std::size_t kSmall = 256;
+  if (update.replace_peers || update.private_key) return false;
+  std::size_t cost = 0;
+  for (const auto& p : update.peers) {
+    const bool known = model_.has_peer(p.public_key);
+    if (p.remove) cost += 16 + (known ? model_.prefix_count(p.public_key) : 0);
+    else if (!known) cost += 16;
+    for (const auto& op : p.allowed_ips) {
+      ++cost;
+      if (op.kind == AllowedIpOp::Kind::kReplaceAll && known) cost += model_.prefix_count(p.public_key);
+    }
+    if (cost > kSmall) return false;
+  }
+  return true;
+}
+
+std::optional<Status> Device::try_apply_now(const DeviceUpdate& update) {
+  if (std::this_thread::get_id() != loop_thread_id_ || !small_update(update)) return std::nullopt;
+  std::unique_lock control(control_mu_, std::try_to_lock);
+  if (!control) return std::nullopt;  // a get or a large apply waits for this thread: never block it
+  return apply_locked(update);
+}
+
+Status Device::apply_locked(const DeviceUpdate& update) {
   constexpr auto kSliceTime = std::chrono::milliseconds(2);
   constexpr std::size_t kStepChanges = 128;  // changes between two looks at the clock
-  std::lock_guard control(control_mu_);
   std::optional<ConfigModel::Commit> commit;
   bool done = false;
   // One slice: as many changes as fit in kSliceTime; true once the update is fully applied.

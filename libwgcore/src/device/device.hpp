@@ -89,10 +89,22 @@ class Device final : public Control, private EngineSink {
   };
   Internals internals();
 
+  // For a server that answers control requests on the loop thread itself (the UAPI server's
+  // host, control/interface.cpp): running there, watching descriptors there, and applying an
+  // update there at once when it is small (a few peers and prefixes, no private key, nothing
+  // replaced: it cannot hold the datapath) and no other control call holds the device; nullopt
+  // otherwise. try_apply_now and the watches: the loop thread only.
+  void run_on_loop(const std::function<void()>& fn);
+  Status watch(int fd, std::function<void()> on_readable);
+  void unwatch(int fd);
+  std::optional<Status> try_apply_now(const DeviceUpdate& update);
+
  private:
   explicit Device(const DeviceOptions& opts);
   Status start();
 
+  Status apply_locked(const DeviceUpdate& update);  // control_mu_ held
+  bool small_update(const DeviceUpdate& update) const;
   // Runs fn on the loop thread and waits for it (directly when already there).
   template <class F>
   auto on_loop(F&& fn) -> decltype(fn());

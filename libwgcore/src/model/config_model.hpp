@@ -156,6 +156,11 @@ class ConfigModel {
   bool has_peer(const Key& peer) const { return peers_.count(peer) > 0; }
   std::size_t peer_count() const { return peers_.size(); }
   std::size_t prefix_count() const { return owner_.size(); }
+  // The peer's prefixes, counted in O(1) (0 if there is no such peer).
+  std::size_t prefix_count(const Key& peer) const {
+    auto it = peers_.find(peer);
+    return it == peers_.end() ? 0 : it->second.prefixes.size() - it->second.holes;
+  }
 
  private:
   static void live_prefixes(const Entry& e, std::vector<IpPrefix>& out);

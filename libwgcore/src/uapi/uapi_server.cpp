@@ -69,7 +69,11 @@ class ConnReader {
  public:
   enum class Status { kLine, kEof, kTooLong, kStopped, kError };
 
-  ConnReader(int fd, int stop_fd) : fd_(fd), stop_fd_(stop_fd) {}
+  // `read`: what was read from the connection before (at most the buffer's size).
+  ConnReader(int fd, int stop_fd, std::string_view read = {}) : fd_(fd), stop_fd_(stop_fd) {
+    end_ = std::min(read.size(), sizeof buf_);
+    std::memcpy(buf_, read.data(), end_);
+  }
   ~ConnReader() { secure_zero(buf_, sizeof buf_); }
   ConnReader(const ConnReader&) = delete;
   ConnReader& operator=(const ConnReader&) = delete;
@@ -173,7 +177,7 @@ bool remove_stale_uapi_socket(const std::string& iface, const std::string& dir) 
 namespace wgcore::uapi {
 
 Result<std::unique_ptr<UapiServer>> UapiServer::listen(const std::string& iface, Control& ctl,
-                                                       std::string dir) {
+                                                       std::string dir, UapiHost* host) {
   // Interface names become file names: refuse anything that could leave the directory.
   if (!valid_iface(iface)) return make_error(EINVAL, "invalid interface name \"" + iface + "\"");
   if (auto st = make_dirs(dir, 0755); !st) return st.error();
@@ -222,9 +226,19 @@ Result<std::unique_ptr<UapiServer>> UapiServer::listen(const std::string& iface,
     ::close(fd);
     return sys_error(e, "eventfd");
   }
+  // Non-blocking: whoever accepts polls first, and another may have taken the connection since.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   std::unique_ptr<UapiServer> server(
       new UapiServer(ctl, std::move(path), fd, stop_fd, st.st_dev, st.st_ino));
-  server->accept_thread_ = std::thread([s = server.get()] { s->accept_loop(); });
+  if (host) {
+    UapiServer* s = server.get();
+    Status watched;
+    host->run_on_host([&] { watched = host->watch(fd, [s] { s->host_accept(); }); });
+    if (!watched) return watched.error();  // the destructor unlinks the socket
+    server->host_ = host;
+  } else {
+    server->accept_thread_ = std::thread([s = server.get()] { s->accept_loop(); });
+  }
   return server;
 }
 
@@ -247,6 +261,13 @@ void UapiServer::stop() {
   ssize_t n = ::write(stop_fd_, &one, sizeof one);
   (void)n;  // an eventfd write of 1 cannot fail short of overflow
   if (accept_thread_.joinable()) accept_thread_.join();
+  if (host_) {
+    // On the host's thread, so no callback of ours runs there after this.
+    host_->run_on_host([this] {
+      host_->unwatch(listen_fd_);
+      while (!host_conns_.empty()) host_close(host_conns_.size() - 1);
+    });
+  }
   // Closing the listener resets connections still waiting in its backlog, so no client hangs
   // on a server that will never accept it. The socket file stays until destruction.
   ::close(listen_fd_);
@@ -261,7 +282,7 @@ void UapiServer::stop() {
   conns_cv_.notify_all();
   for (auto& t : workers) t.join();
   // Accepted but never served (every worker saw stopping_ with work left only at shutdown).
-  for (int fd : pending_) ::close(fd);
+  for (auto& p : pending_) ::close(p.fd);
   pending_.clear();
 }
 
@@ -297,16 +318,116 @@ void UapiServer::accept_loop() {
       ::poll(p + 1, 1, 100);
       continue;
     }
-    join_exited();
-    std::lock_guard lock(conns_mu_);
-    if (busy_ + pending_.size() >= kMaxConnections) {
-      ::close(fd);  // over the limit: refuse by closing, as a full backlog would
+    enqueue(fd);
+  }
+}
+
+void UapiServer::enqueue(int fd, SecretString read) {
+  join_exited();
+  std::lock_guard lock(conns_mu_);
+  if (stopping_ || busy_ + pending_.size() >= kMaxConnections) {
+    ::close(fd);  // over the limit: refuse by closing, as a full backlog would
+    return;
+  }
+  pending_.push_back({fd, std::move(read)});
+  if (idle_ < pending_.size()) workers_.emplace_back([this] { worker(); });
+  conns_cv_.notify_one();
+}
+
+void UapiServer::host_accept() {
+  for (int i = 0; i < 16; ++i) {  // a burst, not forever: the host has packets to move too
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0) return;  // EAGAIN (drained), or an error that the next readiness retries
+    if (host_conns_.size() >= kMaxHostWaiting) host_hand_off(0);
+    if (!host_->watch(fd, [this, fd] { host_readable(fd); })) {
+      enqueue(fd);
       continue;
     }
-    pending_.push_back(fd);
-    if (idle_ < pending_.size()) workers_.emplace_back([this] { worker(); });
-    conns_cv_.notify_one();
+    host_conns_.push_back({fd, {}});
+    // A client writes its request right after connecting: often it is there already, and
+    // reading now saves a turn of the loop. (Waiting up to 40 us for it here was tried and
+    // measured no better in control_bench.)
+    host_readable(fd);
   }
+}
+
+void UapiServer::host_close(std::size_t i) {
+  host_->unwatch(host_conns_[i].fd);
+  ::close(host_conns_[i].fd);
+  host_conns_.erase(host_conns_.begin() + std::ptrdiff_t(i));
+}
+
+void UapiServer::host_hand_off(std::size_t i) {
+  HostConn c = std::move(host_conns_[i]);
+  host_conns_.erase(host_conns_.begin() + std::ptrdiff_t(i));
+  host_->unwatch(c.fd);
+  enqueue(c.fd, std::move(c.read));
+}
+
+void UapiServer::host_readable(int fd) {
+  std::size_t i = 0;
+  while (i < host_conns_.size() && host_conns_[i].fd != fd) ++i;
+  if (i == host_conns_.size()) return;
+  SecretString& in = host_conns_[i].read;
+  char buf[kMaxHostRequestBytes + 1];
+  ssize_t n = ::recv(fd, buf, sizeof buf - in.size(), MSG_DONTWAIT);
+  if (n < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) host_close(i);
+    return;
+  }
+  if (n == 0) {
+    // The client is done. A request cut short by EOF is a thread's to judge (wireguard-go
+    // applies such a set as it stands).
+    if (in.empty()) host_close(i);
+    else host_hand_off(i);
+    return;
+  }
+  in.append(buf, std::size_t(n));
+  secure_zero(buf, std::size_t(n));
+  // Only "set=1\n" BODY "\n" whole, alone and small is answered here; anything else (a get,
+  // whose answer may be large, a long or pipelined request, '\r' line ends) goes to a thread
+  // with what was read, which serves it exactly as if it had read it itself.
+  constexpr std::string_view kSet = "set=1\n";
+  if (in.size() < kSet.size()) {
+    if (kSet.substr(0, in.size()) != std::string_view(in)) host_hand_off(i);
+    return;  // more to come
+  }
+  if (std::string_view(in).substr(0, kSet.size()) != kSet || in.size() > kMaxHostRequestBytes ||
+      in.find('\r') != SecretString::npos) {
+    host_hand_off(i);
+    return;
+  }
+  const std::size_t end = in.find("\n\n", kSet.size() - 1);
+  if (end == SecretString::npos) return;  // the blank line has not come yet
+  if (end + 2 != in.size()) {
+    host_hand_off(i);
+    return;
+  }
+  int code = 0;
+  {
+    SecretString body(in, kSet.size(), end + 1 - kSet.size());
+    auto update = parse_set(body);
+    if (!update) {
+      code = update.error().code;
+    } else {
+      std::unique_lock lock(ctl_mu_, std::try_to_lock);
+      std::optional<Status> applied;
+      if (lock) applied = host_->try_apply_now(*update);
+      if (!applied) {  // large, or another control call is under way: a thread waits for it
+        if (lock) lock.unlock();
+        host_hand_off(i);
+        burn_stack(16 * 1024);
+        return;
+      }
+      if (!*applied) code = applied->error().code ? applied->error().code : kErrUnknown;
+    }
+  }
+  in.clear();
+  burn_stack(16 * 1024);  // the parse's frames held the request's keys
+  const std::string answer = format_errno(code);
+  host_answers_.fetch_add(1, std::memory_order_relaxed);  // before the client can see the answer
+  ssize_t w = ::send(fd, answer.data(), answer.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (w != ssize_t(answer.size())) host_close(i);  // a fresh socket takes a few bytes; else the client is gone
 }
 
 void UapiServer::worker() {
@@ -318,11 +439,13 @@ void UapiServer::worker() {
     --idle_;
     // Still empty: idle too long, or stopping with nothing left to serve.
     if (pending_.empty()) break;
-    int fd = pending_.front();
+    Pending p = std::move(pending_.front());
     pending_.pop_front();
+    const int fd = p.fd;
     ++busy_;
     lock.unlock();
-    serve(fd);
+    serve(fd, p.read);
+    p.read.clear();
     // Keys passed through this thread's frames (parsing, Control calls); the next connection
     // and, once the thread leaves, glibc's stack cache reuse this stack.
     burn_stack();
@@ -333,8 +456,8 @@ void UapiServer::worker() {
   if (!stopping_) exited_.push_back(std::this_thread::get_id());
 }
 
-void UapiServer::serve(int fd) {
-  ConnReader in(fd, stop_fd_);
+void UapiServer::serve(int fd, const SecretString& read) {
+  ConnReader in(fd, stop_fd_, read);
   SecretString op, line, body, answer;
   for (;;) {
     if (in.read_line(op, kMaxOpLineBytes) != ConnReader::Status::kLine) return;

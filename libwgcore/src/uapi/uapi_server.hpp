@@ -1,6 +1,11 @@
 // Serves a Control over the cross-platform UAPI socket (DIR/IFACE.sock), the way wireguard-go
-// does: one thread accepts, one thread per connection answers any number of get=1 / set=1
-// requests, and stop() wakes them all through an eventfd.
+// does: connection threads answer any number of get=1 / set=1 requests, and stop() wakes them
+// all through an eventfd. Who accepts:
+//  - with a UapiHost (the userspace Device's loop thread), the host: it answers a small set
+//    request there and then, with no handoff between threads (wireguard-go answers in the one
+//    goroutine too), and gives every other connection (a get, a large set, a client that is
+//    slow to send) to a connection thread;
+//  - without one, a thread of the server's own.
 #pragma once
 
 #include <sys/types.h>
@@ -9,12 +14,15 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "common/secure_string.hpp"
 #include "wgcore/control.hpp"
 #include "wgcore/interface.hpp"
 #include "wgcore/result.hpp"
@@ -37,6 +45,28 @@ inline constexpr std::size_t kMaxConnections = 64;
 // uapi_socket_state() and remove_stale_uapi_socket() (wgcore/interface.hpp) are implemented here.
 using SocketState = UapiSocketState;
 
+// A set request answered on the host's thread is at most this long; connections that send
+// nothing yet wait there for their first bytes, at most kMaxHostWaiting at a time (beyond that,
+// the one waiting longest goes to a connection thread).
+inline constexpr std::size_t kMaxHostRequestBytes = 4096;
+inline constexpr std::size_t kMaxHostWaiting = 8;
+
+// The thread a Control runs on, offered to its server (control/interface.cpp adapts the Device).
+class UapiHost {
+ public:
+  virtual ~UapiHost() = default;
+  // Runs fn on the host's thread and returns once it ran (at once when called there, or on the
+  // caller's thread when the host's thread has ended).
+  virtual void run_on_host(const std::function<void()>& fn) = 0;
+  // On the host's thread: calls on_readable there whenever fd has input, until unwatch(fd).
+  virtual Status watch(int fd, std::function<void()> on_readable) = 0;
+  virtual void unwatch(int fd) = 0;
+  // On the host's thread: applies `update` now if it is small enough not to hold the thread
+  // (a few peers and prefixes, no key change, nothing replaced) and no other control call is
+  // under way; nullopt otherwise (the caller gives it to a connection thread).
+  virtual std::optional<Status> try_apply_now(const DeviceUpdate& update) = 0;
+};
+
 class UapiServer {
  public:
   // Creates DIR (mode 0755, like wireguard-go) if missing and listens on DIR/IFACE.sock with
@@ -44,8 +74,10 @@ class UapiServer {
   // an error (EADDRINUSE); a stale one is unlinked; anything else at that path (a regular file,
   // a directory) is an error (EEXIST) and left alone. `ctl` must outlive the server; calls into
   // it are serialised by the server, so it needs no locking of its own for UAPI use.
+  // `host`, when given, must be the thread `ctl` runs on and outlive the server.
   static Result<std::unique_ptr<UapiServer>> listen(const std::string& iface, Control& ctl,
-                                                    std::string dir = kDefaultSocketDir);
+                                                    std::string dir = kDefaultSocketDir,
+                                                    UapiHost* host = nullptr);
 
   UapiServer(const UapiServer&) = delete;
   UapiServer& operator=(const UapiServer&) = delete;
@@ -57,11 +89,24 @@ class UapiServer {
   void stop();
 
   const std::string& path() const { return path_; }
+  // Set requests answered on the host's thread so far.
+  std::uint64_t host_answers() const { return host_answers_.load(std::memory_order_relaxed); }
 
  private:
   UapiServer(Control& ctl, std::string path, int listen_fd, int stop_fd, dev_t dev, ino_t ino);
   void accept_loop();
-  void serve(int fd);
+  // A connection to a thread, with the bytes of it already read (and not yet answered).
+  void enqueue(int fd, SecretString read = {});
+  void serve(int fd, const SecretString& read);
+  // The host's side: accepting, and a connection's input (a complete small set is answered).
+  struct HostConn {
+    int fd;
+    SecretString read;
+  };
+  void host_accept();
+  void host_readable(int fd);
+  void host_hand_off(std::size_t i);  // the i-th of host_conns_ goes to a thread
+  void host_close(std::size_t i);
   // A connection thread: serves accepted connections one after another, and leaves after
   // kWorkerIdle without one. Reusing threads keeps a request's cost near wireguard-go's (a new
   // thread per connection cost more than the request itself).
@@ -79,13 +124,20 @@ class UapiServer {
   std::thread accept_thread_;
   std::mutex conns_mu_;  // guards the fields below
   std::condition_variable conns_cv_;
-  std::deque<int> pending_;           // accepted, waiting for a worker
+  struct Pending {
+    int fd;
+    SecretString read;
+  };
+  std::deque<Pending> pending_;       // accepted, waiting for a worker
   std::vector<std::thread> workers_;  // joined only at stop(); finished ones in exited_
   std::vector<std::thread::id> exited_;
   std::size_t busy_ = 0;              // workers serving a connection
   std::size_t idle_ = 0;              // workers waiting for one
   bool stopping_ = false;
   std::atomic<bool> stopped_{false};
+  UapiHost* host_ = nullptr;
+  std::vector<HostConn> host_conns_;  // the host's thread only; oldest first
+  std::atomic<std::uint64_t> host_answers_{0};
 };
 
 }  // namespace wgcore::uapi

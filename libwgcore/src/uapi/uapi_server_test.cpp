@@ -13,9 +13,11 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <thread>
 
+#include "linux/event_loop.hpp"
 #include "model/config_apply.hpp"
 #include "uapi/uapi_client.hpp"
 #include "uapi/uapi_text.hpp"
@@ -542,6 +544,187 @@ TEST(UapiClient, TimesOutOnASilentServer) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, ETIMEDOUT);
   ::close(lfd);
+}
+
+// ---- A host thread: small sets answered where the Control runs ----
+
+// The Device's loop thread in miniature: an io::EventLoop running on a thread of its own, which
+// applies a small update at once (MemoryControl's apply) when `take_small` says it may.
+class LoopHost final : public UapiHost {
+ public:
+  explicit LoopHost(Control& ctl) : ctl_(ctl) {
+    auto loop = io::EventLoop::create();
+    EXPECT_TRUE(loop.ok());
+    loop_ = std::move(*loop);
+    thread_ = std::thread([this] {
+      id_ = std::this_thread::get_id();
+      started_.set_value();
+      loop_->run();
+    });
+    started_.get_future().wait();
+  }
+  ~LoopHost() override {
+    loop_->stop();
+    thread_.join();
+  }
+  void run_on_host(const std::function<void()>& fn) override {
+    if (std::this_thread::get_id() == id_) return fn();
+    std::promise<void> done;
+    loop_->post([&] {
+      fn();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+  Status watch(int fd, std::function<void()> cb) override {
+    EXPECT_EQ(std::this_thread::get_id(), id_);
+    return loop_->add(fd, POLLIN, [cb = std::move(cb)](std::uint32_t) { cb(); });
+  }
+  void unwatch(int fd) override {
+    EXPECT_EQ(std::this_thread::get_id(), id_);
+    (void)loop_->remove(fd);
+  }
+  std::optional<Status> try_apply_now(const DeviceUpdate& u) override {
+    EXPECT_EQ(std::this_thread::get_id(), id_);
+    if (!take_small) return std::nullopt;
+    ++applied_here;
+    return ctl_.apply(u);
+  }
+  std::atomic<bool> take_small{true};
+  std::atomic<int> applied_here{0};
+
+ private:
+  Control& ctl_;
+  std::unique_ptr<io::EventLoop> loop_;
+  std::thread thread_;
+  std::thread::id id_;
+  std::promise<void> started_;
+};
+
+struct HostFixture : ::testing::Test {
+  TempDir dir;
+  MemoryControl ctl;
+  LoopHost host{ctl};
+  std::unique_ptr<UapiServer> server;
+  void SetUp() override {
+    auto s = UapiServer::listen("wgh0", ctl, dir.path(), &host);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    server = std::move(*s);
+  }
+  void TearDown() override { server.reset(); }  // before the host it runs on
+  std::string path() const { return dir.path() + "/wgh0.sock"; }
+  std::string add_peer(std::uint8_t b, const char* prefix) {
+    return "set=1\npublic_key=" + peer_hex(b) + "\nallowed_ip=" + prefix + "\n\n";
+  }
+};
+
+TEST_F(HostFixture, SmallSetIsAnsweredOnTheHostAndGetByAThread) {
+  EXPECT_EQ(raw(path(), add_peer(0x11, "10.1.0.0/16")), "errno=0\n\n");
+  EXPECT_EQ(server->host_answers(), 1u);
+  EXPECT_EQ(host.applied_here, 1);
+  ASSERT_EQ(ctl.snapshot().peers.size(), 1u);
+  // A get (its answer may be large) and everything after it on that connection: a thread.
+  EXPECT_EQ(raw(path(), "get=1\n\n"), format_get(ctl.snapshot()) + "errno=0\n\n");
+  EXPECT_EQ(server->host_answers(), 1u);
+  // A bad set is answered on the host too, and changes nothing.
+  EXPECT_EQ(raw(path(), "set=1\nlisten_port=1\nendpoint=nope\n\n"), "errno=-22\n\n");
+  EXPECT_EQ(server->host_answers(), 2u);
+  EXPECT_EQ(ctl.snapshot().listen_port, 0);
+  // The stock client's way: UapiClient (as `wg set`) gets the same answers.
+  UapiClient client = UapiClient::for_interface("wgh0", dir.path());
+  DeviceUpdate u;
+  PeerUpdate p;
+  p.public_key = key_of(0x12);
+  p.allowed_ips = {{AllowedIpOp::Kind::kAdd, *IpPrefix::parse("10.2.0.0/16")}};
+  u.peers = {p};
+  ASSERT_TRUE(client.apply(u).ok());
+  EXPECT_EQ(server->host_answers(), 3u);
+  auto got = client.get();
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->peers.size(), 2u);
+}
+
+TEST_F(HostFixture, ManySetsOnOneConnectionAndSplitWrites) {
+  int fd = connect_to(path());
+  ASSERT_GE(fd, 0);
+  for (std::uint8_t b = 1; b <= 20; ++b) {
+    const std::string req = add_peer(b, ("10.9." + std::to_string(b) + ".0/24").c_str());
+    // Byte by byte for some: the host waits for the blank line that ends the request.
+    if (b % 5 == 0) {
+      for (char c : req) {
+        ASSERT_TRUE(send_all(fd, std::string_view(&c, 1)));
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    } else {
+      ASSERT_TRUE(send_all(fd, req));
+    }
+    ASSERT_EQ(read_answers(fd, 1).data, "errno=0\n\n") << int(b);
+  }
+  ::close(fd);
+  EXPECT_EQ(ctl.snapshot().peers.size(), 20u);
+  EXPECT_EQ(server->host_answers(), 20u);
+}
+
+TEST_F(HostFixture, WhatTheHostDoesNotTakeAThreadServesAsBefore) {
+  // Pipelined: two requests in one write. A thread answers both, in order.
+  EXPECT_EQ(raw(path(), add_peer(0x21, "10.3.0.0/16") + "get=1\n\n", 2).substr(0, 9), "errno=0\n\n");
+  // Larger than the host takes: a thread.
+  std::string big = "set=1\npublic_key=" + peer_hex(0x22) + "\n";
+  for (int i = 0; i < 300; ++i) big += "allowed_ip=10.4." + std::to_string(i / 250) + "." + std::to_string(i % 250) + "/32\n";
+  big += "\n";
+  ASSERT_GT(big.size(), kMaxHostRequestBytes);
+  EXPECT_EQ(raw(path(), big), "errno=0\n\n");
+  // A "\r" line ending the request (a thread takes it as the blank line), and the host refusing
+  // (another control call under way, or a large change): a thread applies it.
+  EXPECT_EQ(raw(path(), "set=1\npublic_key=" + peer_hex(0x23) + "\n\r\n"), "errno=0\n\n");
+  host.take_small = false;
+  EXPECT_EQ(raw(path(), add_peer(0x24, "10.5.0.0/16")), "errno=0\n\n");
+  host.take_small = true;
+  // A set cut short by EOF is applied as it stands, as wireguard-go does.
+  {
+    int fd = connect_to(path());
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(send_all(fd, "set=1\npublic_key=" + peer_hex(0x25) + "\n"));
+    ::shutdown(fd, SHUT_WR);
+    EXPECT_EQ(read_answers(fd, 1).data, "errno=0\n\n");
+    ::close(fd);
+  }
+  // An unknown operation: closed without an answer, as before.
+  {
+    int fd = connect_to(path());
+    ASSERT_TRUE(send_all(fd, "bogus=1\n\n"));
+    EXPECT_TRUE(eventually_closed(fd));
+    ::close(fd);
+  }
+  EXPECT_EQ(server->host_answers(), 0u);
+  EXPECT_EQ(host.applied_here, 0);
+  const auto s = ctl.snapshot();
+  ASSERT_EQ(s.peers.size(), 5u);
+  EXPECT_EQ(s.peers[1].allowed_ips.size(), 300u);
+}
+
+TEST_F(HostFixture, SilentClientsDoNotBlockTheRestAndStopClosesThem) {
+  // More silent connections than the host keeps waiting: the oldest go to threads; all of them
+  // are still served once they speak, and a request on a new connection is answered meanwhile.
+  std::vector<int> silent;
+  for (std::size_t i = 0; i < kMaxHostWaiting + 4; ++i) {
+    int fd = connect_to(path());
+    ASSERT_GE(fd, 0);
+    silent.push_back(fd);
+  }
+  EXPECT_EQ(raw(path(), add_peer(0x31, "10.6.0.0/16")), "errno=0\n\n");
+  for (std::size_t i = 0; i < silent.size(); ++i) {
+    const std::string req = add_peer(std::uint8_t(0x40 + i), ("10.7." + std::to_string(i) + ".0/24").c_str());
+    ASSERT_TRUE(send_all(silent[i], req));
+    EXPECT_EQ(read_answers(silent[i], 1).data, "errno=0\n\n") << i;
+  }
+  EXPECT_EQ(ctl.snapshot().peers.size(), 1u + silent.size());
+  // Idle connections, some on the host and some on threads, end with the server.
+  server->stop();
+  for (int fd : silent) {
+    EXPECT_TRUE(eventually_closed(fd));
+    ::close(fd);
+  }
 }
 
 }  // namespace
