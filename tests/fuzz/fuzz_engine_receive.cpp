@@ -267,6 +267,21 @@ struct NodeState {
   std::uint64_t rx_bytes = 0, tx_bytes = 0;
   WallTime last_handshake_wall{};
 
+  // A Handshake owns its secrets (move-only, so the engine never copies a key by accident): the
+  // snapshot copies them by hand.
+  static void copy_handshake(Handshake& to, const Handshake& from) {
+    to.state = from.state;
+    to.remote_static = from.remote_static;
+    to.preshared_key = from.preshared_key;
+    to.precomputed_static_static = from.precomputed_static_static;
+    to.static_static_valid = from.static_static_valid;
+    to.secrets = from.secrets ? std::make_unique<HandshakeSecrets>(*from.secrets) : nullptr;
+    to.latest_timestamp = from.latest_timestamp;
+    to.local_index = from.local_index;
+    to.remote_index = from.remote_index;
+    to.last_initiation_consumption = from.last_initiation_consumption;
+  }
+
   void save(const Node& n) {
     const Peer& p = *n.peer;
     rng = n.rng.gen;
@@ -276,7 +291,7 @@ struct NodeState {
     handshake_index = p.handshake_index;
     keypairs = {KeypairState::of(p.keypairs.current()), KeypairState::of(p.keypairs.previous()),
                 KeypairState::of(p.keypairs.next())};
-    handshake = p.handshake;
+    copy_handshake(handshake, p.handshake);
     cookie = p.cookie;
     timers = p.timers;
     endpoint = p.endpoint;
@@ -303,7 +318,7 @@ struct NodeState {
     keypairs[0].restore(p.keypairs.current());
     keypairs[1].restore(p.keypairs.previous());
     keypairs[2].restore(p.keypairs.next());
-    p.handshake = handshake;
+    copy_handshake(p.handshake, handshake);
     p.cookie = cookie;
     p.timers = timers;
     p.endpoint = endpoint;
@@ -439,10 +454,12 @@ std::vector<std::uint8_t> transcript(World& w) {
     const Handshake& hs = p.handshake;
     note(std::uint64_t(hs.state) | std::uint64_t(hs.local_index) << 8);
     note(hs.remote_index);
-    bytes(hs.ephemeral_private.span());
-    bytes(hs.remote_ephemeral.span());
-    bytes(hs.hash);
-    bytes(hs.chaining_key);
+    static const HandshakeSecrets kNone;  // no handshake under way: all zero, as before it moved
+    const HandshakeSecrets& sec = hs.secrets ? *hs.secrets : kNone;
+    bytes(sec.ephemeral_private.span());
+    bytes(sec.remote_ephemeral.span());
+    bytes(sec.hash);
+    bytes(sec.chaining_key);
     bytes(hs.latest_timestamp);
     note(hs.last_initiation_consumption ? std::uint64_t((*hs.last_initiation_consumption).count()) : 0);
     CookieMaker maker = p.cookie;  // its macs show its cookie and key state

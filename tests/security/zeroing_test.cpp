@@ -424,8 +424,8 @@ TEST_F(ZeroingTest, LiveMemoryKeepsNoExpiredKey) {
     for (int round = 0; round < 3; ++round) {
       clock.advance(6s);
       a->engine->initiate_handshake(*a_b);
-      leakscan::add(a_b->handshake.chaining_key.data(), "chaining key after the initiation");
-      leakscan::add(a_b->handshake.hash.data(), "handshake hash after the initiation");
+      leakscan::add(a_b->handshake.secrets->chaining_key.data(), "chaining key after the initiation");
+      leakscan::add(a_b->handshake.secrets->hash.data(), "handshake hash after the initiation");
       wire.run();
       traffic_then_register(*a, b, wire, a_b, 10);
     }

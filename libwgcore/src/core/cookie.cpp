@@ -94,8 +94,7 @@ void CookieChecker::create_reply(proto::MessageCookieReply& out, std::span<const
 }
 
 void CookieMaker::init(const Key& remote_public) {
-  crypto::blake2s(mac1_key_.span(), {label(proto::kLabelMac1), remote_public.span()});
-  crypto::blake2s(cookie_key_.span(), {label(proto::kLabelCookie), remote_public.span()});
+  remote_public_ = &remote_public;
   cookie_birth_.reset();
   have_sent_mac1_ = false;
 }
@@ -108,8 +107,10 @@ bool CookieMaker::has_valid_cookie(Time now) const {
 
 void CookieMaker::add_macs(std::span<std::uint8_t> msg, Time now) {
   std::size_t off = mac1_offset(msg.size());
+  Key mac1_key;
+  crypto::blake2s(mac1_key.span(), {label(proto::kLabelMac1), remote_public_->span()});
   crypto::blake2s_mac(std::span<std::uint8_t, proto::kMacLen>(msg.data() + off, proto::kMacLen),
-                      mac1_key_.span(), msg.first(off));
+                      mac1_key.span(), msg.first(off));
   std::memcpy(last_mac1_sent_.data(), msg.data() + off, proto::kMacLen);
   have_sent_mac1_ = true;
   auto mac2 = std::span<std::uint8_t, proto::kMacLen>(msg.data() + off + proto::kMacLen, proto::kMacLen);
@@ -121,10 +122,12 @@ void CookieMaker::add_macs(std::span<std::uint8_t> msg, Time now) {
 
 bool CookieMaker::consume_reply(const proto::MessageCookieReply& reply, Time now) {
   if (!have_sent_mac1_) return false;
+  Key cookie_key;
+  crypto::blake2s(cookie_key.span(), {label(proto::kLabelCookie), remote_public_->span()});
   std::array<std::uint8_t, proto::kCookieLen> cookie;
   if (!crypto::xaead_open(cookie, reply.encrypted_cookie,
                           std::span<const std::uint8_t, proto::kCookieNonceLen>(reply.nonce),
-                          last_mac1_sent_, cookie_key_.span()))
+                          last_mac1_sent_, cookie_key.span()))
     return false;
   cookie_ = cookie;
   secure_zero(cookie.data(), cookie.size());

@@ -52,8 +52,12 @@ class CookieChecker {
 
 class CookieMaker {
  public:
-  // Derives the peer-specific keys from the peer's public key.
+  // The peer's public key, which must outlive the maker (a Peer's own, which never changes).
+  // The two keys derived from it (mac1's and the cookie reply's) are derived again per message
+  // instead of kept: one BLAKE2s per handshake message sent or cookie reply taken, against 64
+  // bytes in every idle peer (docs/performance-microbench.md).
   void init(const Key& remote_public);
+  void init(const Key&&) = delete;  // a temporary would not outlive the maker
 
   // Writes mac1 (always) and mac2 (when we hold a fresh cookie) into a handshake message we are
   // about to send, and remembers mac1 to authenticate a cookie reply to it.
@@ -65,8 +69,7 @@ class CookieMaker {
   bool has_valid_cookie(Time now) const;
 
  private:
-  Key mac1_key_;
-  Key cookie_key_;
+  const Key* remote_public_ = nullptr;
   std::array<std::uint8_t, proto::kCookieLen> cookie_{};
   OptionalTime cookie_birth_;
   Mac last_mac1_sent_{};

@@ -107,7 +107,7 @@ Peer* Engine::add_peer(const Key& public_key) {
   const std::uint64_t id = next_peer_id_++;
   Peer* raw = &peers_.try_emplace(id, id, public_key).first->second;
   noise::precompute_static_static(raw->handshake, identity_);
-  raw->cookie.init(public_key);
+  raw->cookie.init(raw->public_key());  // the peer's own copy: the maker keeps a reference
   by_key_.insert(raw);
   return raw;
 }
@@ -512,11 +512,9 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
       }
       // The admitted peer takes over the consumed initiation.
       Handshake& hs = peer->handshake;
-      hs.remote_ephemeral = candidate->remote_ephemeral;
+      hs.secrets = std::move(candidate->secrets);
       hs.latest_timestamp = candidate->latest_timestamp;
       hs.last_initiation_consumption = candidate->last_initiation_consumption;
-      hs.hash = candidate->hash;
-      hs.chaining_key = candidate->chaining_key;
       hs.remote_index = candidate->remote_index;
       hs.state = candidate->state;
     }

@@ -36,12 +36,14 @@ const char* to_string(HandshakeState s) {
   return "?";
 }
 
-void Handshake::clear() noexcept {
-  state = HandshakeState::kZeroed;
-  ephemeral_private.clear();
-  remote_ephemeral.clear();
+HandshakeSecrets::~HandshakeSecrets() {
   secure_zero(hash.data(), hash.size());
   secure_zero(chaining_key.data(), chaining_key.size());
+}
+
+void Handshake::clear() noexcept {
+  state = HandshakeState::kZeroed;
+  secrets.reset();
   local_index = 0;
   remote_index = 0;
 }
@@ -173,9 +175,10 @@ bool create_initiation(proto::MessageHandshakeInitiation& out, Handshake& hs, co
   c.encrypt_and_hash(out.encrypted_timestamp, ts);
 
   proto::store_le32(reinterpret_cast<std::uint8_t*>(&out.sender_index), local_index);
-  hs.ephemeral_private = e_priv;
-  hs.chaining_key = c.ck;
-  hs.hash = c.h;
+  HandshakeSecrets& s = hs.begin_secrets();
+  s.ephemeral_private = e_priv;
+  s.chaining_key = c.ck;
+  s.hash = c.h;
   hs.local_index = local_index;
   hs.state = HandshakeState::kCreatedInitiation;
   return true;
@@ -211,11 +214,12 @@ ConsumeResult consume_initiation(const proto::MessageHandshakeInitiation& msg, c
       *hs->last_initiation_consumption + std::chrono::nanoseconds(std::chrono::seconds(1)) / proto::kInitiationsPerSecond > now)
     return {hs, ConsumeError::kFlood};
 
-  hs->remote_ephemeral = e;
+  HandshakeSecrets& sec = hs->begin_secrets();
+  sec.remote_ephemeral = e;
   hs->latest_timestamp = ts;
   hs->last_initiation_consumption = now;
-  hs->hash = c.h;
-  hs->chaining_key = c.ck;
+  sec.hash = c.h;
+  sec.chaining_key = c.ck;
   hs->remote_index = proto::load_le32(reinterpret_cast<const std::uint8_t*>(&msg.sender_index));
   hs->state = HandshakeState::kConsumedInitiation;
   return {hs, ConsumeError::kNone};
@@ -223,25 +227,26 @@ ConsumeResult consume_initiation(const proto::MessageHandshakeInitiation& msg, c
 
 bool create_response(proto::MessageHandshakeResponse& out, Handshake& hs, const Identity& id,
                      std::uint32_t local_index, Random& rng) {
-  if (!id.valid || hs.state != HandshakeState::kConsumedInitiation) return false;
+  if (!id.valid || hs.state != HandshakeState::kConsumedInitiation || !hs.secrets) return false;
+  HandshakeSecrets& s = *hs.secrets;
   std::memset(&out, 0, sizeof out);
   auto* o = reinterpret_cast<std::uint8_t*>(&out);
   proto::store_le32(o + offsetof(proto::MessageHandshakeResponse, type),
                     std::uint32_t(proto::MessageType::kHandshakeResponse));
 
-  Chain c(hs.chaining_key, hs.hash);
+  Chain c(s.chaining_key, s.hash);
   Key e_priv;  // Cr = Kdf1(Cr, Epub_r); Hr = Hash(Hr || msg.ephemeral)
   if (!c.mix_new_ephemeral(e_priv, out.unencrypted_ephemeral, rng)) return false;
-  if (!c.mix_dh_ck_only(e_priv, hs.remote_ephemeral)) return false;  // Cr = Kdf1(Cr, DH(Epriv_r, Epub_i))
+  if (!c.mix_dh_ck_only(e_priv, s.remote_ephemeral)) return false;  // Cr = Kdf1(Cr, DH(Epriv_r, Epub_i))
   if (!c.mix_dh_ck_only(e_priv, hs.remote_static)) return false;     // Cr = Kdf1(Cr, DH(Epriv_r, Spub_i))
   c.mix_psk(hs.preshared_key);
   c.encrypt_and_hash(out.encrypted_nothing, {});
 
   proto::store_le32(o + offsetof(proto::MessageHandshakeResponse, sender_index), local_index);
   proto::store_le32(o + offsetof(proto::MessageHandshakeResponse, receiver_index), hs.remote_index);
-  hs.ephemeral_private = e_priv;
-  hs.chaining_key = c.ck;
-  hs.hash = c.h;
+  s.ephemeral_private = e_priv;
+  s.chaining_key = c.ck;
+  s.hash = c.h;
   hs.local_index = local_index;
   hs.state = HandshakeState::kCreatedResponse;
   return true;
@@ -250,22 +255,23 @@ bool create_response(proto::MessageHandshakeResponse& out, Handshake& hs, const 
 ConsumeError consume_response(const proto::MessageHandshakeResponse& msg, Handshake& hs,
                               const Identity& id) {
   if (!id.valid) return ConsumeError::kNoIdentity;
-  if (hs.state != HandshakeState::kCreatedInitiation) return ConsumeError::kDecryptFailed;
+  if (hs.state != HandshakeState::kCreatedInitiation || !hs.secrets) return ConsumeError::kDecryptFailed;
+  HandshakeSecrets& s = *hs.secrets;
 
-  Chain c(hs.chaining_key, hs.hash);
+  Chain c(s.chaining_key, s.hash);
   Key e = key_from(msg.unencrypted_ephemeral);
   c.mix_key(e.span());
   c.mix_hash(e.span());
-  if (!c.mix_dh_ck_only(hs.ephemeral_private, e)) return ConsumeError::kDecryptFailed;
+  if (!c.mix_dh_ck_only(s.ephemeral_private, e)) return ConsumeError::kDecryptFailed;
   if (!c.mix_dh_ck_only(id.private_key, e)) return ConsumeError::kDecryptFailed;
   c.mix_psk(hs.preshared_key);
   std::uint8_t nothing[1];
   if (!c.decrypt_and_hash(nothing, {msg.encrypted_nothing, sizeof msg.encrypted_nothing}))
     return ConsumeError::kDecryptFailed;
 
-  hs.remote_ephemeral = e;
-  hs.chaining_key = c.ck;
-  hs.hash = c.h;
+  s.remote_ephemeral = e;
+  s.chaining_key = c.ck;
+  s.hash = c.h;
   hs.remote_index = proto::load_le32(reinterpret_cast<const std::uint8_t*>(&msg.sender_index));
   hs.state = HandshakeState::kConsumedResponse;
   return ConsumeError::kNone;
@@ -273,12 +279,13 @@ ConsumeError consume_response(const proto::MessageHandshakeResponse& msg, Handsh
 
 std::optional<SessionKeys> begin_session(Handshake& hs) {
   SessionKeys k;
+  if (!hs.secrets) return std::nullopt;
   if (hs.state == HandshakeState::kConsumedResponse) {
     k.i_am_initiator = true;  // (Tsend_i, Trecv_i) = Kdf2(Ci, e)
-    crypto::kdf(hs.chaining_key, {}, k.sending.span(), k.receiving.span());
+    crypto::kdf(hs.secrets->chaining_key, {}, k.sending.span(), k.receiving.span());
   } else if (hs.state == HandshakeState::kCreatedResponse) {
     k.i_am_initiator = false;  // (Trecv_r, Tsend_r) = Kdf2(Cr, e)
-    crypto::kdf(hs.chaining_key, {}, k.receiving.span(), k.sending.span());
+    crypto::kdf(hs.secrets->chaining_key, {}, k.receiving.span(), k.sending.span());
   } else {
     return std::nullopt;
   }

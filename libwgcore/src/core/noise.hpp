@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include "core/crypto/tai64n.hpp"
@@ -36,6 +37,17 @@ enum class HandshakeState : std::uint8_t {
 };
 const char* to_string(HandshakeState s);
 
+// The secrets of a handshake under way: made when one starts, wiped and freed when it ends, so
+// that an idle peer (nearly every peer, nearly always) carries none of their 128 bytes
+// (docs/performance-microbench.md counts every idle byte).
+struct HandshakeSecrets {
+  Key ephemeral_private;
+  Key remote_ephemeral;
+  HashBytes hash{};
+  HashBytes chaining_key{};
+  ~HandshakeSecrets();  // wipes hash and chaining key (a Key wipes itself)
+};
+
 // Per-peer handshake state. Everything secret lives in Key or is wiped by clear().
 struct Handshake {
   HandshakeState state = HandshakeState::kZeroed;
@@ -43,10 +55,7 @@ struct Handshake {
   Key preshared_key;                // all-zero when none is configured (Noise uses zero then)
   Key precomputed_static_static;    // DH(S_priv_local, S_pub_remote), recomputed on identity change
   bool static_static_valid = false;
-  Key ephemeral_private;
-  Key remote_ephemeral;
-  HashBytes hash{};
-  HashBytes chaining_key{};
+  std::unique_ptr<HandshakeSecrets> secrets;  // while state != kZeroed
   crypto::Tai64n latest_timestamp{};
   std::uint32_t local_index = 0;
   std::uint32_t remote_index = 0;
@@ -54,6 +63,11 @@ struct Handshake {
 
   // Forgets the session in progress (not the peer's keys or the timestamp high-water mark).
   void clear() noexcept;
+  // The secrets, made when absent (a handshake starts).
+  HandshakeSecrets& begin_secrets() {
+    if (!secrets) secrets = std::make_unique<HandshakeSecrets>();
+    return *secrets;
+  }
   ~Handshake() { clear(); }
 };
 

@@ -59,7 +59,7 @@ ConfigModel::ConfigModel(const DeviceState& s)
   for (const auto& ps : s.peers) {
     if (peers_.count(ps.public_key)) continue;  // a state never repeats a key; stay safe if it does
     Entry& e = add_peer(ps.public_key);
-    e.preshared_key = ps.preshared_key;
+    if (ps.preshared_key) e.preshared_key = std::make_unique<Key>(*ps.preshared_key);
     e.endpoint = ps.endpoint;
     e.keepalive = ps.persistent_keepalive_interval;
     e.stats = std::make_unique<Stats>(Stats{ps.last_handshake_time_sec, ps.last_handshake_time_nsec,
@@ -79,7 +79,7 @@ void ConfigModel::live_prefixes(const Entry& e, std::vector<IpPrefix>& out) {
 
 void ConfigModel::export_peer(const Entry& e, PeerState& out) {
   out.public_key = *e.key;
-  out.preshared_key = e.preshared_key;
+  out.preshared_key = e.preshared_key ? std::optional<Key>(*e.preshared_key) : std::nullopt;
   out.endpoint = e.endpoint;
   out.persistent_keepalive_interval = e.keepalive;
   live_prefixes(e, out.allowed_ips);
@@ -311,7 +311,7 @@ bool ConfigModel::start_block(Commit& c, const PeerUpdate& pu, ConfigObserver* o
   if (pu.preshared_key) {
     std::optional<Key> psk;
     if (!pu.preshared_key->is_zero()) psk = *pu.preshared_key;
-    e->preshared_key = psk;
+    e->preshared_key = psk ? std::make_unique<Key>(*psk) : nullptr;
     if (obs) obs->preshared_key_changed(pu.public_key, psk);
   }
   if (pu.endpoint) {

@@ -62,7 +62,7 @@ class ConfigModel {
     const Key* key = nullptr;  // the index node's own key
     Entry* prev = nullptr;     // in the order peers were added
     Entry* next = nullptr;
-    std::optional<Key> preshared_key;
+    std::unique_ptr<Key> preshared_key;  // few peers have one: 8 bytes, not 33, for the rest
     std::optional<Endpoint> endpoint;
     std::vector<IpPrefix> prefixes;
     std::unique_ptr<Stats> stats;
