@@ -151,7 +151,7 @@ std::size_t ConfigModel::compact(Entry& e) {
     if (i < e.stale) ++stale;
     if (out != i) {
       e.prefixes[out] = e.prefixes[i];
-      owner_.find(e.prefixes[out])->second.pos = out;
+      owner_.find(e.prefixes[out])->pos = out;
     }
     ++out;
   }
@@ -165,18 +165,19 @@ std::size_t ConfigModel::compact(Entry& e) {
 // A prefix added again moves to the end of its new owner's list, even when that is its old owner
 // (the kernel's list_move_tail; wireguard-go does the same).
 void ConfigModel::add_prefix(Entry& e, const IpPrefix& p) {
-  auto [it, inserted] = owner_.try_emplace(p, Slot{&e, 0});
-  if (!inserted) punch(*it->second.owner, it->second.pos);
-  it->second = Slot{&e, std::uint32_t(e.prefixes.size())};
+  auto [slot, inserted] = owner_.try_emplace(p);
+  if (!inserted) punch(*slot->owner, slot->pos);
+  slot->owner = &e;
+  slot->pos = std::uint32_t(e.prefixes.size());
   e.prefixes.push_back(p);
 }
 
 bool ConfigModel::remove_prefix(Entry& e, const IpPrefix& p) {
-  auto it = owner_.find(p);
+  auto* slot = owner_.find(p);
   // A stale prefix is owned by nobody as far as this update is concerned.
-  if (it == owner_.end() || it->second.owner != &e || it->second.pos < e.stale) return false;
-  const std::uint32_t pos = it->second.pos;
-  owner_.erase(it);
+  if (!slot || slot->owner != &e || slot->pos < e.stale) return false;
+  const std::uint32_t pos = slot->pos;
+  owner_.erase(p);
   punch(e, pos);
   return true;
 }

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/prefix_table.hpp"
 #include "wgcore/config.hpp"
 #include "wgcore/result.hpp"
 
@@ -71,10 +72,6 @@ class ConfigModel {
     std::uint16_t keepalive = 0;
     bool replaced = false;  // named by no block yet since replace_peers: removed at the end
     bool swept = false;     // listed in sweep_
-  };
-  struct Slot {
-    Entry* owner;
-    std::uint32_t pos;  // index in owner->prefixes
   };
   static constexpr std::uint8_t kHole = 0xff;
 
@@ -208,7 +205,8 @@ class ConfigModel {
   std::unordered_map<Key, Entry, KeyHash> peers_;  // node-based: entries never move
   Entry* head_ = nullptr;                          // the order peers were added in
   Entry* tail_ = nullptr;
-  std::unordered_map<IpPrefix, Slot, PrefixHash> owner_;  // one owner per prefix, as in the trie
+  // One owner per prefix, as in the trie, and the prefix's index in owner->prefixes.
+  PrefixOwners<Entry, PrefixHash> owner_;
   std::vector<Key> sweep_;    // peers with stale prefixes, outside a replace_peers commit
 };
 
