@@ -46,7 +46,7 @@ std::size_t ConfigModel::PrefixHash::operator()(const IpPrefix& p) const noexcep
 }
 
 ConfigModel::ConfigModel(const DeviceState& s)
-    : private_key_(s.private_key), public_key_(s.public_key), listen_port_(s.listen_port),
+    : detailed_(true), private_key_(s.private_key), public_key_(s.public_key), listen_port_(s.listen_port),
       fwmark_(s.fwmark) {
   if (private_key_ && private_key_->is_zero()) private_key_.reset();
   if (!private_key_) {
@@ -60,9 +60,8 @@ ConfigModel::ConfigModel(const DeviceState& s)
     if (peers_.count(ps.public_key)) continue;  // a state never repeats a key; stay safe if it does
     Entry& e = add_peer(ps.public_key);
     if (ps.preshared_key) e.preshared_key = std::make_unique<Key>(*ps.preshared_key);
-    e.endpoint = ps.endpoint;
     e.keepalive = ps.persistent_keepalive_interval;
-    e.stats = std::make_unique<Stats>(Stats{ps.last_handshake_time_sec, ps.last_handshake_time_nsec,
+    e.stats = std::make_unique<Stats>(Stats{ps.endpoint, ps.last_handshake_time_sec, ps.last_handshake_time_nsec,
                                             ps.rx_bytes, ps.tx_bytes, ps.protocol_version, ps.drops});
     for (const auto& p : ps.allowed_ips) add_prefix(e, p.canonical());
   }
@@ -80,11 +79,11 @@ void ConfigModel::live_prefixes(const Entry& e, std::vector<IpPrefix>& out) {
 void ConfigModel::export_peer(const Entry& e, PeerState& out) {
   out.public_key = *e.key;
   out.preshared_key = e.preshared_key ? std::optional<Key>(*e.preshared_key) : std::nullopt;
-  out.endpoint = e.endpoint;
   out.persistent_keepalive_interval = e.keepalive;
   live_prefixes(e, out.allowed_ips);
   const Stats none{};
   const Stats& st = e.stats ? *e.stats : none;
+  out.endpoint = st.endpoint;
   out.last_handshake_time_sec = st.last_handshake_time_sec;
   out.last_handshake_time_nsec = st.last_handshake_time_nsec;
   out.rx_bytes = st.rx_bytes;
@@ -194,9 +193,8 @@ void ConfigModel::recreate(Entry& e, const PeerUpdate& pu, ConfigObserver* obs) 
   // Statistics start again in the model as for a new peer; a live backend keeps its own counters
   // and endpoint (the engine's peer, and with it its session, survives `wg setconf`).
   e.preshared_key.reset();
-  e.endpoint.reset();
   e.keepalive = 0;
-  if (e.stats) *e.stats = Stats{};
+  if (e.stats) *e.stats = Stats{};  // the endpoint too
 }
 
 void ConfigModel::make_stale(Entry& e) { e.stale = std::uint32_t(e.prefixes.size()); }
@@ -316,7 +314,10 @@ bool ConfigModel::start_block(Commit& c, const PeerUpdate& pu, ConfigObserver* o
     if (obs) obs->preshared_key_changed(pu.public_key, psk);
   }
   if (pu.endpoint) {
-    e->endpoint = *pu.endpoint;
+    if (detailed_) {
+      if (!e->stats) e->stats = std::make_unique<Stats>();
+      e->stats->endpoint = *pu.endpoint;
+    }
     if (obs) obs->endpoint_set(pu.public_key, *pu.endpoint);
   }
   if (pu.persistent_keepalive_interval) {

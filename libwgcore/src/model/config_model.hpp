@@ -40,9 +40,12 @@ class ConfigModel {
   struct PrefixHash {
     std::size_t operator()(const IpPrefix& p) const noexcept;
   };
-  // What apply_update keeps of a surviving peer besides its configuration. Only a model built
-  // from a DeviceState has it; a live backend counts statistics itself and leaves it null.
+  // What apply_update keeps of a peer besides its configuration: its statistics and its
+  // endpoint. Only a model built from a DeviceState has it (for every peer that has statistics
+  // or an endpoint); a live backend's engine holds both itself (engine_state reads them there),
+  // so its model leaves this null and an idle peer pays 8 bytes for it, not 72.
   struct Stats {
+    std::optional<Endpoint> endpoint;
     std::int64_t last_handshake_time_sec = 0;
     std::int64_t last_handshake_time_nsec = 0;
     std::uint64_t rx_bytes = 0;
@@ -64,7 +67,6 @@ class ConfigModel {
     Entry* prev = nullptr;     // in the order peers were added
     Entry* next = nullptr;
     std::unique_ptr<Key> preshared_key;  // few peers have one: 8 bytes, not 33, for the rest
-    std::optional<Endpoint> endpoint;
     std::vector<IpPrefix> prefixes;
     std::unique_ptr<Stats> stats;
     std::uint32_t holes = 0;
@@ -198,6 +200,7 @@ class ConfigModel {
   // One allowed-IP op of the block; returns its cost.
   std::size_t run_op(Entry& e, const PeerUpdate& pu, const AllowedIpOp& op, ConfigObserver* obs);
 
+  bool detailed_ = false;  // built from a DeviceState: keeps Stats (endpoints, statistics)
   std::optional<Key> private_key_;
   std::optional<Key> public_key_;
   std::uint16_t listen_port_ = 0;
