@@ -113,7 +113,7 @@ meson_setup() {
 
 # The unit tests (meson test names) whose code runs on several threads: ThreadSanitizer runs these.
 # shellcheck disable=SC2034  # used by scripts/test
-WGC_TSAN_TESTS=(device crypto_workers uapi linux_io crypto engine frr_wgd frr_wgd_daemon tunnel)
+WGC_TSAN_TESTS=(device crypto_workers uapi linux_io crypto engine frr_wgd frr_wgd_daemon tunnel interface)
 
 # sanitizer_reports_reset DIR: an empty DIR for the log_path= files of one sanitizer stage.
 sanitizer_reports_reset() {

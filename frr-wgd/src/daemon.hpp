@@ -2,8 +2,9 @@
 // server or rtnetlink watch), the trust policy engine, the WireGuard interfaces (Control API),
 // the export routes, the control socket, the vtysh pushes and signals (SIGHUP reload,
 // SIGTERM/SIGINT stop) through signalfd. Every file descriptor is registered once, when it is
-// opened, and removed before it is closed; timers carry the refresh and the end of zebra's
-// replay. Logic lives in the small modules it calls (importer, allowed_sync, exporter, config);
+// opened, and removed before it is closed (but the FPM connection, which FpmServer closes
+// before it says so: its registration goes in the disconnected callback); timers carry the
+// refresh and the end of zebra's replay. Logic lives in the small modules it calls (importer, allowed_sync, exporter, config);
 // this file sequences them.
 #pragma once
 

@@ -267,8 +267,8 @@ struct NodeState {
   std::uint64_t rx_bytes = 0, tx_bytes = 0;
   WallTime last_handshake_wall{};
 
-  // A Handshake owns its secrets (move-only, so the engine never copies a key by accident): the
-  // snapshot copies them by hand.
+  // A Handshake owns its secrets and cannot be copied (so the engine never copies a key by
+  // accident): the snapshot copies them by hand.
   static void copy_handshake(Handshake& to, const Handshake& from) {
     to.state = from.state;
     to.remote_static = from.remote_static;

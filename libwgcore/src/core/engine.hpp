@@ -53,7 +53,8 @@ struct SealJob {
   void run() noexcept;
 };
 
-// Ends a batch of SealJobs once they ran (on any threads): lets go of their keypairs and, when
+// Ends a batch of SealJobs once they ran (on any threads), called on the engine's thread (it
+// reads what the engine wrote, Keypair::dropped): lets go of their keypairs and, when
 // one of them was dropped before its jobs ran (a rotation or removal within the same turn),
 // forgets the cached keys again, since sealing put that key back into the contexts of the
 // threads that ran them (this one's now, the others' by the key epoch, key_cache.hpp).

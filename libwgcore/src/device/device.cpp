@@ -584,9 +584,10 @@ bool Device::small_update(const DeviceUpdate& update) const {
 }
 
 std::optional<Status> Device::try_apply_now(const DeviceUpdate& update) {
-  if (std::this_thread::get_id() != loop_thread_id_ || !small_update(update)) return std::nullopt;
+  if (std::this_thread::get_id() != loop_thread_id_) return std::nullopt;
   std::unique_lock control(control_mu_, std::try_to_lock);
   if (!control) return std::nullopt;  // a get or a large apply waits for this thread: never block it
+  if (!small_update(update)) return std::nullopt;  // sized against a model no update is halfway through
   return apply_locked(update);
 }
 

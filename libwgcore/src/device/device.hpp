@@ -160,8 +160,9 @@ class Device final : public Control, private EngineSink {
   // What was configured (allowed-IP order, keepalive, psk); every change reaches engine_ through
   // it, one operation per thing the update names (EngineApplier in device.cpp).
   ConfigModel model_;
-  // Held by apply() and get() from start to end: an update is committed in slices with datapath
-  // turns between them, and no other control call may see or change the model halfway.
+  // Held by apply(), get() and try_apply_now() from start to end: an update is committed in
+  // slices with datapath turns between them, and no other control call may see or change the
+  // model halfway. The loop thread only ever try-locks it (the holder may be waiting for it).
   std::mutex control_mu_;
   io::PacketBatch out_udp_;
   io::Packet* lent_ = nullptr;  // handed out by datagram_buffer, until commit_to_peer

@@ -3,7 +3,8 @@
 // backward shift, so no tombstones accumulate under churn), not in a node per prefix. The
 // configuration model keeps one entry per AllowedIPs prefix of the device, up to a full BGP
 // table: std::unordered_map cost a 64-byte node plus a bucket pointer per prefix and one
-// allocation per insert; this costs a 32-byte slot at a load of 3/8 to 3/4.
+// allocation per insert; this costs a 32-byte slot at a load of at most 3/4 (at least 3/8 right
+// after growing; the table does not shrink when prefixes go).
 // Entry pointers stay valid until the next insert or erase.
 #pragma once
 

@@ -231,11 +231,17 @@ Result<std::unique_ptr<UapiServer>> UapiServer::listen(const std::string& iface,
   std::unique_ptr<UapiServer> server(
       new UapiServer(ctl, std::move(path), fd, stop_fd, st.st_dev, st.st_ino));
   if (host) {
+    // Set before the watch: a client may connect (the socket exists since bind) and the host
+    // run host_accept() at once.
+    server->host_ = host;
+    server->spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     UapiServer* s = server.get();
     Status watched;
     host->run_on_host([&] { watched = host->watch(fd, [s] { s->host_accept(); }); });
-    if (!watched) return watched.error();  // the destructor unlinks the socket
-    server->host_ = host;
+    if (!watched) {
+      server->host_ = nullptr;  // nothing to unwatch; the destructor unlinks the socket
+      return watched.error();
+    }
   } else {
     server->accept_thread_ = std::thread([s = server.get()] { s->accept_loop(); });
   }
@@ -260,14 +266,16 @@ void UapiServer::stop() {
   std::uint64_t one = 1;
   ssize_t n = ::write(stop_fd_, &one, sizeof one);
   (void)n;  // an eventfd write of 1 cannot fail short of overflow
-  if (accept_thread_.joinable()) accept_thread_.join();
   if (host_) {
     // On the host's thread, so no callback of ours runs there after this.
     host_->run_on_host([this] {
       host_->unwatch(listen_fd_);
       while (!host_conns_.empty()) host_close(host_conns_.size() - 1);
     });
+    if (spare_fd_ >= 0) ::close(spare_fd_);
+    spare_fd_ = -1;
   }
+  if (accept_thread_.joinable()) accept_thread_.join();
   // Closing the listener resets connections still waiting in its backlog, so no client hangs
   // on a server that will never accept it. The socket file stays until destruction.
   ::close(listen_fd_);
@@ -337,7 +345,19 @@ void UapiServer::enqueue(int fd, SecretString read) {
 void UapiServer::host_accept() {
   for (int i = 0; i < 16; ++i) {  // a burst, not forever: the host has packets to move too
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) return;  // EAGAIN (drained), or an error that the next readiness retries
+    if (fd < 0) {
+      if ((errno == EMFILE || errno == ENFILE) && spare_fd_ >= 0) {
+        // Out of descriptors, the listener would stay readable and wake the device's loop every
+        // turn. The spare descriptor makes room to accept the connection and close it (a
+        // refusal, as over kMaxConnections), the way event loops such as libev's do.
+        ::close(spare_fd_);
+        int c = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) ::close(c);
+        spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (c >= 0) continue;
+      }
+      return;  // EAGAIN (drained), or an error that the next readiness retries
+    }
     if (host_conns_.size() >= kMaxHostWaiting) host_hand_off(0);
     if (!host_->watch(fd, [this, fd] { host_readable(fd); })) {
       enqueue(fd);
@@ -422,6 +442,7 @@ void UapiServer::host_readable(int fd) {
       if (!*applied) code = applied->error().code ? applied->error().code : kErrUnknown;
     }
   }
+  secure_zero(in.data(), in.size());  // clear() keeps the buffer, and the request had keys
   in.clear();
   burn_stack(16 * 1024);  // the parse's frames held the request's keys
   const std::string answer = format_errno(code);

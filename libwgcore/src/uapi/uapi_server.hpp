@@ -45,9 +45,11 @@ inline constexpr std::size_t kMaxConnections = 64;
 // uapi_socket_state() and remove_stale_uapi_socket() (wgcore/interface.hpp) are implemented here.
 using SocketState = UapiSocketState;
 
-// A set request answered on the host's thread is at most this long; connections that send
-// nothing yet wait there for their first bytes, at most kMaxHostWaiting at a time (beyond that,
-// the one waiting longest goes to a connection thread).
+// A set request answered on the host's thread is at most this long. Connections stay on the
+// host between requests (and before their first), at most kMaxHostWaiting at a time: beyond
+// that, the oldest goes to a connection thread. (kMaxConnections counts the threads' only.)
+// Once the host's thread has ended (the device stopped), connections wait in the backlog until
+// the server is destroyed, which its owner does when the interface goes.
 inline constexpr std::size_t kMaxHostRequestBytes = 4096;
 inline constexpr std::size_t kMaxHostWaiting = 8;
 
@@ -136,6 +138,7 @@ class UapiServer {
   bool stopping_ = false;
   std::atomic<bool> stopped_{false};
   UapiHost* host_ = nullptr;
+  int spare_fd_ = -1;  // with a host: room to refuse a connection when out of descriptors
   std::vector<HostConn> host_conns_;  // the host's thread only; oldest first
   std::atomic<std::uint64_t> host_answers_{0};
 };

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -725,6 +726,38 @@ TEST_F(HostFixture, SilentClientsDoNotBlockTheRestAndStopClosesThem) {
     EXPECT_TRUE(eventually_closed(fd));
     ::close(fd);
   }
+}
+
+TEST_F(HostFixture, OutOfDescriptorsRefusesInsteadOfSpinning) {
+  // The client's socket first; then no descriptor is left for the server to accept with.
+  int client = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  std::vector<int> fillers;
+  rlimit low = old;
+  low.rlim_cur = std::min<rlim_t>(old.rlim_cur, 4096);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  for (int fd; (fd = ::dup(client)) >= 0;) fillers.push_back(fd);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path().c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  (void)send_all(client, add_peer(0x51, "10.8.0.0/16"));  // may find it refused already (EPIPE)
+  // accept4 fails with EMFILE on the host. Left in the backlog, the connection would keep the
+  // listener readable and the device's loop spinning; the server refuses it (closes it) with
+  // the help of its spare descriptor, so the client learns at once.
+  const ReadResult r = read_answers(client, 1, 2000);
+  for (int fd : fillers) ::close(fd);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  EXPECT_TRUE(r.closed && r.data.empty()) << "not refused: '" << r.data << "'";
+  ::close(client);
+  EXPECT_EQ(server->host_answers(), 0u);
+  EXPECT_TRUE(ctl.snapshot().peers.empty());
+  // With descriptors back, requests are answered on the host again.
+  EXPECT_EQ(raw(path(), add_peer(0x52, "10.9.0.0/16")), "errno=0\n\n");
+  EXPECT_EQ(server->host_answers(), 1u);
+  EXPECT_EQ(ctl.snapshot().peers.size(), 1u);
 }
 
 }  // namespace
