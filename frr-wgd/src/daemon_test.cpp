@@ -39,19 +39,25 @@ using namespace std::chrono_literals;
 constexpr std::uint32_t kNhB = 1;  // zebra's nexthop objects for the two peers
 constexpr std::uint32_t kNhC = 2;
 
-// zebra's end of the FPM connection: frames written as zebra writes them.
+constexpr std::uint16_t kFpmPort = 2620;  // the namespace is the test's own: nothing else binds it
+
+// zebra's end of the FPM connection: frames written as zebra writes them, starting as zebra
+// does with its nexthop objects (one per peer, on the WireGuard interface).
 class FakeZebra {
  public:
-  explicit FakeZebra(std::uint16_t port) {
+  explicit FakeZebra(int ifindex) {
     fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
+    sa.sin_port = htons(kFpmPort);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
       ::close(fd_);
       fd_ = -1;
+      return;
     }
+    send(msg::nexthop(kNhB, "10.99.0.2", std::uint32_t(ifindex)));
+    send(msg::nexthop(kNhC, "10.99.0.3", std::uint32_t(ifindex)));
   }
   ~FakeZebra() { close(); }
   bool ok() const { return fd_ >= 0; }
@@ -70,11 +76,7 @@ class FakeZebra {
       n -= std::size_t(w);
     }
   }
-  // The nexthop objects, then a route per prefix on the peer's object.
-  void nexthops(int ifindex) {
-    send(msg::nexthop(kNhB, "10.99.0.2", std::uint32_t(ifindex)));
-    send(msg::nexthop(kNhC, "10.99.0.3", std::uint32_t(ifindex)));
-  }
+  // A route per prefix on the peer's nexthop object.
   void announce(const std::vector<std::string>& prefixes, std::uint32_t nh) {
     msg::Bytes batch;
     for (const auto& p : prefixes) {
@@ -146,7 +148,7 @@ class DaemonTest : public testing_support::TunTest {
     std::ofstream f(config_path());
     f << "control-socket " << dir_ << "/run/frr-wgd.sock\n"
       << "state-directory " << dir_ << "/state\n"
-      << "fpm listen 127.0.0.1 port 2620\n"
+      << "fpm listen 127.0.0.1 port " << kFpmPort << "\n"
       << "fpm sweep-delay 150\n"
       << "fpm replay-hold 300\n"
       << "refresh-interval 200\n"
@@ -205,11 +207,9 @@ class DaemonTest : public testing_support::TunTest {
 };
 
 TEST_F(DaemonTest, FpmReplayInstallsAndItsSweepWithdrawsOnlyWhatZebraNoLongerHas) {
-  start();
-  ASSERT_TRUE(daemon_);
-  FakeZebra z(2620);
+  ASSERT_NO_FATAL_FAILURE(start());
+  FakeZebra z(ifindex_);
   ASSERT_TRUE(z.ok());
-  z.nexthops(ifindex_);
   const auto b = site_b_prefixes(512);
   z.announce(b, kNhB);
   z.announce({"198.51.100.0/25", "198.51.100.128/25"}, kNhC);
@@ -232,9 +232,8 @@ TEST_F(DaemonTest, FpmReplayInstallsAndItsSweepWithdrawsOnlyWhatZebraNoLongerHas
   z.close();
   ASSERT_TRUE(pump([&] { return daemon_->counters().fpm_disconnects == 1; }));
   EXPECT_EQ(imported_b().size(), 511u) << "a disconnect removed imports";
-  FakeZebra z2(2620);
+  FakeZebra z2(ifindex_);
   ASSERT_TRUE(z2.ok());
-  z2.nexthops(ifindex_);
   const auto half = site_b_prefixes(256, 256);
   z2.announce(half, kNhB);
   z2.announce({"198.51.100.0/25", "198.51.100.128/25"}, kNhC);
@@ -251,11 +250,9 @@ TEST_F(DaemonTest, FpmReplayInstallsAndItsSweepWithdrawsOnlyWhatZebraNoLongerHas
 }
 
 TEST_F(DaemonTest, BrokenStreamDropsTheConnectionAndTheNextOneIsServed) {
-  start();
-  ASSERT_TRUE(daemon_);
-  FakeZebra z(2620);
+  ASSERT_NO_FATAL_FAILURE(start());
+  FakeZebra z(ifindex_);
   ASSERT_TRUE(z.ok());
-  z.nexthops(ifindex_);
   z.announce(site_b_prefixes(4), kNhB);
   ASSERT_TRUE(pump([&] { return daemon_->counters().sweeps == 1; }));
   ASSERT_EQ(imported_b().size(), 4u);
@@ -267,9 +264,8 @@ TEST_F(DaemonTest, BrokenStreamDropsTheConnectionAndTheNextOneIsServed) {
   // Connections come and go many times (the descriptor number is reused each time): every new
   // one is read.
   for (int round = 0; round < 20; ++round) {
-    FakeZebra again(2620);
+    FakeZebra again(ifindex_);
     ASSERT_TRUE(again.ok());
-    again.nexthops(ifindex_);
     again.announce(site_b_prefixes(4 + round % 2), kNhB);
     const auto connects = daemon_->counters().fpm_connects;
     ASSERT_TRUE(pump([&] { return daemon_->counters().fpm_connects == connects + 1; })) << "round " << round;
@@ -283,11 +279,9 @@ TEST_F(DaemonTest, BrokenStreamDropsTheConnectionAndTheNextOneIsServed) {
 }
 
 TEST_F(DaemonTest, ReloadAppliesTheDifferenceRefusesABadFileAndFollowsSighup) {
-  start();
-  ASSERT_TRUE(daemon_);
-  FakeZebra z(2620);
+  ASSERT_NO_FATAL_FAILURE(start());
+  FakeZebra z(ifindex_);
   ASSERT_TRUE(z.ok());
-  z.nexthops(ifindex_);
   const auto b = site_b_prefixes(512);
   z.announce(b, kNhB);
   z.announce({"198.51.100.0/24"}, kNhC);
@@ -336,24 +330,20 @@ TEST_F(DaemonTest, ReloadAppliesTheDifferenceRefusesABadFileAndFollowsSighup) {
 }
 
 TEST_F(DaemonTest, ImportsSurviveARestartOfTheDaemonUntilTheReplaySaysOtherwise) {
-  start();
-  ASSERT_TRUE(daemon_);
+  ASSERT_NO_FATAL_FAILURE(start());
   {
-    FakeZebra z(2620);
+    FakeZebra z(ifindex_);
     ASSERT_TRUE(z.ok());
-    z.nexthops(ifindex_);
     z.announce(site_b_prefixes(8), kNhB);
     ASSERT_TRUE(pump([&] { return daemon_->counters().sweeps == 1; }));
   }
   daemon_.reset();  // stops: imports stay on the device
   EXPECT_EQ(imported_b().size(), 8u);
-  start();
-  ASSERT_TRUE(daemon_);
+  ASSERT_NO_FATAL_FAILURE(start());
   pump_for(400ms);  // no zebra yet: nothing is removed
   EXPECT_EQ(imported_b().size(), 8u);
-  FakeZebra z(2620);
+  FakeZebra z(ifindex_);
   ASSERT_TRUE(z.ok());
-  z.nexthops(ifindex_);
   z.announce(site_b_prefixes(3), kNhB);
   ASSERT_TRUE(pump([&] { return daemon_->counters().sweeps == 1; }));
   EXPECT_EQ(imported_b(), as_set(site_b_prefixes(3)));
@@ -372,8 +362,7 @@ TEST_F(DaemonTest, ReloadIsAnsweredOnceTheVtyshPushCarryingItEnded) {
   }
   std::filesystem::permissions(vtysh, std::filesystem::perms::owner_all);
   write_config("198.18.0.0/15", "frr-vtysh " + vtysh + "\n");
-  start();
-  ASSERT_TRUE(daemon_);
+  ASSERT_NO_FATAL_FAILURE(start());
   ASSERT_EQ(std::system(("touch " + dir_ + "/go").c_str()), 0);
   ASSERT_TRUE(pump([&] { return std::filesystem::exists(dir_ + "/pushed"); }));
   pump_for(100ms);
@@ -383,9 +372,8 @@ TEST_F(DaemonTest, ReloadIsAnsweredOnceTheVtyshPushCarryingItEnded) {
   const std::string sock = dir_ + "/run/frr-wgd.sock";
   auto answer = std::async(std::launch::async, [sock] { return control_request(sock, {"reload"}); });
   // FPM is served while the push waits.
-  FakeZebra z(2620);
+  FakeZebra z(ifindex_);
   ASSERT_TRUE(z.ok());
-  z.nexthops(ifindex_);
   z.announce(site_b_prefixes(2), kNhB);
   ASSERT_TRUE(pump([&] { return daemon_->counters().sweeps == 1; }));
   EXPECT_EQ(imported_b().size(), 2u);
@@ -403,11 +391,9 @@ TEST_F(DaemonTest, ReloadIsAnsweredOnceTheVtyshPushCarryingItEnded) {
 }
 
 TEST_F(DaemonTest, ControlSocketIsServedAndSigtermStopsTheLoop) {
-  start();
-  ASSERT_TRUE(daemon_);
-  FakeZebra z(2620);
+  ASSERT_NO_FATAL_FAILURE(start());
+  FakeZebra z(ifindex_);
   ASSERT_TRUE(z.ok());
-  z.nexthops(ifindex_);
   z.announce({"198.18.1.0/24"}, kNhB);
   ASSERT_TRUE(pump([&] { return daemon_->counters().sweeps == 1; }));
   const std::string sock = dir_ + "/run/frr-wgd.sock";

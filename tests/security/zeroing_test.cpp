@@ -331,6 +331,26 @@ void traffic_then_register(Node& a, Node& b, Wire& wire, Peer* a_b, int n) {
   leakscan::add(a_b->keypairs.current()->receiving_key.data(), "session key b->a");
 }
 
+// The whole writable memory searched for every registered secret: hits on secrets whose label
+// starts with "control" (a key that must still be there: proof the scan sees it) and on the rest
+// (expired keys: there must be none).
+struct LiveScan {
+  int found = 0;
+  int control = 0;
+  std::size_t scanned = 0;
+  std::string where;
+};
+LiveScan scan_registered_secrets() {
+  LiveScan r;
+  r.scanned = leakscan::scan_live_memory(r.where);
+  for (int i = 0; i < leakscan::g_count.load(); ++i) {
+    const int h = leakscan::g_secrets[i].hits.load();
+    if (std::strncmp(leakscan::g_secrets[i].label, "control", 7) == 0) r.control += h;
+    else r.found += h;
+  }
+  return r;
+}
+
 class ZeroingTest : public ::testing::Test {
  protected:
   void SetUp() override { leakscan::reset(); }
@@ -445,18 +465,11 @@ TEST_F(ZeroingTest, LiveMemoryKeepsNoExpiredKey) {
   workers.wipe_stale_keys();  // what a Device does after each turn
   std::this_thread::sleep_for(200ms);
   ASSERT_GE(workers.live_helpers(), 1u) << "the helper must still be alive: an exit would wipe it anyway";
-  std::string where;
-  const std::size_t scanned = leakscan::scan_live_memory(where);
-  int found = 0, control = 0;
-  for (int i = 0; i < leakscan::g_count.load(); ++i) {
-    const int h = leakscan::g_secrets[i].hits.load();
-    if (std::strncmp(leakscan::g_secrets[i].label, "control", 7) == 0) control += h;
-    else found += h;
-  }
-  EXPECT_GE(control, 1) << "the live private key was not found: the scan cannot be trusted";
-  EXPECT_EQ(found, 0) << where;
+  const LiveScan scan = scan_registered_secrets();
+  EXPECT_GE(scan.control, 1) << "the live private key was not found: the scan cannot be trusted";
+  EXPECT_EQ(scan.found, 0) << scan.where;
   std::printf("[ live scan ] %d secrets, %zu bytes of writable memory searched, %d expired found, control %d\n",
-              leakscan::g_count.load(), scanned, found, control);
+              leakscan::g_count.load(), scan.scanned, scan.found, scan.control);
 }
 
 // A datapath that seals later, in batches, as the Device does: the engine leaves each message's
@@ -505,16 +518,9 @@ TEST_F(ZeroingTest, SealQueuedBeforeADropLeavesNoKeyCached) {
   for (auto& j : a->jobs) j.run();
   release_seal_jobs(a->jobs);
   EXPECT_TRUE(a->jobs.empty());
-  std::string where;
-  leakscan::scan_live_memory(where);
-  int found = 0, control = 0;
-  for (int i = 0; i < leakscan::g_count.load(); ++i) {
-    const int h = leakscan::g_secrets[i].hits.load();
-    if (std::strncmp(leakscan::g_secrets[i].label, "control", 7) == 0) control += h;
-    else found += h;
-  }
-  EXPECT_GE(control, 1) << "the live private key was not found: the scan cannot be trusted";
-  EXPECT_EQ(found, 0) << where;
+  const LiveScan scan = scan_registered_secrets();
+  EXPECT_GE(scan.control, 1) << "the live private key was not found: the scan cannot be trusted";
+  EXPECT_EQ(scan.found, 0) << scan.where;
 }
 
 // The UAPI text layer: a set body carrying a private key and a PSK in hex is parsed, and a get
