@@ -49,17 +49,18 @@ struct HandshakeSecrets {
 };
 
 // Per-peer handshake state. Everything secret lives in Key or is wiped by clear().
+// (Largest members first, the one-byte ones last: 136 bytes, not 144, in every peer.)
 struct Handshake {
-  HandshakeState state = HandshakeState::kZeroed;
   Key remote_static;
   Key preshared_key;                // all-zero when none is configured (Noise uses zero then)
   Key precomputed_static_static;    // DH(S_priv_local, S_pub_remote), recomputed on identity change
-  bool static_static_valid = false;
   std::unique_ptr<HandshakeSecrets> secrets;  // while state != kZeroed
+  OptionalTime last_initiation_consumption;
   crypto::Tai64n latest_timestamp{};
   std::uint32_t local_index = 0;
   std::uint32_t remote_index = 0;
-  OptionalTime last_initiation_consumption;
+  HandshakeState state = HandshakeState::kZeroed;
+  bool static_static_valid = false;
 
   // Forgets the session in progress (not the peer's keys or the timestamp high-water mark).
   void clear() noexcept;

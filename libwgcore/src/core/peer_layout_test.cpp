@@ -93,5 +93,49 @@ TEST(Peer, PublicKeyIsTheHandshakesRemoteStatic) {
   EXPECT_EQ(p.id(), 7u);
 }
 
+TEST(OptionalIndex, ActsLikeOptional) {
+  OptionalIndex i;
+  EXPECT_FALSE(i);
+  EXPECT_EQ(std::optional<std::uint32_t>(i), std::nullopt);
+  i = 0u;  // zero is an index, not "none"
+  ASSERT_TRUE(i);
+  EXPECT_EQ(*i, 0u);
+  i = 0xdeadbeefu;
+  EXPECT_EQ(*i, 0xdeadbeefu);
+  EXPECT_TRUE(i == OptionalIndex(0xdeadbeefu));
+  EXPECT_FALSE(i == OptionalIndex());
+  i.reset();
+  EXPECT_FALSE(i.has_value());
+  EXPECT_EQ(alignof(OptionalIndex), 1u);
+  EXPECT_EQ(sizeof(OptionalIndex), 5u);
+}
+
+// The small members that live in the tail padding of the handshake and the cookie maker
+// ([[no_unique_address]]) survive changes to those two, including a whole assignment of the
+// cookie maker (which the fuzz harness does), and the peer stays at its size.
+TEST(Peer, TailPackedMembersSurviveTheirNeighbours) {
+  Key k;
+  k[0] = 9;
+  Peer p(1, k);
+  p.sent_lastminute_handshake = true;
+  p.handshake_index = 0x01020304u;
+  p.persistent_keepalive_interval = 25;
+  p.cookie.init(p.public_key());
+  std::vector<std::uint8_t> msg(proto::kInitiationLen, 0x5a);
+  p.cookie.add_macs(msg, Time(1s));
+  CookieMaker other;
+  p.cookie = other;
+  p.cookie.init(p.public_key());
+  p.handshake.begin_secrets();
+  p.handshake.state = HandshakeState::kCreatedInitiation;
+  p.handshake.static_static_valid = true;
+  p.handshake.clear();
+  EXPECT_TRUE(p.sent_lastminute_handshake);
+  ASSERT_TRUE(p.handshake_index);
+  EXPECT_EQ(*p.handshake_index, 0x01020304u);
+  EXPECT_EQ(p.persistent_keepalive_interval, 25);
+  EXPECT_LE(sizeof(Peer), 416u) << "a member no longer fits a neighbour's tail padding";
+}
+
 }  // namespace
 }  // namespace wgcore
