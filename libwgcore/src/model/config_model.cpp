@@ -129,8 +129,7 @@ void ConfigModel::erase_peer(Entry& e) {
 void ConfigModel::clear_prefixes(Entry& e) {
   for (const auto& p : e.prefixes)
     if (p.len != kHole) owner_.erase(p);
-  e.prefixes.clear();
-  e.prefixes.shrink_to_fit();
+  e.prefixes.clear();  // and its heap block
   e.holes = 0;
   e.stale = 0;
 }

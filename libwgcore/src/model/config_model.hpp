@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "model/prefix_list.hpp"
 #include "model/prefix_table.hpp"
 #include "wgcore/config.hpp"
 #include "wgcore/result.hpp"
@@ -67,7 +68,7 @@ class ConfigModel {
     Entry* prev = nullptr;     // in the order peers were added
     Entry* next = nullptr;
     std::unique_ptr<Key> preshared_key;  // few peers have one: 8 bytes, not 33, for the rest
-    std::vector<IpPrefix> prefixes;
+    PrefixList prefixes;
     std::unique_ptr<Stats> stats;
     std::uint32_t holes = 0;
     std::uint32_t stale = 0;

@@ -1,6 +1,9 @@
-// PrefixOwners against std::map over random inserts, erases and lookups: with the model's hash,
-// and with hashes so poor that probe runs wrap around the array and every erase has entries to
-// shift back, which is where an open-addressed table goes wrong.
+// The model's two prefix containers against the standard ones over random operations:
+// PrefixOwners against std::map (with the model's kind of hash, and with hashes so poor that
+// probe runs wrap around the array and every erase has entries to shift back, which is where an
+// open-addressed table goes wrong), and PrefixList against std::vector (across its move from
+// inline to heap storage and back).
+#include "model/prefix_list.hpp"
 #include "model/prefix_table.hpp"
 
 #include <gtest/gtest.h>
@@ -108,6 +111,36 @@ TEST(PrefixOwners, MatchesAMapWhenProbeRunsCollideAndWrap) {
 
 TEST(PrefixOwners, ASlotIs32Bytes) {
   EXPECT_EQ(sizeof(PrefixOwners<Owner, GoodHash>::Entry), 32u);
+}
+
+TEST(PrefixList, MatchesAVectorInlineAndOnTheHeap) {
+  for (std::uint32_t seed = 1; seed <= 20; ++seed) {
+    std::mt19937 rng(seed);
+    PrefixList list;
+    std::vector<IpPrefix> ref;
+    for (int op = 0; op < 3000; ++op) {
+      const unsigned what = rng() % 10;
+      if (what < 6) {
+        const IpPrefix p = prefix(rng() % 100000, rng() % 2 == 0);
+        list.push_back(p);
+        ref.push_back(p);
+      } else if (what < 8) {
+        const std::size_t n = ref.empty() ? 0 : rng() % (ref.size() + 1);
+        list.resize(n);
+        ref.resize(n);
+      } else if (what == 8 && rng() % 8 == 0) {
+        list.clear();
+        ref.clear();
+      } else if (!ref.empty()) {
+        const std::size_t i = rng() % ref.size();
+        list[i].len = 0xff;  // the model punches holes this way
+        ref[i].len = 0xff;
+      }
+      ASSERT_EQ(list.size(), ref.size()) << "seed " << seed << " op " << op;
+      ASSERT_TRUE(std::equal(list.begin(), list.end(), ref.begin(), ref.end())) << "seed " << seed << " op " << op;
+    }
+  }
+  EXPECT_EQ(sizeof(PrefixList), 40u);
 }
 
 }  // namespace
