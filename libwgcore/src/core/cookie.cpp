@@ -15,6 +15,12 @@ crypto::Bytes label(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
+// HASH(label || public key): mac1's key (kLabelMac1) and the cookie reply's (kLabelCookie), the
+// same for the checker (our key) and the maker (the peer's).
+void derive_key(Key& out, std::string_view label_text, const Key& public_key) {
+  crypto::blake2s(out.span(), {label(label_text), public_key.span()});
+}
+
 // Offsets of mac1 and mac2 for a handshake message of the given length.
 std::size_t mac1_offset(std::size_t len) {
   return len == proto::kInitiationLen ? proto::kInitiationMac1Offset : proto::kResponseMac1Offset;
@@ -32,8 +38,8 @@ const char* to_string(MacState s) {
 }
 
 void CookieChecker::init(const Key& local_public) {
-  crypto::blake2s(mac1_key_.span(), {label(proto::kLabelMac1), local_public.span()});
-  crypto::blake2s(cookie_key_.span(), {label(proto::kLabelCookie), local_public.span()});
+  derive_key(mac1_key_, proto::kLabelMac1, local_public);
+  derive_key(cookie_key_, proto::kLabelCookie, local_public);
   ready_ = true;
 }
 
@@ -108,7 +114,7 @@ bool CookieMaker::has_valid_cookie(Time now) const {
 void CookieMaker::add_macs(std::span<std::uint8_t> msg, Time now) {
   std::size_t off = mac1_offset(msg.size());
   Key mac1_key;
-  crypto::blake2s(mac1_key.span(), {label(proto::kLabelMac1), remote_public_->span()});
+  derive_key(mac1_key, proto::kLabelMac1, *remote_public_);
   crypto::blake2s_mac(std::span<std::uint8_t, proto::kMacLen>(msg.data() + off, proto::kMacLen),
                       mac1_key.span(), msg.first(off));
   std::memcpy(last_mac1_sent_.data(), msg.data() + off, proto::kMacLen);
@@ -123,7 +129,7 @@ void CookieMaker::add_macs(std::span<std::uint8_t> msg, Time now) {
 bool CookieMaker::consume_reply(const proto::MessageCookieReply& reply, Time now) {
   if (!have_sent_mac1_) return false;
   Key cookie_key;
-  crypto::blake2s(cookie_key.span(), {label(proto::kLabelCookie), remote_public_->span()});
+  derive_key(cookie_key, proto::kLabelCookie, *remote_public_);
   std::array<std::uint8_t, proto::kCookieLen> cookie;
   if (!crypto::xaead_open(cookie, reply.encrypted_cookie,
                           std::span<const std::uint8_t, proto::kCookieNonceLen>(reply.nonce),
