@@ -214,19 +214,7 @@ Status Daemon::open_import() {
     log::event(log::Prio::kInfo, "fpm: listening on %s port %u", cfg_.fpm_address.to_string().c_str(), unsigned(cfg_.fpm_port));
   } else if (cfg_.import == ImportSource::kRtnetlink) {
     for (auto& s : sites_) {
-      auto w = routing::feed::RtnetlinkWatch::open(s->ifindex, cfg_.watch_protocols);
-      if (!w) return make_error(w.error().code, s->cfg.name + ": rtnetlink watch: " + w.error().message);
-      s->watch.emplace(std::move(*w));
-      watch_site_feed(*s);
-      std::vector<RouteUpdate> updates;
-      if (auto st = s->watch->dump(updates); !st) return st.error();
-      Site* only = s.get();
-      for (auto& u : updates) {
-        std::vector<Offer> offers;
-        only->importer.update(u, offers);
-        process_offers(*only, offers);
-      }
-      counters_.route_updates += updates.size();
+      if (auto st = start_watch(*s); !st) return st.error();
       sync_site(*s);
     }
   }
@@ -243,6 +231,25 @@ void Daemon::close_import() {
   }
 }
 
+Status Daemon::start_watch(Site& s) {
+  auto w = routing::feed::RtnetlinkWatch::open(s.ifindex, cfg_.watch_protocols);
+  if (!w) return make_error(w.error().code, s.cfg.name + ": rtnetlink watch: " + w.error().message);
+  s.watch.emplace(std::move(*w));
+  watch_site_feed(s);
+  std::vector<RouteUpdate> updates;
+  if (auto st = s.watch->dump(updates); !st) return st.error();
+  offer_routes(s, updates);
+  return {};
+}
+
+void Daemon::offer_routes(Site& s, const std::vector<RouteUpdate>& updates) {
+  if (updates.empty()) return;
+  counters_.route_updates += updates.size();
+  std::vector<Offer> offers;
+  for (const auto& u : updates) s.importer.update(u, offers);
+  process_offers(s, offers);
+}
+
 void Daemon::watch_site_feed(Site& s) {
   Site* site = &s;
   if (auto st = watch(s.watch->fd(), [this, site] { on_watch_readable(*site); }); !st)
@@ -257,11 +264,7 @@ void Daemon::on_watch_readable(Site& s) {
     ++counters_.feed_errors;
     log::event(log::Prio::kErr, "%s: rtnetlink watch: %s", s.cfg.name.c_str(), st.error().message.c_str());
   }
-  if (updates.empty()) return;
-  counters_.route_updates += updates.size();
-  std::vector<Offer> offers;
-  for (auto& u : updates) s.importer.update(u, offers);
-  process_offers(s, offers);
+  offer_routes(s, updates);
 }
 
 void Daemon::on_fpm_readable() {
@@ -761,18 +764,11 @@ Reply Daemon::reload() {
     }
   } else if (cfg_.import == ImportSource::kRtnetlink) {
     for (auto& s : sites_)
-      if (!s->watch)
-        if (auto w = routing::feed::RtnetlinkWatch::open(s->ifindex, cfg_.watch_protocols)) {
-          s->watch.emplace(std::move(*w));
-          watch_site_feed(*s);
-          std::vector<RouteUpdate> updates;
-          if (s->watch->dump(updates)) {
-            std::vector<Offer> offers;
-            for (auto& u : updates) s->importer.update(u, offers);
-            process_offers(*s, offers);
-          }
-          sync_site(*s);
-        }
+      if (!s->watch) {
+        if (auto st = start_watch(*s); !st)
+          log::event(log::Prio::kErr, "reload: %s", st.error().message.c_str());
+        if (s->watch) sync_site(*s);  // opened, even if its first dump failed (as before)
+      }
   }
   if (!cfg_.frr_vtysh.empty()) {
     start_frr_sync();

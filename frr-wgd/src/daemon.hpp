@@ -92,6 +92,10 @@ class Daemon {
   // The loop's registrations, made when a descriptor opens and removed before it closes.
   Status watch(int fd, std::function<void()> on_readable);
   void unwatch(int& fd);  // and sets fd to -1
+  // rtnetlink import: opens the site's watch, registers it and offers its first dump.
+  Status start_watch(Site& s);
+  // Routes from the site's watch, offered to its policy engine in one batch.
+  void offer_routes(Site& s, const std::vector<routing::feed::RouteUpdate>& updates);
   void watch_site_feed(Site& s);
   void on_watch_readable(Site& s);
   void on_signal(int signo);
