@@ -138,6 +138,11 @@ class ConnReader {
   std::size_t begin_ = 0, end_ = 0;
 };
 
+// The errno a UAPI answer carries for a Control's failure (0 for success); an error without a
+// code is answered as unknown.
+int errno_of(const Error& e) { return e.code ? e.code : kErrUnknown; }
+int errno_of(const Status& st) { return st ? 0 : errno_of(st.error()); }
+
 bool write_all(int fd, int stop_fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -439,7 +444,7 @@ void UapiServer::host_readable(int fd) {
         burn_stack(16 * 1024);
         return;
       }
-      if (!*applied) code = applied->error().code ? applied->error().code : kErrUnknown;
+      code = errno_of(*applied);
     }
   }
   secure_zero(in.data(), in.size());  // clear() keeps the buffer, and the request had keys
@@ -501,7 +506,7 @@ void UapiServer::serve(int fd, const SecretString& read) {
           secure_zero(text.data(), text.size());
           answer += format_errno(0);
         } else {
-          answer = format_errno(state.error().code ? state.error().code : kErrUnknown);
+          answer = format_errno(errno_of(state.error()));
         }
       }
       if (!write_all(fd, stop_fd_, answer)) return;
@@ -539,7 +544,7 @@ void UapiServer::serve(int fd, const SecretString& read) {
       } else {
         std::lock_guard lock(ctl_mu_);
         auto st = ctl_.apply(*update);
-        if (!st) code = st.error().code ? st.error().code : kErrUnknown;
+        code = errno_of(st);
       }
       if (!write_all(fd, stop_fd_, format_errno(code)) || eof) return;
     } else {
