@@ -563,24 +563,12 @@ void Device::unwatch(int fd) { (void)loop_->remove(fd); }
 
 void Device::run_on_loop(const std::function<void()>& fn) { on_loop(fn); }
 
-// What "small" allows costs at most a few hundred engine operations (a peer counts as 16, for
-// its precomputed X25519 secret, as in apply's slices): well under a slice, so applying it on
-// the loop thread holds packets no longer than a slice would.
+// What "small" allows costs at most a few hundred engine operations, counted as apply's slices
+// count them (ConfigModel::change_cost): well under a slice, so applying it on the loop thread
+// holds packets no longer than a slice would. A new private key or replace_peers is never small.
 bool Device::small_update(const DeviceUpdate& update) const {
   constexpr std::size_t kSmall = 256;
-  if (update.replace_peers || update.private_key) return false;
-  std::size_t cost = 0;
-  for (const auto& p : update.peers) {
-    const bool known = model_.has_peer(p.public_key);
-    if (p.remove) cost += 16 + (known ? model_.prefix_count(p.public_key) : 0);
-    else if (!known) cost += 16;
-    for (const auto& op : p.allowed_ips) {
-      ++cost;
-      if (op.kind == AllowedIpOp::Kind::kReplaceAll && known) cost += model_.prefix_count(p.public_key);
-    }
-    if (cost > kSmall) return false;
-  }
-  return true;
+  return !update.replace_peers && !update.private_key && model_.change_cost(update) <= kSmall;
 }
 
 std::optional<Status> Device::try_apply_now(const DeviceUpdate& update) {

@@ -67,6 +67,21 @@ ConfigModel::ConfigModel(const DeviceState& s)
   }
 }
 
+std::size_t ConfigModel::change_cost(const DeviceUpdate& update) const {
+  std::size_t cost = 0;
+  if (update.private_key || update.replace_peers) cost += peers_.size() * kPeerCost + owner_.size();
+  for (const auto& p : update.peers) {
+    const bool known = has_peer(p.public_key);
+    if (p.remove) cost += kPeerCost + (known ? prefix_count(p.public_key) : 0);
+    else if (!known) cost += kPeerCost;
+    for (const auto& op : p.allowed_ips) {
+      ++cost;
+      if (op.kind == AllowedIpOp::Kind::kReplaceAll && known) cost += prefix_count(p.public_key);
+    }
+  }
+  return cost;
+}
+
 // ---------------------------------------------------------------- peers and prefixes
 
 void ConfigModel::live_prefixes(const Entry& e, std::vector<IpPrefix>& out) {

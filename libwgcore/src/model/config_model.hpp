@@ -154,6 +154,10 @@ class ConfigModel {
   // The peer's prefixes in order (empty if there is no such peer); O(its prefixes).
   std::vector<IpPrefix> allowed_ips(const Key& peer) const;
   bool has_peer(const Key& peer) const { return peers_.count(peer) > 0; }
+  // About how many changes committing `update` makes, counted as step() counts them (a new or
+  // removed peer kPeerCost, a prefix 1, a peer's prefixes when they go at once; a new private key
+  // or replace_peers touch every peer): what the update costs its backend. O(size of update).
+  std::size_t change_cost(const DeviceUpdate& update) const;
   std::size_t peer_count() const { return peers_.size(); }
   std::size_t prefix_count() const { return owner_.size(); }
   // The peer's prefixes, counted in O(1) (0 if there is no such peer).

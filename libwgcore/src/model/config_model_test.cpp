@@ -367,6 +367,39 @@ TEST(ConfigModel, AnUpdateCostsTheOperationsItNames) {
     ASSERT_EQ(left[i], prefix4(0x0a000000u + (std::uint32_t(2 * (i + 1)) << 8), 24)) << i;
 }
 
+// change_cost counts as the commit's steps do: a prefix 1, a new or removed peer 16 (its X25519
+// secret), a peer's prefixes when they all go, and every peer for a new key or replace_peers. The
+// device answers a UAPI set on its loop thread only when this is small.
+TEST(ConfigModel, ChangeCostCountsWhatTheUpdateWillTouch) {
+  ConfigModel model;
+  const Key big = public_of(make_key(1)), small = public_of(make_key(2)), fresh = public_of(make_key(3));
+  {
+    DeviceUpdate u;
+    PeerUpdate p;
+    p.public_key = big;
+    for (std::uint32_t i = 0; i < 1000; ++i)
+      p.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u + (i << 8), 24)});
+    u.peers.push_back(p);
+    PeerUpdate q;
+    q.public_key = small;
+    q.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0xac100001u, 32)}};
+    u.peers.push_back(q);
+    ASSERT_TRUE(model.apply(u));
+  }
+  using K = AllowedIpOp::Kind;
+  EXPECT_EQ(model.change_cost(fakes::one_block(big, {{K::kAdd, prefix4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
+  EXPECT_EQ(model.change_cost(fakes::one_block(fresh, {{K::kAdd, prefix4(0xc0a80100u, 24)}})), 17u);
+  EXPECT_EQ(model.change_cost(fakes::one_block(small, {}, {.remove = true})), 17u);
+  EXPECT_EQ(model.change_cost(fakes::one_block(big, {}, {.remove = true})), 1016u);
+  EXPECT_EQ(model.change_cost(fakes::one_block(big, {{K::kReplaceAll, {}}})), 1001u);
+  DeviceUpdate key;
+  key.private_key = make_key(9);
+  EXPECT_EQ(model.change_cost(key), 2 * 16 + 1001u);
+  DeviceUpdate setconf;
+  setconf.replace_peers = true;
+  EXPECT_EQ(model.change_cost(setconf), 2 * 16 + 1001u);
+}
+
 // `wg setconf` names the same peers again: they stay (a live backend keeps their sessions) with
 // their configuration started over, and their order follows the update.
 TEST(ConfigModel, ReplacePeersRecreatesNamedPeersAndRemovesTheRest) {
