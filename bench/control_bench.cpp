@@ -2,14 +2,20 @@
 // driven over their UAPI sockets exactly as `wg` drives them (issue 15): one prefix added or
 // removed next to 100 000, one peer added or removed next to 10 000, a bulk set of 10 000 peers,
 // `get` with 10 000 peers, and idle memory per peer (RSS growth over the 10 000). Single changes
-// are repeated and the median reported; the ratio column is wireguard-go's time over wgcored's
-// (above 1: wgcored is faster). Not pass/fail: the machine is shared and noisy.
+// are repeated and the median reported, each daemon at rest before its series, the two taking
+// turns, under three placements: unpinned, both on the client's CPU ("one CPU"), and the daemon
+// on another CPU than the client ("two CPUs"); see Placement for why. The ratio column is
+// wireguard-go's time over wgcored's (above 1: wgcored is faster). Not pass/fail: the machine is
+// shared and noisy.
 //
 // Use (as root; the program moves itself into a private network namespace):
 //   control_bench [--wgcored PATH] [--peer PATH] [--peers N] [--prefixes N] [--v6-prefixes N]
 //                 [--reps N]
 // Defaults: $WGCORED, the newest wireguard-go in ../shared/peers/ beside the source tree (else
-// `wireguard-go` on PATH, named as such in the report), 10 000 peers, 100 000 prefixes, 21 reps.
+// `wireguard-go` on PATH, named as such in the report), 10 000 peers, 100 000 prefixes, 21 reps
+// per round (three rounds: 63 of each single change per placement).
+#include <dirent.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -17,6 +23,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +32,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,85 +113,147 @@ class Daemon {
   pid_t pid_ = -1;
 };
 
+// Where the client (this program) and the daemon run during single changes. A single change's
+// time here is mostly two wakeups, the daemon's and then the client's; a wakeup on another CPU
+// (an interprocessor interrupt, and on a VM an exit) costs several times one on the same CPU, and
+// the scheduler keeps whichever placement a run happened to start with. Unpinned, two daemons
+// measured one after the other can land differently, and the ratio then says where they landed
+// (measured on the 2-CPU VM: 0.016 ms same CPU, 0.074 ms across, for one and the same wgcored).
+// So each single change is measured unpinned, then with every thread of both pinned to one CPU,
+// then with the daemon's threads on a CPU other than the client's: the same placement for both
+// daemons, named in the row.
+enum class Placement { kFree, kSameCpu, kOtherCpu };
+constexpr auto kSettle = std::chrono::milliseconds(500);
+
+// The CPUs this program may use when it starts: "free" restores them.
+const cpu_set_t& allowed_cpus() {
+  static const cpu_set_t set = [] {
+    cpu_set_t s;
+    CPU_ZERO(&s);
+    if (::sched_getaffinity(0, sizeof s, &s) != 0) CPU_SET(0, &s);
+    return s;
+  }();
+  return set;
+}
+
+// The n-th allowed CPU, or -1.
+int nth_cpu(int n) {
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &allowed_cpus()) && n-- == 0) return cpu;
+  return -1;
+}
+
+std::vector<Placement> placements() {
+  if (nth_cpu(1) < 0) {
+    std::fprintf(stderr, "control_bench: one CPU only: single changes measured unpinned and on it\n");
+    return {Placement::kFree, Placement::kSameCpu};
+  }
+  return {Placement::kFree, Placement::kSameCpu, Placement::kOtherCpu};
+}
+
+const char* placement_suffix(Placement p) {
+  switch (p) {
+    case Placement::kFree: return "";
+    case Placement::kSameCpu: return ", one CPU";
+    case Placement::kOtherCpu: return ", two CPUs";
+  }
+  return "";
+}
+
+// Pins this program and every thread of `daemon` (threads it starts later inherit the mask).
+bool place(pid_t daemon, Placement p) {
+  cpu_set_t mine = allowed_cpus(), theirs = allowed_cpus();
+  if (p != Placement::kFree) {
+    CPU_ZERO(&mine);
+    CPU_SET(nth_cpu(0), &mine);
+    CPU_ZERO(&theirs);
+    CPU_SET(nth_cpu(p == Placement::kSameCpu ? 0 : 1), &theirs);
+  }
+  if (::sched_setaffinity(0, sizeof mine, &mine) != 0) return false;
+  const std::string tasks = "/proc/" + std::to_string(daemon) + "/task";
+  DIR* dir = ::opendir(tasks.c_str());
+  if (!dir) return false;
+  bool ok = true;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    // A thread may end between the listing and the call; the others must still be pinned.
+    if (::sched_setaffinity(pid_t(std::atoi(e->d_name)), sizeof theirs, &theirs) != 0 && errno != ESRCH)
+      ok = false;
+  }
+  ::closedir(dir);
+  return ok;
+}
+
 using Results = std::map<std::string, double>;
 
-// Every measurement against one daemon; keys are row names.
-bool measure(const Options& o, const std::string& path, const std::string& name, Results& r) {
-  Daemon d(path, name);
-  if (d.pid() <= 0 || !d.wait_ready()) {
-    std::fprintf(stderr, "error: %s did not start (no socket %s)\n", path.c_str(), d.socket().c_str());
-    return false;
-  }
-  uapi::UapiClient c(d.socket(), std::chrono::seconds(600));
-  auto must = [&](const Status& st, const char* what) {
+// One daemon under test: its process, a client on its socket, the peers it holds, its rows.
+struct Side {
+  Side(const std::string& path, const std::string& ifname) : name(ifname), d(path, ifname) {}
+  std::string name;
+  Daemon d;
+  std::unique_ptr<uapi::UapiClient> c;
+  fakes::SeededRandom rng{42};
+  std::vector<Key> keys;
+  Results r;
+
+  void must(const Status& st, const char* what) const {
     if (!st) {
       std::fprintf(stderr, "error: %s: %s: %s\n", name.c_str(), what, st.error().message.c_str());
       std::exit(1);
     }
-  };
-  fakes::SeededRandom rng(42);
+  }
+  // Milliseconds one apply took.
+  double timed(const DeviceUpdate& u, const char* what) {
+    auto t0 = Clock::now();
+    must(c->apply(u), what);
+    return ms_since(t0);
+  }
+};
+
+// Everything but single changes, one daemon at a time: they are long, and their ratios large.
+bool load(const Options& o, Side& s) {
+  if (s.d.pid() <= 0 || !s.d.wait_ready()) {
+    std::fprintf(stderr, "error: %s did not start (no socket %s)\n", s.name.c_str(), s.d.socket().c_str());
+    return false;
+  }
+  s.c = std::make_unique<uapi::UapiClient>(s.d.socket(), std::chrono::seconds(600));
   DeviceUpdate base;
-  base.private_key = random_key(rng);
+  base.private_key = random_key(s.rng);
   base.listen_port = 0;
-  must(c.apply(base), "private key");
-  (void)c.get();
-  const long rss0 = rss_kib(d.pid());
+  s.must(s.c->apply(base), "private key");
+  (void)s.c->get();
+  const long rss0 = rss_kib(s.d.pid());
 
   // Bulk set: N peers, one /32 each (the issue's `wg setconf` shape), replacing all peers.
   DeviceUpdate bulk;
   bulk.replace_peers = true;
-  std::vector<Key> keys;
   for (int i = 0; i < o.peers; ++i) {
     PeerUpdate p;
-    p.public_key = random_key(rng);
-    keys.push_back(p.public_key);
+    p.public_key = random_key(s.rng);
+    s.keys.push_back(p.public_key);
     p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0a000000u + std::uint32_t(i), 32)}};
     bulk.peers.push_back(p);
   }
-  auto t0 = Clock::now();
-  must(c.apply(bulk), "bulk set");
-  r["bulk set of N peers (ms)"] = ms_since(t0);
+  s.r["bulk set of N peers (ms)"] = s.timed(bulk, "bulk set");
 
   std::vector<double> gets;
   for (int i = 0; i < 5; ++i) {
-    t0 = Clock::now();
-    auto s = c.get();
+    auto t0 = Clock::now();
+    auto got = s.c->get();
     gets.push_back(ms_since(t0));
-    if (!s || int(s->peers.size()) != o.peers) {
-      std::fprintf(stderr, "error: %s: get returned %zu peers\n", name.c_str(), s ? s->peers.size() : 0);
+    if (!got || int(got->peers.size()) != o.peers) {
+      std::fprintf(stderr, "error: %s: get returned %zu peers\n", s.name.c_str(), got ? got->peers.size() : 0);
       return false;
     }
   }
-  r["get with N peers (ms)"] = median(gets);
-  const long rss1 = rss_kib(d.pid());
-  r["idle memory per peer (bytes, RSS)"] = double(rss1 - rss0) * 1024.0 / o.peers;
-
-  std::vector<double> adds, removes;
-  for (int i = 0; i < o.reps; ++i) {
-    DeviceUpdate add;
-    PeerUpdate p;
-    p.public_key = random_key(rng);
-    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0b000000u + std::uint32_t(i), 32)}};
-    add.peers.push_back(p);
-    t0 = Clock::now();
-    must(c.apply(add), "add one peer");
-    adds.push_back(ms_since(t0));
-    DeviceUpdate rm;
-    PeerUpdate q;
-    q.public_key = p.public_key;
-    q.remove = true;
-    rm.peers.push_back(q);
-    t0 = Clock::now();
-    must(c.apply(rm), "remove one peer");
-    removes.push_back(ms_since(t0));
-  }
-  r["add 1 peer next to N (ms)"] = median(adds);
-  r["remove 1 peer of N (ms)"] = median(removes);
+  s.r["get with N peers (ms)"] = median(gets);
+  const long rss1 = rss_kib(s.d.pid());
+  s.r["idle memory per peer (bytes, RSS)"] = double(rss1 - rss0) * 1024.0 / o.peers;
 
   // One peer takes M prefixes (in one set, as a routing feed's first batch would).
   DeviceUpdate big;
   PeerUpdate bp;
-  bp.public_key = keys[0];
+  bp.public_key = s.keys[0];
   bp.update_only = true;
   for (int i = 0; i < o.prefixes; ++i)
     bp.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, prefix4(0x40000000u + (std::uint32_t(i) << 8), 24)});
@@ -198,29 +269,72 @@ bool measure(const Options& o, const std::string& path, const std::string& name,
     bp.allowed_ips.push_back({AllowedIpOp::Kind::kAdd, p});
   }
   big.peers.push_back(bp);
-  t0 = Clock::now();
-  must(c.apply(big), "M prefixes");
-  r["set M prefixes on one peer (ms)"] = ms_since(t0);
+  s.r["set M prefixes on one peer (ms)"] = s.timed(big, "M prefixes");
+  return true;
+}
 
-  std::vector<double> padds, premoves;
-  for (int i = 0; i < o.reps; ++i) {
-    DeviceUpdate add;
-    PeerUpdate p;
-    p.public_key = keys[0];
-    p.update_only = true;
-    p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0xc0a80000u + (std::uint32_t(i) << 8), 24)}};
-    add.peers.push_back(p);
-    t0 = Clock::now();
-    must(c.apply(add), "add one prefix");
-    padds.push_back(ms_since(t0));
-    add.peers[0].allowed_ips[0].kind = AllowedIpOp::Kind::kRemove;
-    t0 = Clock::now();
-    must(c.apply(add), "remove one prefix");
-    premoves.push_back(ms_since(t0));
+// Single changes under each placement (see Placement), each daemon's series at rest first, the
+// two taking turns series by series (three rounds, the order swapped each round) so that what
+// else the shared machine does falls on both alike. Not request by request: wireguard-go's
+// runtime spins for a while after each answer, and on one CPU that delayed whichever daemon was
+// asked next (wgcored's peer additions measured 0.14-0.22 ms that way, 0.06 ms in a series).
+bool single_changes(const Options& o, std::vector<Side*> sides) {
+  constexpr int kRounds = 3;
+  std::uint32_t n = 0;
+  for (Placement where : placements()) {
+    for (Side* s : sides)
+      if (!place(s->d.pid(), where)) {
+        std::fprintf(stderr, "error: %s: could not pin its threads\n", s->name.c_str());
+        return false;
+      }
+    std::map<Side*, std::array<std::vector<double>, 4>> times;
+    for (int round = 0; round < kRounds; ++round) {
+      for (std::size_t k = 0; k < sides.size(); ++k) {
+        Side* s = sides[round % 2 ? sides.size() - 1 - k : k];
+        auto& t = times[s];
+        // At rest first, as a `wg set` or a single route change finds a daemon: the scheduler
+        // places a thread by its recent load, and right after bulk work a daemon's would be woken
+        // on the idle CPU, away from the client, while a rested one joins the client's (the same
+        // wgcored, unpinned: 0.07 ms straight after the big set, 0.011-0.019 ms one second later;
+        // wireguard-go moved the other way in the same runs).
+        std::this_thread::sleep_for(kSettle);
+        for (int i = 0; i < o.reps; ++i, ++n) {
+          DeviceUpdate peer;
+          PeerUpdate p;
+          p.public_key = random_key(s->rng);
+          p.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0x0b000000u + n, 32)}};
+          peer.peers.push_back(p);
+          t[0].push_back(s->timed(peer, "add one peer"));
+          peer.peers[0] = PeerUpdate{};
+          peer.peers[0].public_key = p.public_key;
+          peer.peers[0].remove = true;
+          t[1].push_back(s->timed(peer, "remove one peer"));
+        }
+        for (int i = 0; i < o.reps; ++i, ++n) {
+          DeviceUpdate prefix;
+          PeerUpdate q;
+          q.public_key = s->keys[0];
+          q.update_only = true;
+          q.allowed_ips = {{AllowedIpOp::Kind::kAdd, prefix4(0xc0a80000u + ((n & 0xffffu) << 8), 24)}};
+          prefix.peers.push_back(q);
+          t[2].push_back(s->timed(prefix, "add one prefix"));
+          prefix.peers[0].allowed_ips[0].kind = AllowedIpOp::Kind::kRemove;
+          t[3].push_back(s->timed(prefix, "remove one prefix"));
+        }
+      }
+    }
+    const std::string tail = std::string(placement_suffix(where)) + " (ms)";
+    for (Side* s : sides) {
+      s->r["add 1 peer next to N" + tail] = median(times[s][0]);
+      s->r["remove 1 peer of N" + tail] = median(times[s][1]);
+      s->r["add 1 prefix next to M" + tail] = median(times[s][2]);
+      s->r["remove 1 prefix of M" + tail] = median(times[s][3]);
+    }
   }
-  r["add 1 prefix next to M (ms)"] = median(padds);
-  r["remove 1 prefix of M (ms)"] = median(premoves);
-  r["RSS with N peers and M prefixes (MiB)"] = double(rss_kib(d.pid())) / 1024.0;
+  for (Side* s : sides) {
+    (void)place(s->d.pid(), Placement::kFree);
+    s->r["RSS with N peers and M prefixes (MiB)"] = double(rss_kib(s->d.pid())) / 1024.0;
+  }
   return true;
 }
 
@@ -281,9 +395,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string tag = std::to_string(::getpid() % 100000);
-  Results ours, theirs;
-  if (!measure(o, o.wgcored, "wgcb" + tag + "a", ours)) return 1;
-  if (!measure(o, o.peer, "wgcb" + tag + "b", theirs)) return 1;
+  (void)allowed_cpus();  // before anything is pinned
+  Side ours(o.wgcored, "wgcb" + tag + "a");
+  if (!load(o, ours)) return 1;
+  Side theirs(o.peer, "wgcb" + tag + "b");
+  if (!load(o, theirs)) return 1;
+  if (!single_changes(o, {&ours, &theirs})) return 1;
 
   std::printf("control_bench: N = %d peers, M = %d IPv4 + %d IPv6 prefixes, %d repetitions (median)\n",
               o.peers, o.prefixes, o.v6_prefixes, o.reps);
@@ -291,8 +408,8 @@ int main(int argc, char** argv) {
   std::printf("| %-40s | %12s | %12s | %8s |\n", "", "wgcored", "wireguard-go", "ratio");
   std::printf("|%s|%s|%s|%s|\n", std::string(42, '-').c_str(), std::string(14, '-').c_str(),
               std::string(14, '-').c_str(), std::string(10, '-').c_str());
-  for (const auto& [row, v] : ours) {
-    const double w = theirs[row];
+  for (const auto& [row, v] : ours.r) {
+    const double w = theirs.r[row];
     std::printf("| %-40s | %12.3f | %12.3f | %7.2fx |\n", row.c_str(), v, w, v > 0 ? w / v : 0.0);
   }
   return 0;
