@@ -274,7 +274,7 @@ struct NodeState {
     to.remote_static = from.remote_static;
     to.preshared_key = from.preshared_key;
     to.precomputed_static_static = from.precomputed_static_static;
-    to.static_static_valid = from.static_static_valid;
+    to.static_static = from.static_static;
     to.secrets = from.secrets ? std::make_unique<HandshakeSecrets>(*from.secrets) : nullptr;
     to.latest_timestamp = from.latest_timestamp;
     to.local_index = from.local_index;

@@ -94,7 +94,7 @@ void Engine::set_private_key(const std::optional<Key>& key) {
     checker_ = CookieChecker{};
   }
   for (auto& [id, p] : peers_) {
-    noise::precompute_static_static(p.handshake, identity_);
+    noise::forget_static_static(p.handshake);
     expire_current_keypairs(p);
   }
 }
@@ -106,7 +106,7 @@ Peer* Engine::add_peer(const Key& public_key) {
   // The Peer lives in the map node itself (one allocation, not two): node addresses are stable.
   const std::uint64_t id = next_peer_id_++;
   Peer* raw = &peers_.try_emplace(id, id, public_key).first->second;
-  noise::precompute_static_static(raw->handshake, identity_);
+  noise::forget_static_static(raw->handshake);  // computed at its first handshake
   raw->cookie.init(raw->public_key());  // the peer's own copy: the maker keeps a reference
   by_key_.insert(raw);
   return raw;
@@ -247,7 +247,7 @@ void Engine::send_handshake_initiation(Peer& peer, bool is_retry) {
   Time now = clock_.now();
   // Rate limit: at most one initiation per REKEY_TIMEOUT per peer.
   if (peer.last_sent_handshake && now - *peer.last_sent_handshake < proto::kRekeyTimeout) return;
-  if (!identity_.valid || !peer.handshake.static_static_valid) return;
+  if (!identity_.valid || !noise::static_static_ready(peer.handshake, identity_)) return;
   peer.last_sent_handshake = now;
 
   proto::MessageHandshakeInitiation msg;
@@ -492,8 +492,7 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
       if (peer) return &peer->handshake;
       if (!sink_.admits_unknown() || k == identity_.public_key) return nullptr;
       candidate.emplace();
-      candidate->remote_static = k;
-      noise::precompute_static_static(*candidate, identity_);
+      candidate->remote_static = k;  // consume_initiation computes its static-static
       return &*candidate;
     };
     auto r = noise::consume_initiation(in, identity_, now, lookup);

@@ -635,6 +635,34 @@ TEST_F(EngineTest, PrivateKeyChangeForcesNewHandshake) {
   EXPECT_EQ(b.delivered.size(), 2u);
 }
 
+// Adding a peer or changing our key costs no X25519 (issue 15: 10 000 peers in one setconf);
+// the first handshake computes DH(static, static), and a key change makes it stale again.
+TEST_F(EngineTest, StaticStaticWaitsForTheFirstHandshake) {
+  EXPECT_EQ(a_b->handshake.static_static, StaticStatic::kStale);
+  EXPECT_EQ(b_a->handshake.static_static, StaticStatic::kStale);
+  a_to_b();
+  ASSERT_EQ(b.delivered.size(), 1u);
+  EXPECT_EQ(a_b->handshake.static_static, StaticStatic::kReady);
+  EXPECT_EQ(b_a->handshake.static_static, StaticStatic::kReady);
+
+  SeededRandom r(12);
+  a.engine.set_private_key(crypto::x25519_generate(r));
+  EXPECT_EQ(a_b->handshake.static_static, StaticStatic::kStale);
+  EXPECT_TRUE(a_b->handshake.precomputed_static_static.is_zero());
+
+  // A low-order peer key: found out at the first handshake, which is then never sent.
+  Peer* low = a.engine.add_peer(Key{});
+  ASSERT_NE(low, nullptr);
+  a.engine.set_endpoint(*low, b.address);
+  a.engine.add_allowed_ip(*low, *IpPrefix::parse("10.0.0.9/32"));
+  EXPECT_EQ(low->handshake.static_static, StaticStatic::kStale);
+  const int before = net.count(proto::MessageType::kHandshakeInitiation);
+  a.engine.send_packet(ipv4("10.0.0.1", "10.0.0.9"));
+  net.run();
+  EXPECT_EQ(low->handshake.static_static, StaticStatic::kNone);
+  EXPECT_EQ(net.count(proto::MessageType::kHandshakeInitiation), before);
+}
+
 TEST_F(EngineTest, OwnPublicKeyIsNeverAPeer) {
   EXPECT_EQ(a.engine.add_peer(a.public_key()), nullptr);
   EXPECT_EQ(a.engine.peer_count(), 1u);

@@ -149,14 +149,24 @@ const HashBytes& initial_chaining_key() { return initial().ck; }
 const HashBytes& initial_hash() { return initial().h; }
 
 void precompute_static_static(Handshake& hs, const Identity& id) {
-  hs.static_static_valid =
-      id.valid && crypto::x25519(hs.precomputed_static_static, id.private_key, hs.remote_static);
-  if (!hs.static_static_valid) hs.precomputed_static_static.clear();
+  const bool ok = id.valid && crypto::x25519(hs.precomputed_static_static, id.private_key, hs.remote_static);
+  if (!ok) hs.precomputed_static_static.clear();
+  hs.static_static = ok ? StaticStatic::kReady : StaticStatic::kNone;
+}
+
+void forget_static_static(Handshake& hs) noexcept {
+  hs.precomputed_static_static.clear();
+  hs.static_static = StaticStatic::kStale;
+}
+
+bool static_static_ready(Handshake& hs, const Identity& id) {
+  if (hs.static_static == StaticStatic::kStale) precompute_static_static(hs, id);
+  return hs.static_static == StaticStatic::kReady;
 }
 
 bool create_initiation(proto::MessageHandshakeInitiation& out, Handshake& hs, const Identity& id,
                        std::uint32_t local_index, WallTime wall_now, Random& rng) {
-  if (!id.valid || !hs.static_static_valid) return false;
+  if (!id.valid || !static_static_ready(hs, id)) return false;
   std::memset(&out, 0, sizeof out);
   proto::store_le32(reinterpret_cast<std::uint8_t*>(&out.type),
                     std::uint32_t(proto::MessageType::kHandshakeInitiation));
@@ -202,7 +212,7 @@ ConsumeResult consume_initiation(const proto::MessageHandshakeInitiation& msg, c
 
   Handshake* hs = lookup(s);
   if (!hs) return {nullptr, ConsumeError::kUnknownPeer};
-  if (!hs->static_static_valid) return {nullptr, ConsumeError::kDecryptFailed};
+  if (!static_static_ready(*hs, id)) return {nullptr, ConsumeError::kDecryptFailed};
 
   c.mix_key_and_key(hs->precomputed_static_static.span());
   crypto::Tai64n ts;

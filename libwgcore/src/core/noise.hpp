@@ -48,19 +48,30 @@ struct HandshakeSecrets {
   ~HandshakeSecrets();  // wipes hash and chaining key (a Key wipes itself)
 };
 
+// DH(S_priv_local, S_pub_remote), a peer's one X25519 that depends only on configuration. It is
+// computed at the first handshake that needs it, not when the peer is added or our key changes:
+// a `wg setconf` of 10 000 peers, or a new private key beside them, would otherwise spend one
+// scalar multiplication per peer (about 30 us each) on peers that may never handshake, on the
+// thread that carries packets (issue 15; the kernel and wireguard-go compute it eagerly).
+enum class StaticStatic : std::uint8_t {
+  kStale,  // not computed since the peer was added or our key changed
+  kReady,  // precomputed_static_static holds it
+  kNone,   // no shared secret: no private key, or a low-order peer key; no handshake can succeed
+};
+
 // Per-peer handshake state. Everything secret lives in Key or is wiped by clear().
 // (Largest members first, the one-byte ones last: 136 bytes, not 144, in every peer.)
 struct Handshake {
   Key remote_static;
   Key preshared_key;                // all-zero when none is configured (Noise uses zero then)
-  Key precomputed_static_static;    // DH(S_priv_local, S_pub_remote), recomputed on identity change
+  Key precomputed_static_static;    // when static_static is kReady (see StaticStatic)
   std::unique_ptr<HandshakeSecrets> secrets;  // while state != kZeroed
   OptionalTime last_initiation_consumption;
   crypto::Tai64n latest_timestamp{};
   std::uint32_t local_index = 0;
   std::uint32_t remote_index = 0;
   HandshakeState state = HandshakeState::kZeroed;
-  bool static_static_valid = false;
+  StaticStatic static_static = StaticStatic::kStale;
 
   // Forgets the session in progress (not the peer's keys or the timestamp high-water mark).
   void clear() noexcept;
@@ -83,8 +94,12 @@ struct SessionKeys {
 
 namespace noise {
 
-// Precomputes DH(static, static) for a peer; call on peer creation and identity change.
+// Computes DH(static, static) for a peer now; kReady or kNone afterwards.
 void precompute_static_static(Handshake& hs, const Identity& id);
+// Forgets it (kStale): call on peer creation and identity change; the next handshake computes it.
+void forget_static_static(Handshake& hs) noexcept;
+// True when a handshake with this peer can use DH(static, static), computing it if stale.
+[[nodiscard]] bool static_static_ready(Handshake& hs, const Identity& id);
 
 // Fills everything but mac1/mac2. `local_index` is the sender index the caller registered.
 [[nodiscard]] bool create_initiation(proto::MessageHandshakeInitiation& out, Handshake& hs,

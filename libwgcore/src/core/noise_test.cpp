@@ -346,7 +346,7 @@ class WgGoVectors : public ::testing::TestWithParam<VectorCase> {
     hs.remote_static = b64(v().initiator_public);
     hs.preshared_key = psk();
     noise::precompute_static_static(hs, responder);
-    ASSERT_TRUE(hs.static_static_valid);
+    ASSERT_EQ(hs.static_static, StaticStatic::kReady);
   }
   noise::ConsumeResult consume_real_initiation() {
     auto msg = from_bytes<Initiation>(unhex(v().initiation));
@@ -551,7 +551,8 @@ class NoiseRoundTrip : public ::testing::Test {
     b_hs.remote_static = a_id.public_key;
     noise::precompute_static_static(a_hs, a_id);
     noise::precompute_static_static(b_hs, b_id);
-    ASSERT_TRUE(a_hs.static_static_valid && b_hs.static_static_valid);
+    ASSERT_EQ(a_hs.static_static, StaticStatic::kReady);
+    ASSERT_EQ(b_hs.static_static, StaticStatic::kReady);
   }
 
   Initiation initiate(WallTime when) {
@@ -739,7 +740,7 @@ TEST_F(NoiseRoundTrip, InitiatorWithAnotherStaticKeyFails) {
 }
 
 TEST_F(NoiseRoundTrip, ResponderWithoutStaticStaticFails) {
-  b_hs.static_static_valid = false;
+  b_hs.static_static = StaticStatic::kNone;
   b_hs.precomputed_static_static.clear();
   EXPECT_EQ(consume(initiate()).error, noise::ConsumeError::kDecryptFailed);
   EXPECT_EQ(b_hs.state, HandshakeState::kZeroed);
@@ -944,10 +945,33 @@ TEST_F(NoiseRoundTrip, LowOrderEphemeralsRejected) {
 TEST_F(NoiseRoundTrip, LowOrderPeerStaticKeyCannotHandshake) {
   Handshake h;  // remote_static all zero
   noise::precompute_static_static(h, a_id);
-  EXPECT_FALSE(h.static_static_valid);
+  EXPECT_EQ(h.static_static, StaticStatic::kNone);
   EXPECT_TRUE(h.precomputed_static_static.is_zero());
   Initiation m;
   EXPECT_FALSE(noise::create_initiation(m, h, a_id, 1, wall, rng));
+  EXPECT_EQ(h.state, HandshakeState::kZeroed);
+}
+
+// A stale static-static is computed by the first handshake that needs it, on either side, and
+// equals the eager one; a low-order peer key found that way fails as the eager check did.
+TEST_F(NoiseRoundTrip, StaleStaticStaticIsComputedByTheFirstHandshake) {
+  const Key a_ss = a_hs.precomputed_static_static, b_ss = b_hs.precomputed_static_static;
+  noise::forget_static_static(a_hs);
+  noise::forget_static_static(b_hs);
+  EXPECT_EQ(a_hs.static_static, StaticStatic::kStale);
+  EXPECT_TRUE(a_hs.precomputed_static_static.is_zero());
+  ASSERT_EQ(consume(initiate()).error, noise::ConsumeError::kNone);
+  EXPECT_EQ(a_hs.static_static, StaticStatic::kReady);
+  EXPECT_EQ(b_hs.static_static, StaticStatic::kReady);
+  EXPECT_EQ(a_hs.precomputed_static_static, a_ss);
+  EXPECT_EQ(b_hs.precomputed_static_static, b_ss);
+  EXPECT_EQ(a_ss, b_ss);
+
+  Handshake h;  // remote_static all zero: low order
+  EXPECT_EQ(h.static_static, StaticStatic::kStale);
+  Initiation m;
+  EXPECT_FALSE(noise::create_initiation(m, h, a_id, 1, wall, rng));
+  EXPECT_EQ(h.static_static, StaticStatic::kNone);
   EXPECT_EQ(h.state, HandshakeState::kZeroed);
 }
 
@@ -965,7 +989,7 @@ TEST_F(NoiseRoundTrip, NoIdentity) {
   Handshake h;
   h.remote_static = b_id.public_key;
   noise::precompute_static_static(h, none);
-  EXPECT_FALSE(h.static_static_valid);
+  EXPECT_EQ(h.static_static, StaticStatic::kNone);
   EXPECT_FALSE(noise::create_initiation(m, a_hs, none, 1, wall, rng));
   Handshake consumed;
   consumed.state = HandshakeState::kConsumedInitiation;
@@ -992,7 +1016,7 @@ TEST_F(NoiseRoundTrip, ClearWipesTheSessionButNotThePeer) {
   EXPECT_EQ(a_hs.remote_static, b_id.public_key);
   EXPECT_EQ(a_hs.preshared_key, psk);
   EXPECT_EQ(a_hs.precomputed_static_static, ss);
-  EXPECT_TRUE(a_hs.static_static_valid);
+  EXPECT_EQ(a_hs.static_static, StaticStatic::kReady);
 
   ASSERT_EQ(consume(initiate()).error, noise::ConsumeError::kNone);
   ASSERT_FALSE(S(b_hs).remote_ephemeral.is_zero());

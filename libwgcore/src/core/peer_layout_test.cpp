@@ -128,7 +128,7 @@ TEST(Peer, TailPackedMembersSurviveTheirNeighbours) {
   p.cookie.init(p.public_key());
   p.handshake.begin_secrets();
   p.handshake.state = HandshakeState::kCreatedInitiation;
-  p.handshake.static_static_valid = true;
+  p.handshake.static_static = StaticStatic::kReady;
   p.handshake.clear();
   EXPECT_TRUE(p.sent_lastminute_handshake);
   ASSERT_TRUE(p.handshake_index);

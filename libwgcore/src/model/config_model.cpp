@@ -422,8 +422,8 @@ bool ConfigModel::step(Commit& c, ConfigObserver* obs, std::size_t budget) {
           c.op_ = 0;
           const std::size_t peers_before = peers_.size();
           c.skip_block_ = !start_block(c, pu, obs);
-          // A new peer costs its backend far more than a prefix (the engine precomputes an
-          // X25519 secret for it): count it as kPeerCost changes, so a slice stays short.
+          // A new peer costs its backend a few prefixes' worth (its state, its key's index entry):
+          // count it as kPeerCost changes, so a slice stays short.
           spent += peers_.size() > peers_before ? kPeerCost : 1;
         } else if (c.skip_block_ || c.op_ == pu.allowed_ips.size()) {
           ++c.block_;

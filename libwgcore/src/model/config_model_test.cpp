@@ -367,8 +367,7 @@ TEST(ConfigModel, AnUpdateCostsTheOperationsItNames) {
     ASSERT_EQ(left[i], prefix4(0x0a000000u + (std::uint32_t(2 * (i + 1)) << 8), 24)) << i;
 }
 
-// change_cost counts as the commit's steps do: a prefix 1, a new or removed peer 16 (its X25519
-// secret), a peer's prefixes when they all go, and every peer for a new key or replace_peers. The
+// change_cost counts as the commit's steps do: a prefix 1, a new or removed peer 4, a peer's prefixes when they all go, and every peer for a new key or replace_peers. The
 // device answers a UAPI set on its loop thread only when this is small.
 TEST(ConfigModel, ChangeCostCountsWhatTheUpdateWillTouch) {
   ConfigModel model;
@@ -388,16 +387,16 @@ TEST(ConfigModel, ChangeCostCountsWhatTheUpdateWillTouch) {
   }
   using K = AllowedIpOp::Kind;
   EXPECT_EQ(model.change_cost(fakes::one_block(big, {{K::kAdd, prefix4(0xc0a80000u, 24)}}, {.update_only = true})), 1u);
-  EXPECT_EQ(model.change_cost(fakes::one_block(fresh, {{K::kAdd, prefix4(0xc0a80100u, 24)}})), 17u);
-  EXPECT_EQ(model.change_cost(fakes::one_block(small, {}, {.remove = true})), 17u);
-  EXPECT_EQ(model.change_cost(fakes::one_block(big, {}, {.remove = true})), 1016u);
+  EXPECT_EQ(model.change_cost(fakes::one_block(fresh, {{K::kAdd, prefix4(0xc0a80100u, 24)}})), 5u);
+  EXPECT_EQ(model.change_cost(fakes::one_block(small, {}, {.remove = true})), 5u);
+  EXPECT_EQ(model.change_cost(fakes::one_block(big, {}, {.remove = true})), 1004u);
   EXPECT_EQ(model.change_cost(fakes::one_block(big, {{K::kReplaceAll, {}}})), 1001u);
   DeviceUpdate key;
   key.private_key = make_key(9);
-  EXPECT_EQ(model.change_cost(key), 2 * 16 + 1001u);
+  EXPECT_EQ(model.change_cost(key), 2 * 4 + 1001u);
   DeviceUpdate setconf;
   setconf.replace_peers = true;
-  EXPECT_EQ(model.change_cost(setconf), 2 * 16 + 1001u);
+  EXPECT_EQ(model.change_cost(setconf), 2 * 4 + 1001u);
 }
 
 // `wg setconf` names the same peers again: they stay (a live backend keeps their sessions) with
