@@ -123,7 +123,10 @@ class Daemon {
 // then with the daemon's threads on a CPU other than the client's: the same placement for both
 // daemons, named in the row.
 enum class Placement { kFree, kSameCpu, kOtherCpu };
-constexpr auto kSettle = std::chrono::milliseconds(500);
+// Long enough for the scheduler's load average of a thread (32 ms half-life) to forget the bulk
+// work; not so long that the VM's CPUs go to rest, which made every later request slower for a
+// while (after 500 ms, adding a peer on one CPU: 0.13-0.16 ms, against 0.02-0.03 after 50-150).
+constexpr auto kSettle = std::chrono::milliseconds(100);
 
 // The CPUs this program may use when it starts: "free" restores them.
 const cpu_set_t& allowed_cpus() {
@@ -295,8 +298,8 @@ bool single_changes(const Options& o, std::vector<Side*> sides) {
         // At rest first, as a `wg set` or a single route change finds a daemon: the scheduler
         // places a thread by its recent load, and right after bulk work a daemon's would be woken
         // on the idle CPU, away from the client, while a rested one joins the client's (the same
-        // wgcored, unpinned: 0.07 ms straight after the big set, 0.011-0.019 ms one second later;
-        // wireguard-go moved the other way in the same runs).
+        // wgcored, unpinned: 0.06-0.07 ms straight after the big set, 0.017-0.023 ms 50 ms later;
+        // wireguard-go moved the other way in some runs). See kSettle.
         std::this_thread::sleep_for(kSettle);
         for (int i = 0; i < o.reps; ++i, ++n) {
           DeviceUpdate peer;
