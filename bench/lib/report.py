@@ -179,6 +179,10 @@ plot {', '.join(plots)}
              "CPU s / GB", False, rotate=True)
 
 
+# The other performance documents, which this generated one points to (a reader starts here).
+SEE_ALSO = ("Not measured here: the control plane at routing and churn scale against wireguard-go (single changes, bulk set, `get`, memory per idle peer, a full BGP table, the AllowedIPs trie at a million prefixes, frr-wgd at 100 000 routes, churn) is in [performance-control.md](performance-control.md); handshake, UAPI and idle-memory microbenchmarks are in [performance-microbench.md](performance-microbench.md).")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--raw", required=True)
@@ -238,6 +242,8 @@ def main():
         with open("/proc/sys/net/ipv4/tcp_congestion_control") as f:
             w(f"- TCP congestion control: the system's default, `{f.read().strip()}`")
     w("- Cells: **median** (min–max) over repetitions. a2b: namespace a sends to b; b2a: iperf3 -R.")
+    w("")
+    w(SEE_ALSO)
     w("")
     w("## Headline")
     w("")
