@@ -1,5 +1,6 @@
-// AllowedIPs microbenchmarks: lookups at a million prefixes per family, insertion rate,
-// remove_by_peer of a 100k-prefix peer among 900k others, and memory per prefix.
+// AllowedIPs microbenchmarks: lookups at a million prefixes per family, insertion rate, removal
+// rate prefix by prefix, remove_by_peer of a 100k-prefix peer among 900k others, and memory per
+// prefix.
 // Run: allowedips_bench --benchmark_counters_tabular=true
 #include "core/allowedips.hpp"
 
@@ -207,6 +208,33 @@ void BM_InsertV6_1M(benchmark::State& state) {
   state.SetItemsProcessed(std::int64_t(state.iterations() * prefixes.size()));
 }
 BENCHMARK(BM_InsertV6_1M)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Removing 1M prefixes one at a time, in random order, from a full table (what a routing feed's
+// withdrawals do, prefix by prefix): the per-prefix removal cost at routing-table size.
+template <typename Fixture>
+void RemoveEach(benchmark::State& state, const Fixture& fixture) {
+  const auto& prefixes = fixture.prefixes;
+  std::vector<BenchPeer> peers(kPeers);
+  std::vector<std::size_t> order(prefixes.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(7));
+  std::size_t removed = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    AllowedIps<BenchPeer> t;
+    for (std::size_t i = 0; i < prefixes.size(); ++i) t.insert(prefixes[i], &peers[i % kPeers]);
+    state.ResumeTiming();
+    for (std::size_t i : order) removed += t.remove(prefixes[i], &peers[i % kPeers]);
+    benchmark::DoNotOptimize(t.size());
+  }
+  // Every prefix of the fixture is distinct, so each removal finds its prefix.
+  state.counters["removed_per_iteration"] = double(removed) / double(state.iterations());
+  state.SetItemsProcessed(std::int64_t(state.iterations() * prefixes.size()));
+}
+void BM_RemoveEachV4_1M(benchmark::State& state) { RemoveEach(state, V4()); }
+void BM_RemoveEachV6_1M(benchmark::State& state) { RemoveEach(state, V6()); }
+BENCHMARK(BM_RemoveEachV4_1M)->Unit(benchmark::kMillisecond)->Iterations(3);
+BENCHMARK(BM_RemoveEachV6_1M)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 double ThreadCpuSeconds() {
   timespec ts;
