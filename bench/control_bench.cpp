@@ -33,6 +33,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +78,20 @@ long rss_kib(pid_t pid) {
 using fakes::prefix4;
 using fakes::random_key;
 
+// The daemons running now, so that an exit on error (Side::must, without unwinding) ends them too.
+std::set<pid_t>& running_daemons() {
+  static std::set<pid_t> pids;
+  return pids;
+}
+void end_running_daemons() {
+  for (pid_t pid : running_daemons()) {
+    ::kill(pid, SIGTERM);
+    int st;
+    ::waitpid(pid, &st, 0);
+  }
+  running_daemons().clear();
+}
+
 // A daemon in the foreground on interface `name`, until destroyed.
 class Daemon {
  public:
@@ -90,9 +105,10 @@ class Daemon {
     for (auto& e : env_store) envp.push_back(e.data());
     envp.push_back(nullptr);
     if (posix_spawn(&pid_, path.c_str(), nullptr, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
+    if (pid_ > 0) running_daemons().insert(pid_);
   }
   ~Daemon() {
-    if (pid_ <= 0) return;
+    if (pid_ <= 0 || running_daemons().erase(pid_) == 0) return;
     ::kill(pid_, SIGTERM);
     int st;
     ::waitpid(pid_, &st, 0);
@@ -127,6 +143,7 @@ enum class Placement { kFree, kSameCpu, kOtherCpu };
 // work; not so long that the VM's CPUs go to rest, which made every later request slower for a
 // while (after 500 ms, adding a peer on one CPU: 0.13-0.16 ms, against 0.02-0.03 after 50-150).
 constexpr auto kSettle = std::chrono::milliseconds(100);
+constexpr int kRounds = 3;  // series per daemon and placement; a cell is the median of them all
 
 // The CPUs this program may use when it starts: "free" restores them.
 const cpu_set_t& allowed_cpus() {
@@ -173,17 +190,25 @@ bool place(pid_t daemon, Placement p) {
     CPU_SET(nth_cpu(p == Placement::kSameCpu ? 0 : 1), &theirs);
   }
   if (::sched_setaffinity(0, sizeof mine, &mine) != 0) return false;
+  // Again until a walk finds no thread it had not pinned: a thread the daemon starts during a
+  // walk, from one not yet pinned, would otherwise keep the old mask.
   const std::string tasks = "/proc/" + std::to_string(daemon) + "/task";
-  DIR* dir = ::opendir(tasks.c_str());
-  if (!dir) return false;
+  std::set<pid_t> pinned;
   bool ok = true;
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] == '.') continue;
-    // A thread may end between the listing and the call; the others must still be pinned.
-    if (::sched_setaffinity(pid_t(std::atoi(e->d_name)), sizeof theirs, &theirs) != 0 && errno != ESRCH)
-      ok = false;
+  for (bool found_new = true; found_new;) {
+    found_new = false;
+    DIR* dir = ::opendir(tasks.c_str());
+    if (!dir) return false;
+    while (dirent* e = ::readdir(dir)) {
+      if (e->d_name[0] == '.') continue;
+      const pid_t tid = pid_t(std::atoi(e->d_name));
+      if (!pinned.insert(tid).second) continue;
+      found_new = true;
+      // A thread may end between the listing and the call; the others must still be pinned.
+      if (::sched_setaffinity(tid, sizeof theirs, &theirs) != 0 && errno != ESRCH) ok = false;
+    }
+    ::closedir(dir);
   }
-  ::closedir(dir);
   return ok;
 }
 
@@ -282,7 +307,6 @@ bool load(const Options& o, Side& s) {
 // runtime spins for a while after each answer, and on one CPU that delayed whichever daemon was
 // asked next (wgcored's peer additions measured 0.14-0.22 ms that way, 0.06 ms in a series).
 bool single_changes(const Options& o, std::vector<Side*> sides) {
-  constexpr int kRounds = 3;
   std::uint32_t n = 0;
   for (Placement where : placements()) {
     for (Side* s : sides)
@@ -399,14 +423,16 @@ int main(int argc, char** argv) {
   }
   const std::string tag = std::to_string(::getpid() % 100000);
   (void)allowed_cpus();  // before anything is pinned
+  std::atexit(end_running_daemons);
   Side ours(o.wgcored, "wgcb" + tag + "a");
   if (!load(o, ours)) return 1;
   Side theirs(o.peer, "wgcb" + tag + "b");
   if (!load(o, theirs)) return 1;
   if (!single_changes(o, {&ours, &theirs})) return 1;
 
-  std::printf("control_bench: N = %d peers, M = %d IPv4 + %d IPv6 prefixes, %d repetitions (median)\n",
-              o.peers, o.prefixes, o.v6_prefixes, o.reps);
+  std::printf("control_bench: N = %d peers, M = %d IPv4 + %d IPv6 prefixes; single changes: median of "
+              "%d requests (%d rounds of %d) per cell\n",
+              o.peers, o.prefixes, o.v6_prefixes, kRounds * o.reps, kRounds, o.reps);
   std::printf("peer: %s\n\n", o.peer.c_str());
   std::printf("| %-40s | %12s | %12s | %8s |\n", "", "wgcored", "wireguard-go", "ratio");
   std::printf("|%s|%s|%s|%s|\n", std::string(42, '-').c_str(), std::string(14, '-').c_str(),

@@ -505,6 +505,7 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
       case noise::ConsumeError::kDecryptFailed: count_drop(DropReason::kHandshakeInvalid, peer); return;
     }
     if (candidate) {
+      const Key identity_before = identity_.public_key;  // admit() may in principle change it
       if (!sink_.admit(candidate->remote_static, from) || !(peer = by_key_.find(candidate->remote_static))) {
         count_drop(DropReason::kAdmissionRefused);
         return;  // the candidate's keys are wiped as it goes
@@ -516,6 +517,12 @@ void Engine::receive_handshake(std::span<std::uint8_t> msg, const Endpoint& from
       hs.last_initiation_consumption = candidate->last_initiation_consumption;
       hs.remote_index = candidate->remote_index;
       hs.state = candidate->state;
+      // Its static-static too, computed by this consumption: one X25519 less at its next
+      // handshake, unless the admission changed our key (then it is stale, as it must be).
+      if (hs.static_static == StaticStatic::kStale && identity_.public_key == identity_before) {
+        hs.precomputed_static_static = candidate->precomputed_static_static;
+        hs.static_static = candidate->static_static;
+      }
     }
     sink_.on_event(peer, EngineEvent::kInitiationReceived);
     update_endpoint(*peer, from, local);

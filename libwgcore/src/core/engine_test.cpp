@@ -44,6 +44,13 @@ class Node : public EngineSink {
     delivered_from.push_back(&peer);
   }
   const Key& public_key() const { return engine.identity().public_key; }
+  // Admission of unknown initiators (off unless a test sets admit_as).
+  bool admits_unknown() const override { return admit_as.has_value(); }
+  bool admit(const Key& initiator, const Endpoint&) override {
+    Peer* p = engine.add_peer(initiator);
+    if (p) engine.add_allowed_ip(*p, *admit_as);
+    return p != nullptr;
+  }
 
  private:
   Network& net_;
@@ -52,6 +59,7 @@ class Node : public EngineSink {
  public:
   Engine engine;
   Endpoint address;
+  std::optional<IpPrefix> admit_as;  // set: unknown initiators are admitted with this AllowedIP
   bool under_load = false;
   std::vector<std::vector<std::uint8_t>> delivered;
   std::vector<Peer*> delivered_from;
@@ -661,6 +669,22 @@ TEST_F(EngineTest, StaticStaticWaitsForTheFirstHandshake) {
   net.run();
   EXPECT_EQ(low->handshake.static_static, StaticStatic::kNone);
   EXPECT_EQ(net.count(proto::MessageType::kHandshakeInitiation), before);
+}
+
+// An admitted initiator's peer keeps the static-static its initiation's consumption computed
+// (it equals the eager one), and a session comes up.
+TEST_F(EngineTest, AnAdmittedPeerKeepsTheStaticStaticItsInitiationComputed) {
+  b.engine.remove_peer(b_a);
+  b.admit_as = *IpPrefix::parse("10.0.0.1/32");
+  a_to_b();
+  Peer* admitted = b.engine.find_peer(a.public_key());
+  ASSERT_NE(admitted, nullptr);
+  ASSERT_EQ(b.delivered.size(), 1u);
+  EXPECT_EQ(admitted->handshake.static_static, StaticStatic::kReady);
+  Handshake eager;
+  eager.remote_static = a.public_key();
+  noise::precompute_static_static(eager, b.engine.identity());
+  EXPECT_EQ(admitted->handshake.precomputed_static_static, eager.precomputed_static_static);
 }
 
 TEST_F(EngineTest, OwnPublicKeyIsNeverAPeer) {

@@ -367,8 +367,9 @@ TEST(ConfigModel, AnUpdateCostsTheOperationsItNames) {
     ASSERT_EQ(left[i], prefix4(0x0a000000u + (std::uint32_t(2 * (i + 1)) << 8), 24)) << i;
 }
 
-// change_cost counts as the commit's steps do: a prefix 1, a new or removed peer 4, a peer's prefixes when they all go, and every peer for a new key or replace_peers. The
-// device answers a UAPI set on its loop thread only when this is small.
+// change_cost counts as the commit's steps do: a prefix 1, a new or removed peer 4, a peer's
+// prefixes when they all go, and every peer for a new key or replace_peers. The device answers a
+// UAPI set on its loop thread only when this is small.
 TEST(ConfigModel, ChangeCostCountsWhatTheUpdateWillTouch) {
   ConfigModel model;
   const Key big = public_of(make_key(1)), small = public_of(make_key(2)), fresh = public_of(make_key(3));
