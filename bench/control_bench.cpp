@@ -83,13 +83,15 @@ std::set<pid_t>& running_daemons() {
   static std::set<pid_t> pids;
   return pids;
 }
+// Ends a daemon this program started and still runs (once, however it is reached).
+void end_daemon(pid_t pid) {
+  if (running_daemons().erase(pid) == 0) return;
+  ::kill(pid, SIGTERM);
+  int st;
+  ::waitpid(pid, &st, 0);
+}
 void end_running_daemons() {
-  for (pid_t pid : running_daemons()) {
-    ::kill(pid, SIGTERM);
-    int st;
-    ::waitpid(pid, &st, 0);
-  }
-  running_daemons().clear();
+  while (!running_daemons().empty()) end_daemon(*running_daemons().begin());
 }
 
 // A daemon in the foreground on interface `name`, until destroyed.
@@ -107,12 +109,7 @@ class Daemon {
     if (posix_spawn(&pid_, path.c_str(), nullptr, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
     if (pid_ > 0) running_daemons().insert(pid_);
   }
-  ~Daemon() {
-    if (pid_ <= 0 || running_daemons().erase(pid_) == 0) return;
-    ::kill(pid_, SIGTERM);
-    int st;
-    ::waitpid(pid_, &st, 0);
-  }
+  ~Daemon() { end_daemon(pid_); }
   pid_t pid() const { return pid_; }
   std::string socket() const { return std::string(uapi::kDefaultSocketDir) + "/" + name_ + ".sock"; }
   bool wait_ready() const {
@@ -139,9 +136,13 @@ class Daemon {
 // then with the daemon's threads on a CPU other than the client's: the same placement for both
 // daemons, named in the row.
 enum class Placement { kFree, kSameCpu, kOtherCpu };
-// Long enough for the scheduler's load average of a thread (32 ms half-life) to forget the bulk
-// work; not so long that the VM's CPUs go to rest, which made every later request slower for a
-// while (after 500 ms, adding a peer on one CPU: 0.13-0.16 ms, against 0.02-0.03 after 50-150).
+// Each series starts with the daemon at rest this long. The scheduler places a woken thread by
+// its recent load: right after bulk work a daemon's is woken on the idle CPU, away from the
+// client, a rested one on the client's (the same wgcored, unpinned: 0.06-0.07 ms straight after
+// the big set, 0.017-0.023 ms 50 ms later). Long enough for that load average (32 ms half-life)
+// to forget the bulk work; not so long that the VM's CPUs go to rest, which made every later
+// request slower for a while (after 500 ms, adding a peer on one CPU: 0.13-0.16 ms, against
+// 0.02-0.03 after 50-150).
 constexpr auto kSettle = std::chrono::milliseconds(100);
 constexpr int kRounds = 3;  // series per daemon and placement; a cell is the median of them all
 
@@ -319,12 +320,7 @@ bool single_changes(const Options& o, std::vector<Side*> sides) {
       for (std::size_t k = 0; k < sides.size(); ++k) {
         Side* s = sides[round % 2 ? sides.size() - 1 - k : k];
         auto& t = times[s];
-        // At rest first, as a `wg set` or a single route change finds a daemon: the scheduler
-        // places a thread by its recent load, and right after bulk work a daemon's would be woken
-        // on the idle CPU, away from the client, while a rested one joins the client's (the same
-        // wgcored, unpinned: 0.06-0.07 ms straight after the big set, 0.017-0.023 ms 50 ms later;
-        // wireguard-go moved the other way in some runs). See kSettle.
-        std::this_thread::sleep_for(kSettle);
+        std::this_thread::sleep_for(kSettle);  // at rest first, as a `wg set` finds a daemon
         for (int i = 0; i < o.reps; ++i, ++n) {
           DeviceUpdate peer;
           PeerUpdate p;

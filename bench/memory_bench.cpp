@@ -17,6 +17,7 @@
 #include "core/crypto/x25519.hpp"
 #include "core/engine.hpp"
 #include "core/testing/fakes.hpp"
+#include "testing/heap.hpp"
 #include "device/device.hpp"
 #include "testing/private_netns.hpp"
 
@@ -25,12 +26,9 @@ namespace {
 
 constexpr int kPeers = 10'000;
 
-// Bytes the allocator has handed out. mallinfo2 covers the main arena only, so main() limits
-// glibc to one arena: the Device's loop thread then allocates where we can see it too.
-std::size_t HeapInUse() {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
+// main() limits glibc to one arena, so that heap_in_use() sees what the Device's loop thread
+// allocates too.
+using testing_support::heap_in_use;
 
 struct NullSink : EngineSink {
   void send_to_peer(Peer&, std::span<const std::uint8_t>) override {}
@@ -77,7 +75,7 @@ void BM_EngineIdleMemoryPerPeer(benchmark::State& state) {
     NullSink sink;
     auto engine = std::make_unique<Engine>(clock, rng, sink);
     engine->set_private_key(crypto::x25519_generate(rng));
-    const std::size_t before = HeapInUse();
+    const std::size_t before = heap_in_use();
     state.ResumeTiming();
     for (const auto& in : inputs) {
       Peer* p = engine->add_peer(in.public_key);
@@ -89,7 +87,7 @@ void BM_EngineIdleMemoryPerPeer(benchmark::State& state) {
       engine->add_allowed_ip(*p, in.v6);
     }
     state.PauseTiming();
-    per_peer = double(HeapInUse() - before) / kPeers;
+    per_peer = double(heap_in_use() - before) / kPeers;
     if (engine->peer_count() != std::size_t(kPeers)) state.SkipWithError("peers missing");
     engine.reset();
     state.ResumeTiming();
@@ -136,11 +134,11 @@ void BM_DeviceIdleMemoryPerPeer(benchmark::State& state) {
     DeviceUpdate key_only;
     key_only.private_key = u.private_key;
     if (!(*d)->apply(key_only)) state.SkipWithError("apply of the key failed");
-    const std::size_t before = HeapInUse();
+    const std::size_t before = heap_in_use();
     state.ResumeTiming();
     Status st = (*d)->apply(u);
     state.PauseTiming();
-    per_peer = double(HeapInUse() - before) / kPeers;
+    per_peer = double(heap_in_use() - before) / kPeers;
     if (!st) state.SkipWithError(("apply: " + st.error().message).c_str());
     d->reset();
     state.ResumeTiming();
@@ -153,7 +151,7 @@ BENCHMARK(BM_DeviceIdleMemoryPerPeer)->Unit(benchmark::kMillisecond)->Iterations
 }  // namespace wgcore
 
 int main(int argc, char** argv) {
-  // Before any thread exists: one arena, so mallinfo2 sees every allocation (see HeapInUse).
+  // Before any thread exists: one arena, so mallinfo2 sees every allocation (see heap_in_use).
   mallopt(M_ARENA_MAX, 1);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

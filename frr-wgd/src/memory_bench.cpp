@@ -2,27 +2,23 @@
 // 100 000 BGP routes was about 1 KiB a route; this says where it goes). 100 000 /26s announced
 // via one peer's tunnel address go through what the daemon keeps for them: the Importer's routes,
 // the policy engine's offers (a permit by prefix-list), and the AllowedIps view (device + ours).
-// Counters are heap bytes per route (mallinfo2 after malloc_trim); the time is the whole pass.
+// Counters are heap bytes per route (testing/heap.hpp); the time is the whole pass.
 // Run: frr_wgd_memory_bench --benchmark_counters_tabular=true
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 
 #include <vector>
 
 #include "frr-wgd/src/allowed_sync.hpp"
 #include "frr-wgd/src/importer.hpp"
 #include "routing/policy.hpp"
+#include "testing/heap.hpp"
 
 namespace wgcore::frrwgd {
 namespace {
 
 constexpr std::size_t kRoutes = 100'000;
 
-std::size_t HeapInUse() {
-  malloc_trim(0);
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
+using testing_support::heap_in_use;
 
 void BM_FrrWgdMemoryPerRoute(benchmark::State& state) {
   Key peer;
@@ -49,19 +45,19 @@ void BM_FrrWgdMemoryPerRoute(benchmark::State& state) {
     changes.reserve(kRoutes);
     DeviceUpdate update;
 
-    const std::size_t h0 = HeapInUse();
+    const std::size_t h0 = heap_in_use();
     Importer importer(7, 252);
     importer.set_peers({{peer, {tunnel}}}, offers);
     for (const auto& u : updates) importer.update(u, offers);
-    const std::size_t h1 = HeapInUse();
+    const std::size_t h1 = heap_in_use();
     routing::policy::Engine engine;
     engine.set_config(lists, {policy});
     for (const auto& o : offers) engine.offer(o.peer, o.prefix, changes);
-    const std::size_t h2 = HeapInUse();
+    const std::size_t h2 = heap_in_use();
     AllowedIps view;
     view.plan(changes, update);
     update = DeviceUpdate{};  // the update goes to the device and is dropped; the view stays
-    const std::size_t h3 = HeapInUse();
+    const std::size_t h3 = heap_in_use();
 
     if (offers.size() != kRoutes || changes.size() != kRoutes) state.SkipWithError("not every route was accepted");
     const double n = double(kRoutes);

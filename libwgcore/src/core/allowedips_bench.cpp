@@ -5,13 +5,14 @@
 #include "core/allowedips.hpp"
 
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 
 #include <algorithm>
 #include <ctime>
 #include <cstring>
 #include <random>
 #include <vector>
+
+#include "testing/heap.hpp"
 
 namespace wgcore {
 namespace {
@@ -24,10 +25,7 @@ constexpr std::size_t kPrefixes = 1'000'000;
 constexpr std::size_t kBigPeerPrefixes = 100'000;
 constexpr std::size_t kPeers = 10'000;  // peer 0 is the big one; the rest share 900k
 
-std::size_t HeapInUse() {
-  struct mallinfo2 mi = mallinfo2();
-  return mi.uordblks + mi.hblkhd;
-}
+using testing_support::heap_in_use;
 
 // A routing-table-like IPv4 mix: mostly /16../32 with /24 the most common, a few shorter.
 IpPrefix RandomV4Prefix(std::mt19937_64& rng) {
@@ -100,10 +98,10 @@ struct Fixture {
     prefixes.resize(kPrefixes);
     for (std::size_t i = 0; i < kPeers; ++i) peers[i].id = int(i);
 
-    const std::size_t heap_before = HeapInUse();
+    const std::size_t heap_before = heap_in_use();
     for (std::size_t i = 0; i < kPrefixes; ++i)
       table.insert(prefixes[i], i < kBigPeerPrefixes ? &peers[0] : &peers[1 + i % (kPeers - 1)]);
-    heap_bytes = HeapInUse() - heap_before;
+    heap_bytes = heap_in_use() - heap_before;
   }
 };
 

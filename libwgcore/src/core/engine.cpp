@@ -106,7 +106,7 @@ Peer* Engine::add_peer(const Key& public_key) {
   // The Peer lives in the map node itself (one allocation, not two): node addresses are stable.
   const std::uint64_t id = next_peer_id_++;
   Peer* raw = &peers_.try_emplace(id, id, public_key).first->second;
-  noise::forget_static_static(raw->handshake);  // computed at its first handshake
+  // Its handshake starts with the static-static stale: the first handshake computes it.
   raw->cookie.init(raw->public_key());  // the peer's own copy: the maker keeps a reference
   by_key_.insert(raw);
   return raw;
